@@ -1,0 +1,31 @@
+// The exported ABI of the wasm core, nothing else (DESIGN.md). Every export
+// takes and returns numbers; bulk data travels through linear memory.
+import { loadLayout } from "./layout";
+import { BAD_PA, ZERO_PA, physAddr, physAddrForWrite } from "./phys";
+
+/** Read the region table the host published in the control block. */
+export function init(): void { loadLayout(); }
+
+/** Debug/probe: load `size` (1, 4, 8) bytes at guest-physical `pa`, big-endian
+ *  if `be`. Returns the value; sets nothing. Out-of-range reads return
+ *  0xffff_ffff_ffff_ffff and `physStatus()` 1; unbacked sparse frames read 0. */
+let lastStatus: i32 = 0;
+export function physLoad(pa: u64, size: i32, be: bool): u64 {
+  lastStatus = 0;
+  const a = physAddr(pa);
+  if (a == BAD_PA) { lastStatus = 1; return <u64>-1; }
+  if (a == ZERO_PA) return 0;
+  if (size == 1) return <u64>load<u8>(a);
+  if (size == 4) { const v = load<u32>(a); return <u64>(be ? bswap<u32>(v) : v); }
+  const v = load<u64>(a); return be ? bswap<u64>(v) : v;
+}
+/** Debug/probe: store; returns 0, or 1 for a bus error / exhausted pool. */
+export function physStore(pa: u64, size: i32, be: bool, value: u64): i32 {
+  const a = physAddrForWrite(pa);
+  if (a == BAD_PA) return 1;
+  if (size == 1) store<u8>(a, <u8>value);
+  else if (size == 4) store<u32>(a, be ? bswap<u32>(<u32>value) : <u32>value);
+  else store<u64>(a, be ? bswap<u64>(value) : value);
+  return 0;
+}
+export function physStatus(): i32 { return lastStatus; }

@@ -1,0 +1,43 @@
+// Region table of linear memory, read once from the control block at init().
+// The host owns the layout (src/layout.ts); the core only caches it in globals
+// so that hot paths use them as plain wasm globals.
+import { Ctl, Mem } from "../src/abi";
+
+export let RAM_BASE: usize = 0;
+export let BACKING: u32 = 0;
+export let PHYS_SIZE: u64 = 0;
+export let POOL_FRAMES: u32 = 0;
+export let HASH_BASE: usize = 0;
+export let HASH_LOG2: u32 = 0;
+export let SKEY_BASE: usize = 0;
+export let SKEY_COUNT: u32 = 0;
+export let TLB_BASE: usize = 0;
+export let TLB_BYTES: u32 = 0;
+export let BATCH_VA: usize = 0;
+export let BATCH_KIND: usize = 0;
+export let BATCH_OUT: usize = 0;
+export let BATCH_CAP: u32 = 0;
+export let MAXPHYADDR: u32 = 52;
+
+// @ts-ignore: decorator
+@inline export const CTL: usize = <usize>Mem.CTL_BASE;
+// @ts-ignore: decorator
+@inline export const STATS: usize = <usize>Mem.STATS_BASE;
+
+export function loadLayout(): void {
+  RAM_BASE = <usize>load<u32>(CTL, Ctl.RAM_BASE);
+  BACKING = load<u32>(CTL, Ctl.BACKING);
+  PHYS_SIZE = load<u64>(CTL, Ctl.PHYS_SIZE);
+  POOL_FRAMES = load<u32>(CTL, Ctl.POOL_FRAMES);
+  HASH_BASE = <usize>load<u32>(CTL, Ctl.HASH_BASE);
+  HASH_LOG2 = load<u32>(CTL, Ctl.HASH_LOG2);
+  SKEY_BASE = <usize>load<u32>(CTL, Ctl.SKEY_BASE);
+  SKEY_COUNT = load<u32>(CTL, Ctl.SKEY_COUNT);
+  TLB_BASE = <usize>load<u32>(CTL, Ctl.TLB_BASE);
+  TLB_BYTES = load<u32>(CTL, Ctl.TLB_BYTES);
+  BATCH_VA = <usize>load<u32>(CTL, Ctl.BATCH_VA);
+  BATCH_KIND = <usize>load<u32>(CTL, Ctl.BATCH_KIND);
+  BATCH_OUT = <usize>load<u32>(CTL, Ctl.BATCH_OUT);
+  BATCH_CAP = load<u32>(CTL, Ctl.BATCH_CAP);
+  MAXPHYADDR = load<u32>(CTL, Ctl.MAXPHYADDR);
+}

@@ -1,0 +1,19 @@
+/**
+ * The `wasmmu` command. Each subcommand lives in its own module under
+ * src/cli/commands/ and registers itself here.
+ */
+import { Command } from "commander";
+import { registerDemo } from "./commands/demo.js";
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("wasmmu")
+    .description("WebAssembly-accelerated MMU emulator core: x86 and s390 page-table walkers, TLB, Linux kernel-side model")
+    .showHelpAfterError("(run with --help for usage)");
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,23 @@
+import type { EngineBase, EngineName, EngineOptions } from "./engine.js";
+import { TsEngineBase } from "./ts/engine.js";
+import { WasmEngineBase } from "./wasm.js";
+
+export * from "./engine.js";
+
+class WasmEngine extends WasmEngineBase {
+  static async create(opts: EngineOptions): Promise<WasmEngine> {
+    const { layout, memory, core } = await WasmEngineBase.instantiate(opts);
+    return new WasmEngine(layout, memory, core);
+  }
+}
+class TsEngine extends TsEngineBase {
+  static create(opts: EngineOptions): TsEngine { return new TsEngine(opts); }
+}
+
+/** Create an engine: "wasm" (the product's hot path) or "ts" (the reference twin). */
+export async function createEngine(name: EngineName, opts: EngineOptions = {}): Promise<EngineBase> {
+  if (name === "wasm") return WasmEngine.create(opts);
+  if (name === "ts") return TsEngine.create(opts);
+  throw new TypeError(`unknown engine "${name as string}" (expected "wasm" or "ts")`);
+}
+export { WasmEngine, TsEngine };

@@ -1,0 +1,116 @@
+/**
+ * Host-side layout of linear memory. The host is the one owner of the layout
+ * (TOOLCHAIN.md: instances must not allocate after start-up); both engines use
+ * the very same layout, so their memories can be compared byte for byte.
+ */
+import { Backing, Ctl, Mem } from "./abi.js";
+
+export interface MachineConfig {
+  /** Bytes of guest physical address space. Dense: all of it is backed
+   *  (≤ about 3.5 GiB). Sparse: up to 2^maxPhyAddr. Default 64 MiB. */
+  physSize?: number;
+  /** "dense" (default, fastest) or "sparse" (frames backed on first write). */
+  backing?: "dense" | "sparse";
+  /** Sparse only: bytes of backing frames (default 64 MiB). */
+  poolBytes?: number;
+  /** Physical-address width for reserved-bit checks (default 52). */
+  maxPhyAddr?: number;
+  /** Entries of the batch buffers (default 65536). */
+  batchCapacity?: number;
+  /** Bytes reserved for the TLB region (default 1 MiB). */
+  tlbBytes?: number;
+}
+
+export interface Layout {
+  readonly backing: Backing;
+  readonly physSize: number;
+  readonly maxPhyAddr: number;
+  readonly ramBase: number;
+  readonly ramBytes: number;      // backed bytes (dense: physSize; sparse: pool)
+  readonly poolFrames: number;    // sparse only
+  readonly hashBase: number;
+  readonly hashLog2: number;
+  readonly skeyBase: number;
+  readonly skeyCount: number;
+  readonly tlbBase: number;
+  readonly tlbBytes: number;
+  readonly batchVa: number;
+  readonly batchKind: number;
+  readonly batchOut: number;
+  readonly batchCap: number;
+  readonly totalBytes: number;    // multiple of 64 KiB
+}
+
+const MiB = 1 << 20;
+/** wasm32 can address 4 GiB; keep room for metadata. */
+export const MAX_LINEAR_BYTES = 4 * 1024 * MiB - Mem.WASM_PAGE;
+
+const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
+
+export function computeLayout(cfg: MachineConfig = {}): Layout {
+  const backing = cfg.backing === "sparse" ? Backing.Sparse : Backing.Dense;
+  const maxPhyAddr = cfg.maxPhyAddr ?? 52;
+  if (!Number.isInteger(maxPhyAddr) || maxPhyAddr < 32 || maxPhyAddr > 52)
+    throw new RangeError(`maxPhyAddr must be an integer in [32, 52], got ${maxPhyAddr}`);
+  const physSize = cfg.physSize ?? 64 * MiB;
+  if (!Number.isSafeInteger(physSize) || physSize <= 0 || physSize % Mem.PAGE_SIZE !== 0)
+    throw new RangeError(`physSize must be a positive multiple of 4096, got ${physSize}`);
+  if (physSize > 2 ** maxPhyAddr)
+    throw new RangeError(`physSize ${physSize} exceeds 2^maxPhyAddr (${maxPhyAddr} bits)`);
+  const batchCap = cfg.batchCapacity ?? 65536;
+  if (!Number.isInteger(batchCap) || batchCap < 1 || batchCap > 1 << 24)
+    throw new RangeError(`batchCapacity must be in [1, 2^24], got ${batchCap}`);
+  const tlbBytes = alignUp(cfg.tlbBytes ?? MiB, 64);
+
+  let ramBytes: number, poolFrames = 0, hashLog2 = 0, skeyCount: number;
+  if (backing === Backing.Dense) {
+    ramBytes = physSize;
+    skeyCount = physSize / Mem.PAGE_SIZE;
+  } else {
+    const poolBytes = cfg.poolBytes ?? 64 * MiB;
+    if (!Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % Mem.PAGE_SIZE !== 0)
+      throw new RangeError(`poolBytes must be a positive multiple of 4096, got ${poolBytes}`);
+    poolFrames = poolBytes / Mem.PAGE_SIZE;
+    if (poolFrames >= 1 << 24) throw new RangeError(`poolBytes too large (max 64 GiB of slots)`);
+    ramBytes = poolBytes;
+    hashLog2 = Math.max(4, Math.ceil(Math.log2(poolFrames * 2)));
+    skeyCount = poolFrames;
+  }
+
+  let p: number = Mem.REGIONS_BASE;
+  const tlbBase = p; p += tlbBytes;
+  const batchVa = alignUp(p, 8); p = batchVa + 8 * batchCap;
+  const batchOut = alignUp(p, 8); p = batchOut + 8 * batchCap;
+  const batchKind = p; p += batchCap;
+  const skeyBase = alignUp(p, 8); p = skeyBase + skeyCount;
+  const hashBase = alignUp(p, 8); p = hashBase + (hashLog2 ? 8 * 2 ** hashLog2 : 0);
+  const ramBase = alignUp(p, Mem.WASM_PAGE);
+  const totalBytes = alignUp(ramBase + ramBytes, Mem.WASM_PAGE);
+  if (totalBytes > MAX_LINEAR_BYTES)
+    throw new RangeError(
+      `guest memory does not fit wasm32: needs ${totalBytes} bytes of linear memory ` +
+      `(limit ${MAX_LINEAR_BYTES}); use backing "sparse" for large machines`);
+  return { backing, physSize, maxPhyAddr, ramBase, ramBytes, poolFrames, hashBase, hashLog2,
+    skeyBase, skeyCount, tlbBase, tlbBytes, batchVa, batchKind, batchOut, batchCap, totalBytes };
+}
+
+/** Publish the region table into the control block of a fresh memory. */
+export function writeRegionTable(buf: ArrayBufferLike, l: Layout): void {
+  const dv = new DataView(buf, Mem.CTL_BASE, Ctl.CTL_SIZE);
+  dv.setUint32(Ctl.RAM_BASE, l.ramBase, true);
+  dv.setUint32(Ctl.BACKING, l.backing, true);
+  dv.setBigUint64(Ctl.PHYS_SIZE, BigInt(l.physSize), true);
+  dv.setUint32(Ctl.POOL_FRAMES, l.poolFrames, true);
+  dv.setUint32(Ctl.POOL_USED, 0, true);
+  dv.setUint32(Ctl.HASH_BASE, l.hashBase, true);
+  dv.setUint32(Ctl.HASH_LOG2, l.hashLog2, true);
+  dv.setUint32(Ctl.SKEY_BASE, l.skeyBase, true);
+  dv.setUint32(Ctl.SKEY_COUNT, l.skeyCount, true);
+  dv.setUint32(Ctl.TLB_BASE, l.tlbBase, true);
+  dv.setUint32(Ctl.TLB_BYTES, l.tlbBytes, true);
+  dv.setUint32(Ctl.BATCH_VA, l.batchVa, true);
+  dv.setUint32(Ctl.BATCH_KIND, l.batchKind, true);
+  dv.setUint32(Ctl.BATCH_OUT, l.batchOut, true);
+  dv.setUint32(Ctl.BATCH_CAP, l.batchCap, true);
+  dv.setUint32(Ctl.MAXPHYADDR, l.maxPhyAddr, true);
+}

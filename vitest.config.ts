@@ -1,0 +1,23 @@
+import { readFileSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+// vite treats `import x from "./a.wasm"` as wasm-ESM integration; we want the
+// bytes, exactly as esbuild's binary loader gives them (TOOLCHAIN.md §3).
+const wasmBinary = {
+  name: "wasm-binary",
+  enforce: "pre" as const,
+  load(id: string) {
+    if (!/\.wasm$/.test(id)) return null;
+    const b64 = readFileSync(id).toString("base64");
+    return `export default Uint8Array.from(atob(${JSON.stringify(b64)}), (c) => c.charCodeAt(0));`;
+  },
+};
+
+export default defineConfig({
+  plugins: [wasmBinary],
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
