@@ -32,6 +32,9 @@ export const enum PfErr { P = 1, W = 2, U = 4, RSVD = 8, ID = 16, PK = 32 }
 /** x86 paging mode, derived from CR0.PG, CR4.PAE, EFER.LMA and CR4.LA57. */
 export const enum X86Mode { Off = 0, Legacy32 = 1, Pae = 2, Ia32e4 = 3, Ia32e5 = 4 }
 
+/** Which architecture's walker `translate` runs (Ctl.ARCH). */
+export const enum Arch { X86 = 0, S390 = 1 }
+
 /** Physical-memory backing. */
 export const enum Backing { Dense = 0, Sparse = 1 }
 
@@ -102,6 +105,7 @@ export const enum Ctl {
   BATCH_OUT = 56,      // u32 u64[cap]
   BATCH_CAP = 60,      // u32
   MAXPHYADDR = 64,     // u32 bits (reserved-bit checks)
+  ARCH = 68,           // u32 Arch: which walker translate() runs
 
   // ── x86 context ──
   CR0 = 128,           // u64
