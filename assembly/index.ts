@@ -29,3 +29,19 @@ export function physStore(pa: u64, size: i32, be: bool, value: u64): i32 {
   return 0;
 }
 export function physStatus(): i32 { return lastStatus; }
+
+// ── s390: DAT, storage keys, PGSTE operations (assembly/s390/) ──
+export { datTranslateOne as s390Translate, datTranslateBatch as s390TranslateBatch } from "./s390/dat";
+export { iske, sske, rrbe } from "./s390/skey";
+export {
+  pgsteGetLock, pgsteSetUnlock, pgsteUpdateAll, pgsteSetKey, ptepTestAndClearUc,
+  getGuestStorageKey, setGuestStorageKey, resetGuestReferenceBit,
+} from "./s390/pgste";
+import { skeyStatus } from "./s390/skey";
+import { pgsteNotifyBits, pgsteStatus } from "./s390/pgste";
+/** S390Status of the last storage-key operation. */
+export function s390SkeyStatus(): u32 { return skeyStatus; }
+/** S390Status of the last PGSTE operation. */
+export function s390PgsteStatus(): u32 { return pgsteStatus; }
+/** IN/VSIE bits the last ptepTestAndClearUc cleared (for ptep_notify). */
+export function s390NotifyBits(): u64 { return pgsteNotifyBits; }

@@ -124,8 +124,15 @@ export const enum Ctl {
   S390_CR0 = 256,      // u64
   S390_ASCE = 264,     // u64 primary ASCE (CR1)
   S390_PSW_MASK = 272, // u64
-  S390_PSW_KEY = 280,  // u32
-  S390_OPTIONS = 284,  // u32
+  S390_PSW_KEY = 280,  // u32 access key, derived from PSW bits 8-11
+  S390_OPTIONS = 284,  // u32 S390Opt bits (facilities, table format)
+  S390_SASCE = 288,    // u64 secondary ASCE (CR7)
+  S390_HASCE = 296,    // u64 home ASCE (CR13)
+  S390_PREFIX = 304,   // u64 prefix register (real ↔ absolute, 8 KiB)
+  S390_DAT = 312,      // u32 PSW bit 5 (DAT mode), derived
+  S390_ASC = 316,      // u32 PSW bits 16-17: 0 primary, 2 secondary, 3 home (TEID bits 62-63)
+  S390_AMODE = 320,    // u32 addressing mode in bits: 24, 31 or 64, derived from PSW bits 31-32
+  S390_STATUS = 324,   // u32 S390Status of the last key/PGSTE operation
 
   // ── result of the last single translation ──
   RES_FAULT = 512,     // u32 FaultKind
@@ -146,4 +153,103 @@ export const enum BatchOut {
   FAULT_BIT = 63,
   KIND_SHIFT = 48,
   VECTOR_SHIFT = 32,
+}
+
+// ───────────────────────────── s390 ─────────────────────────────
+// IBM numbers bits from the left (bit 0 = MSB of the 64-bit word); the values
+// below are ordinary LSB-0 masks of the low word, as Linux writes them.
+
+/** Program-interruption codes the DAT and storage-key checks report
+ *  (z/Architecture Principles of Operation, ch. 6 "Program-Interruption
+ *  Conditions"; QEMU target/s390x/cpu.h PGM_*). */
+export const enum Pgm {
+  Protection = 0x04,
+  Addressing = 0x05,
+  SegmentTranslation = 0x10,
+  PageTranslation = 0x11,
+  TranslationSpec = 0x12,
+  AsceType = 0x38,
+  Region1Translation = 0x39,
+  Region2Translation = 0x3a,
+  Region3Translation = 0x3b,
+}
+
+/** Low 12 bits of the translation-exception identification (TEID). Bits
+ *  0-51 hold the page of the failing address; bits 62-63 the address space
+ *  (Ctl.S390_ASC). PoP ch. 3 "Suppression on Protection" (ESOP-1/-2). */
+export const enum Teid {
+  Fetch = 0x800,     // bits 52-53 = 10: the access was a fetch
+  Store = 0x400,     // bits 52-53 = 01: the access was a store
+  Dat = 0x4,         // bit 61: DAT protection
+  Lap = 0x80,        // bit 56: low-address protection
+  Iep = 0x84,        // bits 56 and 61: instruction-execution protection
+}
+
+/** Storage-key byte, one per 4 KiB frame (arch/s390/include/asm/page.h:
+ *  _PAGE_ACC_BITS, _PAGE_FP_BIT, _PAGE_REFERENCED, _PAGE_CHANGED). */
+export const enum Skey {
+  ACC = 0xf0, ACC_SHIFT = 4, F = 0x08, R = 0x04, C = 0x02,
+  /** The seven architected bits (bit 7 of the byte is unused). */
+  MASK = 0xfe,
+}
+
+/** Options of an s390 context (Ctl.S390_OPTIONS): installed facilities and
+ *  the table format. `Hardware` is a z14-class machine; QEMU 7.2's TCG
+ *  (the conformance vectors) lacks EDAT-1/-2 and key-controlled protection. */
+export const enum S390Opt {
+  Edat1 = 1,          // enhanced DAT 1: 1 MiB segment frames, region-entry P (when CR0.EDAT)
+  Edat2 = 2,          // enhanced DAT 2: 2 GiB region-third frames
+  KeyProtection = 4,  // key-controlled protection against the PSW key
+  Esop = 8,           // enhanced suppression on protection (ptep_test_and_clear_uc)
+  Esa390 = 16,        // 31-bit ESA/390 tables: 4-byte entries, 1 KiB page tables
+  Hardware = 15,
+  Qemu = 8,
+}
+
+/** CR0 controls the walk looks at (low word; IBM bit n = 1 << (63 - n)). */
+export const enum S390Cr0 {
+  LowAddressProtection = 0x10000000,   // bit 35
+  FetchProtOverride = 0x02000000,      // bit 38
+  StorageProtOverride = 0x01000000,    // bit 39
+  Edat = 0x00800000,                   // bit 40
+  Iep = 0x00100000,                    // bit 43
+}
+
+/** DAT-table entry bits (PoP ch. 3 "Translation Tables"; Linux
+ *  arch/s390/include/asm/pgtable.h _ASCE_*, _REGION_ENTRY_*, _SEGMENT_ENTRY_*,
+ *  _PAGE_*; QEMU cpu.h). Origins are the entry with these low bits cleared. */
+export const enum Dat {
+  // address-space-control element
+  ASCE_PRIVATE = 0x100, ASCE_REAL = 0x20, ASCE_DT_SHIFT = 2, ASCE_TL = 0x03,
+  // region- and segment-table entries ("crst" entries)
+  CRST_FC = 0x400, CRST_P = 0x200, CRST_IEP = 0x100, CRST_TF_SHIFT = 6,
+  CRST_I = 0x20, CRST_CS = 0x10, CRST_TT_SHIFT = 2, CRST_TL = 0x03,
+  // page-table entries
+  PTE_BIT52 = 0x800, PTE_I = 0x400, PTE_P = 0x200, PTE_IEP = 0x100,
+  // ESA/390 (31-bit): STD bit 23 = private space, STL bits 25-31; segment-table
+  // entry I, C, PTL; PTE bits 0, 20, 23 must be zero (z/VM HCPSEG39/HCPPAG39).
+  STD_PRIVATE = 0x100, STD_STL = 0x7f, STE31_PTL = 0x0f,
+}
+
+/** Linux software/hardware PTE bits the PGSTE operations test (SPEC A.5). */
+export const enum LinuxPte { PRESENT = 0x001, WRITE = 0x020, PROTECT = 0x200, INVALID = 0x400 }
+
+/** PGSTE bit positions (LSB 0) of the 64-bit PGSTE at PTE + 2048 (SPEC B.1,
+ *  ≤ 6.13 layout). The mask of field X is 1 << X (ACC: 0xf << ACC). */
+export const enum Pgste {
+  ACC = 60, FP = 59, PCL = 55, HR = 54, HC = 53, GR = 50, GC = 49,
+  UC = 47, IN = 46, VSIE = 45, GPS_ZERO = 31, GPS_NODAT = 30,
+  /** Byte distance PTE → PGSTE in a 4 KiB PGSTE table. */
+  OFFSET = 2048,
+}
+
+/** Outcome of a storage-key or PGSTE operation (Ctl.S390_STATUS). */
+export const enum S390Status {
+  Ok = 0,
+  Addressing = 1,    // the frame / PTE / PGSTE is outside guest memory
+  BadPtep = 2,       // not an 8-aligned PTE slot of the first half of a 4 KiB table
+  LockHeld = 3,      // PCL already set: the caller would spin forever
+  NotLocked = 4,     // unlock of a PGSTE whose PCL is clear (double unlock)
+  PteValid = 5,      // pgste_set_key on a PTE that is still valid (VM_BUG_ON)
+  PoolExhausted = 6, // sparse: no frame to back the storage key
 }

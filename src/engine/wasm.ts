@@ -7,9 +7,10 @@ import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { PhysMem } from "../phys/phys-mem.js";
 import { batchViews } from "./batch.js";
 import type { BatchViews, EngineBase, EngineOptions } from "./engine.js";
+import { S390Methods, type S390Core } from "./s390.js";
 import { type CoreExports, coreModule } from "./wasm-module.js";
 
-export class WasmEngineBase implements EngineBase {
+export class WasmEngineBase extends S390Methods implements EngineBase {
   readonly name = "wasm" as const;
   readonly phys: PhysMem;
   readonly batch: BatchViews;
@@ -20,9 +21,13 @@ export class WasmEngineBase implements EngineBase {
     /** The core's raw exports, for tools and tests that probe the core directly. */
     readonly core: CoreExports,
   ) {
+    super();
     this.phys = new PhysMem(memory.buffer, layout);
     this.batch = batchViews(memory.buffer, layout);
+    this.s390Init();
   }
+
+  protected get s390Core(): S390Core { return this.core as unknown as S390Core; }
 
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
 

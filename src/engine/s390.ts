@@ -1,0 +1,305 @@
+/**
+ * The s390 side of the engine contract: context (CR0, ASCEs, PSW, prefix,
+ * facilities), DAT translation, storage-key instructions and the PGSTE
+ * operations. One host layer serves both engines: each engine supplies an
+ * `S390Core` (the wasm exports, or their TypeScript twin) with the very same
+ * raw signatures, and results come back through the control block.
+ *
+ * Faults are data (a Translation); misuse of the key/PGSTE operations (an
+ * address outside RAM, a ptep that is not a PTE slot, a double lock or unlock)
+ * throws an error that names the call, and changes nothing.
+ */
+import { Access, Arch, Ctl, FaultKind, Mem, S390Opt, S390Status, Skey } from "../abi.js";
+import type { Layout } from "../layout.js";
+import { BusError } from "../phys/phys-mem.js";
+import { newTranslation, type BatchViews, type Translation } from "./engine.js";
+
+/** Raw operations of the core (assembly/index.ts s390 exports), same in both engines. */
+export interface S390Core {
+  s390Translate(va: bigint, access: number, sideEffects: number): number;
+  s390TranslateBatch(n: number): number;
+  iske(pa: bigint): number;
+  sske(pa: bigint, key: number, keepMask: number): number;
+  rrbe(pa: bigint): number;
+  pgsteGetLock(ptep: bigint): bigint;
+  pgsteSetUnlock(ptep: bigint, pgste: bigint): number;
+  pgsteUpdateAll(pte: bigint, pgste: bigint): bigint;
+  pgsteSetKey(ptep: bigint, pgste: bigint, entry: bigint): number;
+  ptepTestAndClearUc(ptep: bigint, esop: number): number;
+  getGuestStorageKey(ptep: bigint): number;
+  setGuestStorageKey(ptep: bigint, key: number, nq: number): number;
+  resetGuestReferenceBit(ptep: bigint): number;
+  s390SkeyStatus(): number;
+  s390PgsteStatus(): number;
+  s390NotifyBits(): bigint;
+}
+
+/** The s390 CPU state the walker reads. */
+export interface S390State {
+  /** Control register 0 (LAP bit 35, fetch/storage-protection override 38/39,
+   *  EDAT bit 40, IEP bit 43). */
+  cr0: bigint;
+  /** Primary ASCE (CR1). ESA/390 format: the segment-table designation. */
+  asce: bigint;
+  /** Secondary ASCE (CR7), used when PSW bits 16-17 = 10. */
+  secondaryAsce: bigint;
+  /** Home ASCE (CR13), used when PSW bits 16-17 = 11. */
+  homeAsce: bigint;
+  /** PSW mask: DAT (bit 5), key (8-11), ASC (16-17), EA/BA (31-32). */
+  pswMask: bigint;
+  /** Prefix register (8 KiB aligned). */
+  prefix: bigint;
+  /** Installed facilities and table format, S390Opt bits (default S390Opt.Hardware). */
+  options: number;
+}
+
+/** Argument of setS390: any part of the state; `pswKey` rewrites PSW bits 8-11. */
+export type S390Update = Partial<S390State> & { pswKey?: number };
+
+/** PSW mask: DAT on, 64-bit addressing, primary space, key 0. */
+export const S390_DEFAULT_PSW = 0x0400_0001_8000_0000n;
+/** The options that reproduce QEMU 7.2's TCG walker (the conformance vectors). */
+export const S390_QEMU_OPTIONS = S390Opt.Qemu;
+
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
+/** Error of a storage-key or PGSTE operation used on bad input. */
+export class S390OpError extends Error {
+  constructor(readonly op: string, readonly status: S390Status, detail: string) {
+    super(`${op}: ${detail}`);
+    this.name = "S390OpError";
+  }
+}
+
+/**
+ * Methods every engine has for s390. Subclasses provide the core, the
+ * control block and the batch views.
+ */
+export abstract class S390Methods {
+  protected abstract readonly s390Core: S390Core;
+  abstract readonly layout: Layout;
+  abstract readonly batch: BatchViews;
+  abstract readonly buffer: ArrayBufferLike;
+
+  private ctlView?: DataView;
+  private get ctl(): DataView {
+    if (this.ctlView?.buffer !== this.buffer) this.ctlView = new DataView(this.buffer, Mem.CTL_BASE, Ctl.CTL_SIZE);
+    return this.ctlView;
+  }
+
+  /** Called once by the engine constructor: a z14-class CPU after reset. */
+  protected s390Init(): void {
+    this.setS390({ cr0: 0n, asce: 0n, secondaryAsce: 0n, homeAsce: 0n, pswMask: S390_DEFAULT_PSW, prefix: 0n,
+      options: S390Opt.Hardware });
+  }
+
+  /** Select the walker translate / probe / translateBatch run. */
+  setArch(arch: "x86" | "s390"): void {
+    if (arch !== "x86" && arch !== "s390") throw new TypeError(`setArch: unknown architecture "${arch as string}"`);
+    this.ctl.setUint32(Ctl.ARCH, arch === "s390" ? Arch.S390 : Arch.X86, true);
+  }
+  arch(): "x86" | "s390" { return this.ctl.getUint32(Ctl.ARCH, true) === Arch.S390 ? "s390" : "x86"; }
+
+  /**
+   * Load s390 context. Like loading control registers and the PSW, the new
+   * values take effect for the next access (there is no s390 TLB yet, so
+   * nothing cached needs purging). Throws on states the walker cannot run:
+   * access-register mode, the invalid EA=1/BA=0 addressing mode, a prefix
+   * that is not 8 KiB aligned.
+   */
+  setS390(s: S390Update): void {
+    const c = this.ctl;
+    const cur = this.s390();
+    let psw = u64(s.pswMask ?? cur.pswMask);
+    if (s.pswKey !== undefined) {
+      if (!Number.isInteger(s.pswKey) || s.pswKey < 0 || s.pswKey > 15) throw new RangeError(`setS390: pswKey must be 0-15, got ${s.pswKey}`);
+      psw = (psw & ~(0xfn << 52n)) | (BigInt(s.pswKey) << 52n);
+    }
+    const asc = Number((psw >> 46n) & 3n);
+    if (asc === 1) throw new RangeError("setS390: access-register mode (PSW bits 16-17 = 01) is not modelled");
+    const ea = (psw >> 32n) & 1n, ba = (psw >> 31n) & 1n;
+    if (ea === 1n && ba === 0n) throw new RangeError("setS390: PSW addressing mode EA=1, BA=0 is invalid (specification exception)");
+    const prefix = u64(s.prefix ?? cur.prefix);
+    if (prefix & 0x1fffn || prefix >= 1n << 52n) throw new RangeError(`setS390: prefix 0x${prefix.toString(16)} must be 8 KiB aligned and below 2^52`);
+    const options = s.options ?? cur.options;
+    if (!Number.isInteger(options) || options < 0 || options > 31) throw new RangeError(`setS390: options must be S390Opt bits, got ${options}`);
+    c.setBigUint64(Ctl.S390_CR0, u64(s.cr0 ?? cur.cr0), true);
+    c.setBigUint64(Ctl.S390_ASCE, u64(s.asce ?? cur.asce), true);
+    c.setBigUint64(Ctl.S390_SASCE, u64(s.secondaryAsce ?? cur.secondaryAsce), true);
+    c.setBigUint64(Ctl.S390_HASCE, u64(s.homeAsce ?? cur.homeAsce), true);
+    c.setBigUint64(Ctl.S390_PSW_MASK, psw, true);
+    c.setBigUint64(Ctl.S390_PREFIX, prefix, true);
+    c.setUint32(Ctl.S390_OPTIONS, options, true);
+    c.setUint32(Ctl.S390_PSW_KEY, Number((psw >> 52n) & 0xfn), true);
+    c.setUint32(Ctl.S390_DAT, Number((psw >> 58n) & 1n), true);
+    c.setUint32(Ctl.S390_ASC, asc, true);
+    c.setUint32(Ctl.S390_AMODE, ea ? 64 : ba ? 31 : 24, true);
+  }
+
+  /** The current s390 context. */
+  s390(): S390State & { pswKey: number } {
+    const c = this.ctl;
+    return {
+      cr0: c.getBigUint64(Ctl.S390_CR0, true),
+      asce: c.getBigUint64(Ctl.S390_ASCE, true),
+      secondaryAsce: c.getBigUint64(Ctl.S390_SASCE, true),
+      homeAsce: c.getBigUint64(Ctl.S390_HASCE, true),
+      pswMask: c.getBigUint64(Ctl.S390_PSW_MASK, true),
+      prefix: c.getBigUint64(Ctl.S390_PREFIX, true),
+      options: c.getUint32(Ctl.S390_OPTIONS, true),
+      pswKey: c.getUint32(Ctl.S390_PSW_KEY, true),
+    };
+  }
+
+  /** DAT translation of one access with the s390 walker: sets storage-key
+   *  R (and C on a store). Faults come back as data (FaultKind.S390). */
+  translateS390(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    this.s390Core.s390Translate(u64(va), access, 1);
+    return this.readResult(out);
+  }
+
+  /** Same walk as translateS390 without side effects (no key update, no frame backing). */
+  probeS390(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    this.s390Core.s390Translate(u64(va), access, 0);
+    return this.readResult(out);
+  }
+
+  /** batch.va[0..n) / batch.kind[0..n) → batch.out with the s390 walker; returns the fault count. */
+  translateBatchS390(n: number): number {
+    if (!Number.isInteger(n) || n < 0 || n > this.batch.capacity)
+      throw new RangeError(`translateBatch: n must be in [0, ${this.batch.capacity}], got ${n}`);
+    return this.s390Core.s390TranslateBatch(n);
+  }
+
+  /** Read the RES_* block of the control block into `out`. */
+  protected readResult(out: Translation): Translation {
+    const c = this.ctl;
+    out.fault = c.getUint32(Ctl.RES_FAULT, true) as FaultKind;
+    out.vector = c.getUint32(Ctl.RES_VECTOR, true);
+    out.errorCode = c.getUint32(Ctl.RES_ERROR, true);
+    out.pa = Number(c.getBigUint64(Ctl.RES_PA, true));
+    out.addr = c.getBigUint64(Ctl.RES_ADDR, true);
+    return out;
+  }
+
+  // ── storage-key instructions (per absolute frame) ──
+
+  /** ISKE: the storage key (ACC F R C, 7 bits) of the frame holding `pa`. */
+  iske(pa: number): number {
+    const k = this.s390Core.iske(this.absolute("iske", pa));
+    this.checkSkey("iske", pa);
+    return k;
+  }
+
+  /** SSKE: set the key of the frame holding `pa`. `mr`/`mc` keep R/C unchanged
+   *  (conditional SSKE); `nq` (non-quiescing) matters only to a TLB. */
+  sske(pa: number, key: number, opts: { mr?: boolean; mc?: boolean; nq?: boolean } = {}): void {
+    if (!Number.isInteger(key) || key < 0 || key > 0xff) throw new RangeError(`sske: key must be a byte, got ${key}`);
+    const keep = (opts.mr ? Skey.R : 0) | (opts.mc ? Skey.C : 0);
+    this.s390Core.sske(this.absolute("sske", pa), key, keep);
+    this.checkSkey("sske", pa);
+  }
+
+  /** RRBE: reset the reference bit; returns cc = R·2 + C before the reset. */
+  rrbe(pa: number): number {
+    const cc = this.s390Core.rrbe(this.absolute("rrbe", pa));
+    this.checkSkey("rrbe", pa);
+    return cc;
+  }
+
+  // ── PGSTE operations (arch/s390/mm/pgtable.c; the PGSTE is at ptep + 2048) ──
+
+  /** pgste_get_lock: take the page-control lock; returns the PGSTE with PCL set. */
+  pgsteGetLock(ptep: number): bigint {
+    const v = u64(this.s390Core.pgsteGetLock(this.ptep("pgsteGetLock", ptep)));
+    this.checkPgste("pgsteGetLock", ptep);
+    return v;
+  }
+
+  /** pgste_set_unlock: store exactly `pgste` with PCL clear. */
+  pgsteSetUnlock(ptep: number, pgste: bigint): void {
+    this.s390Core.pgsteSetUnlock(this.ptep("pgsteSetUnlock", ptep), u64(pgste));
+    this.checkPgste("pgsteSetUnlock", ptep);
+  }
+
+  /** pgste_update_all: a valid `pte` is going away; returns `pgste` with the
+   *  real key's R/C in GR/GC and ACC/F in ACC/FP. */
+  pgsteUpdateAll(pte: bigint, pgste: bigint): bigint {
+    const v = u64(this.s390Core.pgsteUpdateAll(u64(pte), u64(pgste)));
+    this.checkPgste("pgsteUpdateAll", Number(u64(pte) & ~0xfffn));
+    return v;
+  }
+
+  /** pgste_set_key: the invalid PTE at `ptep` is about to become `entry`;
+   *  the frame's real key gets ACC/F and GR/GC from `pgste`. */
+  pgsteSetKey(ptep: number, pgste: bigint, entry: bigint): void {
+    this.s390Core.pgsteSetKey(this.ptep("pgsteSetKey", ptep), u64(pgste), u64(entry));
+    this.checkPgste("pgsteSetKey", ptep);
+  }
+
+  /** ptep_test_and_clear_uc: was the page user-dirty? A dirty present PTE is
+   *  write-protected again (PROTECT with ESOP or if not writable, else
+   *  INVALID). `notify` receives the IN/VSIE bits the call cleared, as
+   *  ptep_notify would. */
+  ptepTestAndClearUc(ptep: number, addr: bigint, notify?: (bits: bigint, addr: bigint) => void): boolean {
+    const esop = (this.ctl.getUint32(Ctl.S390_OPTIONS, true) & S390Opt.Esop) !== 0;
+    const dirty = this.s390Core.ptepTestAndClearUc(this.ptep("ptepTestAndClearUc", ptep), esop ? 1 : 0) !== 0;
+    this.checkPgste("ptepTestAndClearUc", ptep);
+    const bits = u64(this.s390Core.s390NotifyBits());
+    if (bits !== 0n) notify?.(bits, addr);
+    return dirty;
+  }
+
+  /** get_guest_storage_key for the PTE at `ptep`. */
+  getGuestStorageKey(ptep: number): number {
+    const k = this.s390Core.getGuestStorageKey(this.ptep("getGuestStorageKey", ptep));
+    this.checkPgste("getGuestStorageKey", ptep);
+    return k;
+  }
+
+  /** set_guest_storage_key for the PTE at `ptep`. */
+  setGuestStorageKey(ptep: number, key: number, nq = false): void {
+    if (!Number.isInteger(key) || key < 0 || key > 0xff) throw new RangeError(`setGuestStorageKey: key must be a byte, got ${key}`);
+    this.s390Core.setGuestStorageKey(this.ptep("setGuestStorageKey", ptep), key, nq ? 1 : 0);
+    this.checkPgste("setGuestStorageKey", ptep);
+  }
+
+  /** reset_guest_reference_bit (RRBE for a guest); returns cc = R·2 + C. */
+  resetGuestReferenceBit(ptep: number): number {
+    const cc = this.s390Core.resetGuestReferenceBit(this.ptep("resetGuestReferenceBit", ptep));
+    this.checkPgste("resetGuestReferenceBit", ptep);
+    return cc;
+  }
+
+  // ── argument checks and status → error ──
+
+  private absolute(op: string, pa: number): bigint {
+    if (!Number.isSafeInteger(pa) || pa < 0) throw new RangeError(`${op}: address must be a non-negative integer, got ${pa}`);
+    return BigInt(pa);
+  }
+  private ptep(op: string, ptep: number): bigint { return this.absolute(op, ptep); }
+
+  private checkSkey(op: string, pa: number): void {
+    const st = this.s390Core.s390SkeyStatus() as S390Status;
+    if (st === S390Status.Addressing) throw new BusError(pa, 1, this.layout.physSize);
+    if (st !== S390Status.Ok) throw statusError(op, st, pa);
+  }
+  private checkPgste(op: string, ptep: number): void {
+    const st = this.s390Core.s390PgsteStatus() as S390Status;
+    if (st !== S390Status.Ok) throw statusError(op, st, ptep);
+  }
+}
+
+function statusError(op: string, st: S390Status, at: number): Error {
+  const where = `0x${at.toString(16)}`;
+  switch (st) {
+    case S390Status.Addressing: return new S390OpError(op, st, `${where} (or its PGSTE at +2048, or the frame it maps) is outside guest memory`);
+    case S390Status.BadPtep: return new S390OpError(op, st, `${where} is not a PTE slot of a PGSTE table (8-aligned, offset < 2048 in a 4 KiB page)`);
+    case S390Status.LockHeld: return new S390OpError(op, st, `the PGSTE of the PTE at ${where} is already locked (PCL set); this call would spin forever`);
+    case S390Status.NotLocked: return new S390OpError(op, st, `the PGSTE of the PTE at ${where} is not locked (unlock without lock)`);
+    case S390Status.PteValid: return new S390OpError(op, st, `the PTE at ${where} is still valid; pgste_set_key is for an invalid PTE becoming valid`);
+    case S390Status.PoolExhausted: return new S390OpError(op, st, `no free frame in the sparse pool to back ${where}`);
+    default: return new S390OpError(op, st, `failed with status ${st as number}`);
+  }
+}
+
