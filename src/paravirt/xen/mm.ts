@@ -1,0 +1,246 @@
+/**
+ * The reference-counting core of Xen's PV memory management
+ * (xen/arch/x86/mm.c): general and typed references, recursive validation
+ * of page tables (promote/demote), and the checked update of one entry.
+ *
+ * The rule everything here enforces: a frame is used in one way at a time —
+ * as an Ln page table or mapped writable — and an entry may only reference
+ * frames its domain owns. A page table becomes "validated" when it gains its
+ * first typed reference (get_page_type): every present entry is checked and
+ * takes a reference on its target, recursively down to the L1s. When the
+ * last typed reference goes (put_page_type), it is demoted and those
+ * references are dropped again.
+ *
+ * Differences from Xen, on purpose:
+ * - Validation is not preemptible (no -ERESTART / PGT_partial continuations):
+ *   a failure undoes everything before returning, which is what a guest
+ *   observes once Xen's continuations have run.
+ * - No fast path for "sufficiently similar" entries (mod_l1_entry): taking
+ *   the new references before dropping the old ones gives the same result.
+ * - Linear page tables: only a read-only self-map of the containing table
+ *   (get_lN_linear_pagetable's mfn == pde_mfn case); mappings of another
+ *   root are rejected.
+ * - adjust_guest_l*e (forcing _PAGE_USER on a 64-bit PV kernel's mappings,
+ *   because the real guest kernel runs in ring 3) is not modelled: the
+ *   emulated guest kernel runs at CPL 0, so entries are stored unchanged.
+ * - L1TF checks on non-present entries are not modelled.
+ */
+import type { PhysMem } from "../../phys/phys-mem.js";
+import { XenErrno } from "./errno.js";
+import { FrameTable, PgType } from "./frame-table.js";
+import { DomId } from "./interface.js";
+import {
+  ENTRY_SIZE, entryFrame, entryPresent, entryWritable, PAGE_ACCESSED, PAGE_DIRTY, PTRS_PER_TABLE,
+} from "./pgtable-bits.js";
+
+/**
+ * Flag bits a PV guest may not set (arch_init_memory's base_disallow_mask:
+ * everything but P, RW, US, A, D, AVAIL, AVAIL_HIGH, NX). Only bits 0..11
+ * can be disallowed: 12..51 are the frame, 52..63 are all guest-accessible.
+ * L1 entries may also use G (L1_DISALLOW_MASK = base & ~_PAGE_GLOBAL); cache
+ * attributes stay disallowed for a domain without cache-flush permission.
+ */
+const L1_DISALLOW_LOW = 0x098n;   // PWT | PCD | PAT
+const LN_DISALLOW_LOW = 0x198n;   // PWT | PCD | PSE | G  (so no superpages)
+
+/** x86-64 PV: L4 slots 256..271 belong to Xen (is_guest_l4_slot). */
+export const ROOT_PAGETABLE_FIRST_XEN_SLOT = 256;
+export const ROOT_PAGETABLE_LAST_XEN_SLOT = 271;
+export const isGuestL4Slot = (slot: number): boolean =>
+  slot < ROOT_PAGETABLE_FIRST_XEN_SLOT || slot > ROOT_PAGETABLE_LAST_XEN_SLOT;
+
+const isTableType = (t: number): boolean => t >= PgType.L1 && t <= PgType.L4;
+
+export class XenMm {
+  constructor(
+    private readonly phys: PhysMem,
+    readonly frames: FrameTable,
+    /** Flush every TLB that may hold a mapping of a frame of domain `owner`
+     *  (flush_mask(d->dirty_cpumask) in _get_page_type on a type change). */
+    private readonly flushOnTypeChange: (owner: number) => void,
+  ) {}
+
+  // ── entries in machine memory ──────────────────────────────────────────
+
+  readEntry(mfn: number, slot: number): bigint { return this.phys.read64(mfn * 4096 + slot * ENTRY_SIZE); }
+  writeEntry(mfn: number, slot: number, v: bigint): void { this.phys.write64(mfn * 4096 + slot * ENTRY_SIZE, v); }
+
+  // ── general references (count_info) ────────────────────────────────────
+
+  /** get_page_from_mfn(): a reference on a frame `d` owns, or false. */
+  getPage(mfn: number, d: number): boolean {
+    const f = this.frames;
+    if (!f.valid(mfn) || f.owner[mfn] !== d || f.count[mfn] === 0) return false;
+    f.count[mfn]!++;
+    return true;
+  }
+
+  putPage(mfn: number): void {
+    if (this.frames.count[mfn] === 0) throw new Error(`put_page: mfn 0x${mfn.toString(16)} has no references`);
+    this.frames.count[mfn]!--;
+  }
+
+  // ── typed references (type_info) ───────────────────────────────────────
+
+  /** get_page_type(): take a typed reference, validating a table on its first one. */
+  getPageType(mfn: number, type: PgType): number {
+    const f = this.frames;
+    if (f.typeCount[mfn] !== 0) {
+      if (f.type[mfn] !== type) return -XenErrno.EINVAL;   // "Bad type"
+      f.typeCount[mfn]!++;
+      return 0;
+    }
+    const old = f.type[mfn]!;
+    if (old !== type) {
+      f.type[mfn] = type;
+      f.setValidated(mfn, false);
+      // A frame about to become a page table may still be writable through
+      // a stale TLB entry of a mapping that is gone: flush (mm.c, "It is
+      // vital that no other CPUs are left with writeable mappings").
+      if (old !== PgType.None) this.flushOnTypeChange(f.owner[mfn]!);
+    }
+    f.typeCount[mfn] = 1;
+    if (f.validated(mfn)) return 0;
+    if (isTableType(type)) {
+      const rc = this.promote(mfn, type);
+      if (rc !== 0) {                       // validate_page failure: type_info = 0
+        f.type[mfn] = PgType.None;
+        f.typeCount[mfn] = 0;
+        return rc;
+      }
+    }
+    f.setValidated(mfn, true);
+    return 0;
+  }
+
+  /** put_page_type(): drop a typed reference; a table losing its last one is demoted. */
+  putPageType(mfn: number): void {
+    const f = this.frames;
+    if (f.typeCount[mfn] === 0) throw new Error(`put_page_type: mfn 0x${mfn.toString(16)} has no typed references`);
+    if (--f.typeCount[mfn]! === 0 && isTableType(f.type[mfn]!) && f.validated(mfn)) {
+      f.setValidated(mfn, false);
+      this.demote(mfn, f.type[mfn]!);
+    }
+  }
+
+  /** get_page_and_type_from_mfn(): -EINVAL if `d` does not own the frame. */
+  getPageAndType(mfn: number, type: PgType, d: number): number {
+    if (!this.getPage(mfn, d)) return -XenErrno.EINVAL;
+    const rc = this.getPageType(mfn, type);
+    if (rc !== 0) this.putPage(mfn);
+    return rc;
+  }
+
+  putPageAndType(mfn: number): void {
+    this.putPageType(mfn);
+    this.putPage(mfn);
+  }
+
+  // ── references held by one entry ───────────────────────────────────────
+
+  /** The low flag bits an entry of a level-`level` table may not carry. */
+  static disallowed(level: number, e: bigint): bigint {
+    return e & (level === 1 ? L1_DISALLOW_LOW : LN_DISALLOW_LOW);
+  }
+
+  /**
+   * get_page_from_l1e(): the references a present L1 entry holds — a general
+   * one on its target, plus a writable type reference if RW is set.
+   */
+  getPageFromL1e(e: bigint, d: number): number {
+    if (XenMm.disallowed(1, e) !== 0n) return -XenErrno.EINVAL;          // "Bad L1 flags"
+    const mfn = entryFrame(e), f = this.frames;
+    // Not RAM, or I/O memory: needs I/O privilege, which no domain here has.
+    if (!f.valid(mfn) || f.owner[mfn] === DomId.IO) return -XenErrno.EPERM;
+    // Another domain's, Xen's or a free frame: "could_not_pin".
+    if (!this.getPage(mfn, d)) return -XenErrno.EBUSY;
+    if (entryWritable(e) && this.getPageType(mfn, PgType.Writable) !== 0) {
+      this.putPage(mfn);
+      return -XenErrno.EBUSY;
+    }
+    return 0;
+  }
+
+  putPageFromL1e(e: bigint): void {
+    const mfn = entryFrame(e);
+    if (!entryPresent(e) || !this.frames.valid(mfn) || this.frames.owner[mfn] === DomId.IO) return;
+    if (entryWritable(e)) this.putPageAndType(mfn);
+    else this.putPage(mfn);
+  }
+
+  /**
+   * get_page_from_l{2,3,4}e(): the target must validate as the next lower
+   * table type. A read-only entry pointing back at its own table (a linear
+   * self-map) is allowed and holds no reference.
+   */
+  getPageFromEntry(level: number, e: bigint, tableMfn: number, d: number): number {
+    if (level === 1) return this.getPageFromL1e(e, d);
+    if (XenMm.disallowed(level, e) !== 0n) return -XenErrno.EINVAL;     // "Bad Ln flags"
+    const target = entryFrame(e);
+    const rc = this.getPageAndType(target, (level - 1) as PgType, d);
+    if (rc === -XenErrno.EINVAL && target === tableMfn && !entryWritable(e)) return 0;
+    return rc;
+  }
+
+  putPageFromEntry(level: number, e: bigint, tableMfn: number): void {
+    if (level === 1) { this.putPageFromL1e(e); return; }
+    if (!entryPresent(e) || entryFrame(e) === tableMfn) return;
+    this.putPageAndType(entryFrame(e));
+  }
+
+  // ── validation of a whole table ────────────────────────────────────────
+
+  /** promote_lN_table(): every present guest entry takes its references; all or nothing. */
+  private promote(mfn: number, level: PgType): number {
+    const d = this.frames.owner[mfn]!;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
+      const e = this.readEntry(mfn, i);
+      if (!entryPresent(e)) continue;
+      const rc = this.getPageFromEntry(level, e, mfn, d);
+      if (rc !== 0) {
+        while (i-- > 0) {
+          if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
+          this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
+        }
+        return rc;
+      }
+    }
+    // init_xen_l4_slots clobbers whatever the guest left in Xen's slots; Xen's
+    // own mappings are not modelled, so they read as empty.
+    if (level === PgType.L4)
+      for (let i = ROOT_PAGETABLE_FIRST_XEN_SLOT; i <= ROOT_PAGETABLE_LAST_XEN_SLOT; i++) this.writeEntry(mfn, i, 0n);
+    return 0;
+  }
+
+  /** demote_lN_table(): drop what promote took. */
+  private demote(mfn: number, level: PgType): void {
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
+      this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
+    }
+  }
+
+  // ── a checked write of one entry ───────────────────────────────────────
+
+  /**
+   * mod_lN_entry(): replace entry `slot` of the validated level-`level` table
+   * `tableMfn`. The new entry's references are taken first, then it is
+   * written, then the old entry's references are dropped; a rejected update
+   * changes nothing. `preserveAd` ORs the A/D bits already in the entry into
+   * the new value (MMU_PT_UPDATE_PRESERVE_AD), so a hardware update racing
+   * the guest's read-modify-write is not lost.
+   */
+  modEntry(level: number, tableMfn: number, slot: number, nval: bigint, preserveAd: boolean, d: number): number {
+    if (level === 4 && !isGuestL4Slot(slot)) return -XenErrno.EINVAL;   // "L4 update in Xen-private area"
+    const old = this.readEntry(tableMfn, slot);
+    if (entryPresent(nval)) {
+      const rc = this.getPageFromEntry(level, nval, tableMfn, d);
+      if (rc !== 0) return rc;
+    }
+    const v = preserveAd ? nval | (old & (PAGE_ACCESSED | PAGE_DIRTY)) : nval;
+    this.writeEntry(tableMfn, slot, v);
+    this.putPageFromEntry(level, old, tableMfn);
+    return 0;
+  }
+}
