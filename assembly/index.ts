@@ -45,3 +45,32 @@ export function s390SkeyStatus(): u32 { return skeyStatus; }
 export function s390PgsteStatus(): u32 { return pgsteStatus; }
 /** IN/VSIE bits the last ptepTestAndClearUc cleared (for ptep_notify). */
 export function s390NotifyBits(): u64 { return pgsteNotifyBits; }
+
+// ── translation (translate.ts, x86/walk.ts) ──
+import { FaultKind } from "../src/abi";
+import { linearOf, translateOne, writeResult } from "./translate";
+import { x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
+export { translateBatch } from "./translate";
+export { tlbFlushAll, tlbFlushPage, tlbFlushPcid } from "./tlb";
+
+/** One access with side effects; result record in the control block. Returns FaultKind. */
+export function translate(va: u64, access: u32): u32 {
+  const f = translateOne(va, access);
+  writeResult(f, linearOf(va));
+  return f;
+}
+
+/** The same walk without side effects (no A/D, CR2 or TLB change); result record as translate. */
+export function probe(va: u64, access: u32): u32 {
+  const f = x86Walk(va, access, false);
+  writeResult(f, linearOf(va));
+  return f;
+}
+
+/** Load the PAE PDPTE registers from `cr3`. On a fault (X86 = #GP, Bus) the
+ *  result record holds it and the registers are unchanged. */
+export function x86LoadPdptes(cr3: u64): u32 {
+  const f = loadPdptes(cr3);
+  if (f != FaultKind.None) writeResult(f, 0);
+  return f;
+}

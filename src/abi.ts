@@ -52,6 +52,11 @@ export const enum Quirk {
 export const enum Opt {
   /** Set no A bit at all on a faulting walk (KVM's observation of Intel). */
   AdOnFaultNone = 1,
+  /** PAE: latch the PDPTE registers at the CR3 load without checking them and
+   *  raise the #GP(0) only when an access uses a present PDPTE with reserved
+   *  bits (the conformance corpus's SDM model, x86_model.py). Default: the SDM
+   *  rule, any bad present PDPTE makes the load itself #GP (§4.4.1). */
+  PdpteGpOnUse = 2,
 }
 
 /**
@@ -119,6 +124,10 @@ export const enum Ctl {
   QUIRKS = 180,        // u32 Quirk bits
   OPTIONS = 184,       // u32 Opt bits
   PDPTE0 = 192,        // u64 × 4: PAE PDPTE registers (loaded on CR3 write)
+  CR2 = 224,           // u64 page-fault linear address (written by translate on #PF)
+  DBG_RACE_PA = 232,   // u64 debug: entry PA at which a simulated remote cmpxchg happens
+  DBG_RACE_VAL = 240,  // u64 debug: the value that remote store writes
+  DBG_RACE_ON = 248,   // u32 debug: 1 = armed (fires once, just before the walker's CAS)
 
   // ── s390 context ──
   S390_CR0 = 256,      // u64
@@ -140,6 +149,9 @@ export const enum Ctl {
   RES_ERROR = 520,     // u32 x86 error code / s390 TEID low bits
   RES_PA = 528,        // u64 physical address (success) or the failing PA (bus)
   RES_ADDR = 536,      // u64 CR2 (x86 #PF) or TEID address (s390)
+  RES_LEAF = 544,      // u32 Leaf bits of the translation (success): folded permissions
+  RES_SHIFT = 548,     // u32 log2 of the page size (12, 21, 22, 30)
+  RES_PTE_PA = 552,    // u64 physical address of the leaf entry (success)
 
   CTL_SIZE = 4096,
 }
@@ -252,4 +264,37 @@ export const enum S390Status {
   NotLocked = 4,     // unlock of a PGSTE whose PCL is clear (double unlock)
   PteValid = 5,      // pgste_set_key on a PTE that is still valid (VM_BUG_ON)
   PoolExhausted = 6, // sparse: no frame to back the storage key
+}
+
+/**
+ * Leaf information of a successful walk, the permissions folded over every
+ * level (what a TLB entry stores; v86 `tlb_data`, QEMU `prot`). The page is
+ * [pa >> shift << shift, +2^shift). RES_LEAF in the control block.
+ */
+export const enum Leaf {
+  W = 1,            // R/W set at every level (writes allowed for CPL3 or CR0.WP=1)
+  U = 2,            // U/S set at every level: a user-mode address
+  X = 4,            // no level has XD (with EFER.NXE)
+  D = 8,            // the leaf's Dirty bit is set (after this access)
+  G = 16,           // the leaf's Global bit (CR4.PGE makes it survive CR3 loads)
+  PKEY_SHIFT = 8,   // protection key (bits 62:59 of the leaf) in bits 8..11
+}
+
+/** x86 control-register and EFLAGS bit positions (Intel SDM Vol. 3A §2.5, §4.1). */
+export const enum Cr {
+  CR0_WP = 16, CR0_PG = 31,
+  CR4_PSE = 4, CR4_PAE = 5, CR4_PGE = 7, CR4_LA57 = 12, CR4_PCIDE = 17,
+  CR4_SMEP = 20, CR4_SMAP = 21, CR4_PKE = 22,
+  EFER_LME = 8, EFER_LMA = 10, EFER_NXE = 11,
+  EFLAGS_AC = 18,
+  CR3_NOFLUSH = 63,
+}
+
+/** Bits of an x86 paging-structure entry (Intel SDM Vol. 3A §4.3–4.5, tables 4-4 … 4-20). */
+export const enum Pte {
+  P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256,
+  /** Bit 12 of a large-page entry is PAT; the page frame starts above it. */
+  LARGE_PAT = 4096,
+  /** XD is bit 63; protection key bits 62:59 (both in the high word). */
+  XD_BIT = 63, PKEY_BIT = 59,
 }
