@@ -10,7 +10,7 @@
  * addresses and register values are bigints on this API (64-bit); hot loops
  * never see either — they run inside the engine over linear memory.
  */
-import type { Access, FaultKind } from "../abi.js";
+import type { Access, FaultKind, Quirk } from "../abi.js";
 import type { Layout, MachineConfig } from "../layout.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 
@@ -29,10 +29,16 @@ export interface Translation {
   errorCode: number;
   /** x86 #PF: the value written to CR2. s390: the TEID address (page of the VA). */
   addr: bigint;
+  /** Success: Leaf bits (abi.ts): the permissions folded over every level, D, G, pkey. */
+  leaf: number;
+  /** Success: log2 of the page size (12, 21, 22, 30). */
+  shift: number;
+  /** Success: physical address of the leaf entry (0 with paging off). */
+  ptePa: number;
 }
 
 export function newTranslation(): Translation {
-  return { fault: 0 as FaultKind, pa: 0, vector: 0, errorCode: 0, addr: 0n };
+  return { fault: 0 as FaultKind, pa: 0, vector: 0, errorCode: 0, addr: 0n, leaf: 0, shift: 0, ptePa: 0 };
 }
 
 /** Views of the batch buffers in linear memory (zero-copy). */
@@ -65,4 +71,64 @@ export interface EngineBase {
   /** The whole linear memory (for byte-for-byte comparison and for tools). */
   readonly buffer: ArrayBufferLike;
   readonly batch: BatchViews;
+}
+
+/** x86 context (Intel SDM Vol. 3A ch. 2, 4). Register values are bigints. */
+export interface X86State {
+  cr0: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  /** IA32_EFER; LMA (bit 10) is derived (= LME && CR0.PG) and read back. */
+  efer: bigint;
+  /** Only AC (bit 18) matters to translation (SMAP). */
+  eflags: bigint;
+  cpl: number;
+  pkru: number;
+  /** Page-fault linear address, written on every #PF by translate (not by probe). */
+  cr2: bigint;
+}
+
+/** Semantic options (SPEC "Project choices"). */
+export interface Semantics {
+  /** "hardware" (default): the Intel SDM. "qemu": QEMU 7.2's four deviations (Quirk.All). */
+  profile?: "hardware" | "qemu";
+  /** Explicit Quirk bits; overrides `profile`. */
+  quirks?: Quirk | number;
+  /** "walk" (default): non-leaf A bits are set as the walk passes them even if it
+   *  then faults. "none": a faulting walk writes nothing (SPEC G.1). */
+  adOnFault?: "walk" | "none";
+  /** PAE PDPTE reserved-bit #GP: "load" (default, SDM §4.4.1): at the CR3 load,
+   *  for any present PDPTE; "use": when an access uses the bad PDPTE (what the
+   *  conformance corpus's SDM model assumes). Ignored under Quirk.PaePdpteWalkCheck. */
+  pdpteGp?: "load" | "use";
+}
+
+/** The full engine contract: both engines implement it with identical results. */
+export interface Engine extends EngineBase {
+  setSemantics(s: Semantics): void;
+  /** Full reload of the x86 context as after reset: derives the mode, loads the
+   *  PAE PDPTE registers, flushes the TLB. A #GP (inconsistent registers, reserved
+   *  PDPTE bits) or a bus fault (PDPT beyond RAM) is returned as a fault and
+   *  leaves the previous context unchanged. */
+  setX86(state: Partial<X86State>): Translation;
+  /** MOV to CR0/CR3/CR4, WRMSR EFER: the architectural effects (consistency
+   *  #GP, PDPTE loads, TLB flushes). On a fault the register keeps its value. */
+  writeCr0(v: bigint): Translation;
+  writeCr3(v: bigint): Translation;
+  writeCr4(v: bigint): Translation;
+  writeEfer(v: bigint): Translation;
+  setCpl(n: number): void;
+  setEflags(v: bigint): void;
+  /** WRPKRU. No TLB effect (PKRU is consulted on every access). */
+  setPkru(v: number): void;
+  x86(): X86State;
+  /** One access: physical address or fault, with the A/D (and CR2) side effects. */
+  translate(va: bigint, access: Access, out?: Translation): Translation;
+  /** The same walk with no side effects at all (debuggers, ptdump). */
+  probe(va: bigint, access: Access, out?: Translation): Translation;
+  /** Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the number of faults. */
+  translateBatch(n: number): number;
+  invlpg(va: bigint): void;
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void;
+  flushTlb(includeGlobal?: boolean): void;
 }

@@ -1,4 +1,4 @@
-import type { EngineBase, EngineName, EngineOptions } from "./engine.js";
+import type { Engine, EngineName, EngineOptions } from "./engine.js";
 import type { S390Methods } from "./s390.js";
 import { TsEngineBase } from "./ts/engine.js";
 import { WasmEngineBase } from "./wasm.js";
@@ -17,7 +17,7 @@ class TsEngine extends TsEngineBase {
 }
 
 /** Create an engine: "wasm" (the product's hot path) or "ts" (the reference twin). */
-export async function createEngine(name: EngineName, opts: EngineOptions = {}): Promise<EngineBase & S390Methods> {
+export async function createEngine(name: EngineName, opts: EngineOptions = {}): Promise<Engine & S390Methods> {
   if (name === "wasm") return WasmEngine.create(opts);
   if (name === "ts") return TsEngine.create(opts);
   throw new TypeError(`unknown engine "${name as string}" (expected "wasm" or "ts")`);

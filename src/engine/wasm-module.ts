@@ -12,6 +12,13 @@ export interface CoreExports {
   physLoad(pa: bigint, size: number, be: number): bigint;
   physStore(pa: bigint, size: number, be: number, value: bigint): number;
   physStatus(): number;
+  translate(va: bigint, access: number): number;
+  probe(va: bigint, access: number): number;
+  translateBatch(n: number): number;
+  x86LoadPdptes(cr3: bigint): number;
+  tlbFlushAll(includeGlobal: number): void;
+  tlbFlushPage(va: bigint): void;
+  tlbFlushPcid(type: number, pcid: number, va: bigint): void;
   [name: string]: unknown;
 }
 

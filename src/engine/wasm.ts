@@ -1,19 +1,29 @@
 /**
  * The wasm engine: the AssemblyScript core instantiated over a linear memory
- * laid out by src/layout.ts. Guest RAM lives in that memory.
+ * laid out by src/layout.ts. Guest RAM lives in that memory. Every method is
+ * a thin typed wrapper over one core export (hash-wasm's shape); bulk work
+ * goes through the batch buffers, never one call per address.
  */
-import { Mem } from "../abi.js";
+import { type Access, Arch, Ctl, FaultKind, Mem } from "../abi.js";
 import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { PhysMem } from "../phys/phys-mem.js";
 import { batchViews } from "./batch.js";
-import type { BatchViews, EngineBase, EngineOptions } from "./engine.js";
 import { S390Methods, type S390Core } from "./s390.js";
+import {
+  type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
+} from "./engine.js";
+import { readResult } from "./result.js";
 import { type CoreExports, coreModule } from "./wasm-module.js";
+import { setOk, X86Control, type X86Hardware } from "./x86-control.js";
 
-export class WasmEngineBase extends S390Methods implements EngineBase {
+const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
+
+export class WasmEngineBase extends S390Methods implements Engine {
   readonly name = "wasm" as const;
   readonly phys: PhysMem;
   readonly batch: BatchViews;
+  protected readonly x86ctl: X86Control;
+  private readonly m32: Uint32Array;
 
   protected constructor(
     readonly layout: Layout,
@@ -25,6 +35,12 @@ export class WasmEngineBase extends S390Methods implements EngineBase {
     this.phys = new PhysMem(memory.buffer, layout);
     this.batch = batchViews(memory.buffer, layout);
     this.s390Init();
+    this.m32 = new Uint32Array(memory.buffer);
+    const hw: X86Hardware = {
+      loadPdptes: (cr3, out) => core.x86LoadPdptes(cr3) === FaultKind.None ? setOk(out) : readResult(this.m32, out),
+      flushTlb: (g) => core.tlbFlushAll(g ? 1 : 0),
+    };
+    this.x86ctl = new X86Control(memory.buffer, hw, layout.maxPhyAddr);
   }
 
   protected get s390Core(): S390Core { return this.core as unknown as S390Core; }
@@ -48,4 +64,45 @@ export class WasmEngineBase extends S390Methods implements EngineBase {
     core.init();
     return { layout, memory, core };
   }
+
+  // ── x86 context ──
+  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); }
+  setX86(state: Partial<X86State>): Translation { return this.x86ctl.setX86(state, newTranslation()); }
+  writeCr0(v: bigint): Translation { return this.x86ctl.writeCr0(v, newTranslation()); }
+  writeCr3(v: bigint): Translation { return this.x86ctl.writeCr3(v, newTranslation()); }
+  writeCr4(v: bigint): Translation { return this.x86ctl.writeCr4(v, newTranslation()); }
+  writeEfer(v: bigint): Translation { return this.x86ctl.writeEfer(v, newTranslation()); }
+  setCpl(n: number): void { this.x86ctl.setCpl(n); }
+  setEflags(v: bigint): void { this.x86ctl.setEflags(v); }
+  setPkru(v: number): void { this.x86ctl.setPkru(v); }
+  x86(): X86State { return this.x86ctl.state(); }
+  /** Why the last register write faulted ("" if it did not). */
+  get x86Error(): string { return this.x86ctl.lastError; }
+
+  // ── translation ──
+  // The walker follows setArch (Ctl.ARCH): x86 here, s390 in S390Methods.
+  translate(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    if (this.m32[ARCH] === Arch.S390) return this.translateS390(va, access, out);
+    this.core.translate(va, access);
+    return readResult(this.m32, out);
+  }
+  probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    if (this.m32[ARCH] === Arch.S390) return this.probeS390(va, access, out);
+    this.core.probe(va, access);
+    return readResult(this.m32, out);
+  }
+  translateBatch(n: number): number {
+    if (this.m32[ARCH] === Arch.S390) return this.translateBatchS390(n);
+    if (!Number.isInteger(n) || n < 0 || n > this.layout.batchCap)
+      throw new RangeError(`translateBatch: n must be 0..${this.layout.batchCap}, got ${n}`);
+    return this.core.translateBatch(n);
+  }
+
+  // ── TLB control ──
+  invlpg(va: bigint): void { this.core.tlbFlushPage(va); }
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void {
+    if (![0, 1, 2, 3].includes(type)) throw new RangeError(`invpcid: type must be 0..3, got ${type}`);
+    this.core.tlbFlushPcid(type, pcid & 0xfff, va);
+  }
+  flushTlb(includeGlobal = true): void { this.core.tlbFlushAll(includeGlobal ? 1 : 0); }
 }

@@ -1,22 +1,37 @@
 /**
  * The pure-TypeScript engine: an independent implementation of the engine
- * contract over an ArrayBuffer laid out exactly like the wasm memory.
+ * contract over an ArrayBuffer laid out exactly like the wasm memory, so
+ * that results and memory side effects compare byte for byte.
  */
+import { type Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { PhysMem } from "../../phys/phys-mem.js";
 import { batchViews } from "../batch.js";
-import type { BatchViews, EngineBase, EngineOptions } from "../engine.js";
 import { S390Methods } from "../s390.js";
-import { createTsMemory } from "./memory.js";
 import { TsS390Core } from "./s390/core.js";
+import {
+  type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
+} from "../engine.js";
+import { readResult, writeResult } from "../result.js";
+import { setOk, X86Control, type X86Hardware } from "../x86-control.js";
+import { createTsMemory } from "./memory.js";
+import { TsTlb } from "./tlb.js";
+import { X86Walker } from "./x86-walk.js";
 
-export class TsEngineBase extends S390Methods implements EngineBase {
+const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
+const C_ARCH = c32(Ctl.ARCH), C_MODE = c32(Ctl.MODE), C_OPTIONS = c32(Ctl.OPTIONS), C_CR2 = c32(Ctl.CR2);
+
+export class TsEngineBase extends S390Methods implements Engine {
   readonly name = "ts" as const;
   readonly layout: Layout;
   readonly buffer: ArrayBuffer;
   readonly phys: PhysMem;
   readonly batch: BatchViews;
   protected readonly s390Core: TsS390Core;
+  protected readonly x86ctl: X86Control;
+  protected readonly walker: X86Walker;
+  protected readonly tlb = new TsTlb();
+  private readonly m32: Uint32Array;
 
   protected constructor(opts: EngineOptions) {
     super();
@@ -28,5 +43,102 @@ export class TsEngineBase extends S390Methods implements EngineBase {
     this.batch = batchViews(buffer, layout);
     this.s390Core = new TsS390Core(buffer, layout, this.phys, this.batch);
     this.s390Init();
+    this.m32 = new Uint32Array(buffer);
+    this.walker = new X86Walker(buffer, layout);
+    const hw: X86Hardware = {
+      loadPdptes: (cr3, out) => {
+        const w = this.walker;
+        if (w.loadPdptes(Number(cr3 & 0xffff_ffffn)) === FaultKind.None) return setOk(out);
+        writeResult(this.m32, w.fault, w.vector, w.error, w.fault === FaultKind.Bus ? w.pa : 0, 0, 0, 0, 0, 0);
+        return readResult(this.m32, out);
+      },
+      flushTlb: (g) => this.tlb.flushAll(g),
+    };
+    this.x86ctl = new X86Control(buffer, hw, layout.maxPhyAddr);
   }
+
+  // ── x86 context ──
+  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); }
+  setX86(state: Partial<X86State>): Translation { return this.x86ctl.setX86(state, newTranslation()); }
+  writeCr0(v: bigint): Translation { return this.x86ctl.writeCr0(v, newTranslation()); }
+  writeCr3(v: bigint): Translation { return this.x86ctl.writeCr3(v, newTranslation()); }
+  writeCr4(v: bigint): Translation { return this.x86ctl.writeCr4(v, newTranslation()); }
+  writeEfer(v: bigint): Translation { return this.x86ctl.writeEfer(v, newTranslation()); }
+  setCpl(n: number): void { this.x86ctl.setCpl(n); }
+  setEflags(v: bigint): void { this.x86ctl.setEflags(v); }
+  setPkru(v: number): void { this.x86ctl.setPkru(v); }
+  x86(): X86State { return this.x86ctl.state(); }
+  /** Why the last register write faulted ("" if it did not). */
+  get x86Error(): string { return this.x86ctl.lastError; }
+
+  // ── translation ──
+
+  /** One access with side effects (twin of the core's translateOne). */
+  private translateOne(vaLo: number, vaHi: number, access: Access): FaultKind {
+    const w = this.walker, m32 = this.m32;
+    if (this.tlb.lookup(vaLo, vaHi, access)) return FaultKind.None;
+    let f: FaultKind;
+    if (m32[C_OPTIONS]! & Opt.AdOnFaultNone) {
+      f = w.walk(vaLo, vaHi, access, false);
+      if (f === FaultKind.None) f = w.walk(vaLo, vaHi, access, true);
+    } else f = w.walk(vaLo, vaHi, access, true);
+    if (f === FaultKind.None) this.tlb.fill(vaLo, vaHi, access);
+    else if (f === FaultKind.X86 && w.vector === Vector.PF) {
+      m32[C_CR2] = vaLo;
+      m32[C_CR2 + 1] = m32[C_MODE]! >= X86Mode.Ia32e4 ? vaHi : 0;
+    }
+    return f;
+  }
+
+  /** Write the walker's outputs as the result record (as the core's writeResult). */
+  private record(f: FaultKind, vaLo: number, vaHi: number, out: Translation): Translation {
+    const w = this.walker, ok = f === FaultKind.None;
+    const pf = f === FaultKind.X86 && w.vector === Vector.PF;
+    const ia32e = this.m32[C_MODE]! >= X86Mode.Ia32e4;
+    writeResult(this.m32, f, ok ? 0 : w.vector, ok ? 0 : w.error, ok || f === FaultKind.Bus ? w.pa : 0,
+      pf ? vaLo : 0, pf && ia32e ? vaHi : 0, ok ? w.leaf : 0, ok ? w.shift : 0, ok ? w.ptePa : 0);
+    return readResult(this.m32, out);
+  }
+
+  // The walker follows setArch (Ctl.ARCH): x86 here, s390 in S390Methods.
+  translate(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    if (this.m32[C_ARCH] === Arch.S390) return this.translateS390(va, access, out);
+    const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
+    return this.record(this.translateOne(lo, hi, access), lo, hi, out);
+  }
+
+  probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    if (this.m32[C_ARCH] === Arch.S390) return this.probeS390(va, access, out);
+    const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
+    return this.record(this.walker.walk(lo, hi, access, false), lo, hi, out);
+  }
+
+  translateBatch(n: number): number {
+    if (this.m32[C_ARCH] === Arch.S390) return this.translateBatchS390(n);
+    if (!Number.isInteger(n) || n < 0 || n > this.layout.batchCap)
+      throw new RangeError(`translateBatch: n must be 0..${this.layout.batchCap}, got ${n}`);
+    const { va32, kind, out32 } = this.batch, w = this.walker;
+    let faults = 0;
+    for (let i = 0; i < n; i++) {
+      const f = this.translateOne(va32[2 * i]!, va32[2 * i + 1]!, kind[i]! as Access);
+      if (f === FaultKind.None) {
+        out32[2 * i] = w.pa >>> 0;
+        out32[2 * i + 1] = Math.floor(w.pa / 4294967296);
+      } else {
+        faults++;
+        out32[2 * i] = w.error >>> 0;
+        out32[2 * i + 1] = ((1 << (BatchOut.FAULT_BIT - 32)) | (f << (BatchOut.KIND_SHIFT - 32))
+          | ((w.vector & 0xffff) << (BatchOut.VECTOR_SHIFT - 32))) >>> 0;
+      }
+    }
+    return faults;
+  }
+
+  // ── TLB control ──
+  invlpg(va: bigint): void { this.tlb.flushPage(Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn)); }
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void {
+    if (![0, 1, 2, 3].includes(type)) throw new RangeError(`invpcid: type must be 0..3, got ${type}`);
+    this.tlb.flushPcid(type, pcid & 0xfff, Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn));
+  }
+  flushTlb(includeGlobal = true): void { this.tlb.flushAll(includeGlobal); }
 }

@@ -1,0 +1,36 @@
+/**
+ * The result record of the control block (Ctl.RES_*), read into a
+ * Translation. The wasm core writes it after every single translate/probe;
+ * the TS engine writes the very same bytes so both memories stay identical.
+ */
+import { Ctl, FaultKind, Mem } from "../abi.js";
+import type { Translation } from "./engine.js";
+
+const TWO32 = 4294967296;
+const r32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
+const R_FAULT = r32(Ctl.RES_FAULT), R_VECTOR = r32(Ctl.RES_VECTOR), R_ERROR = r32(Ctl.RES_ERROR);
+const R_PA = r32(Ctl.RES_PA), R_ADDR = r32(Ctl.RES_ADDR), R_LEAF = r32(Ctl.RES_LEAF);
+const R_SHIFT = r32(Ctl.RES_SHIFT), R_PTE = r32(Ctl.RES_PTE_PA);
+
+export function readResult(m32: Uint32Array, out: Translation): Translation {
+  out.fault = m32[R_FAULT]! as FaultKind;
+  out.vector = m32[R_VECTOR]!;
+  out.errorCode = m32[R_ERROR]!;
+  out.pa = m32[R_PA]! + m32[R_PA + 1]! * TWO32;
+  const lo = m32[R_ADDR]!, hi = m32[R_ADDR + 1]!;
+  out.addr = lo === 0 && hi === 0 ? 0n : (BigInt(hi) << 32n) | BigInt(lo);
+  out.leaf = m32[R_LEAF]!;
+  out.shift = m32[R_SHIFT]!;
+  out.ptePa = m32[R_PTE]! + m32[R_PTE + 1]! * TWO32;
+  return out;
+}
+
+/** Write a result record (TS engine); numbers < 2^52, addr as (lo, hi). */
+export function writeResult(m32: Uint32Array, fault: FaultKind, vector: number, error: number, pa: number,
+  addrLo: number, addrHi: number, leaf: number, shift: number, ptePa: number): void {
+  m32[R_FAULT] = fault; m32[R_VECTOR] = vector; m32[R_ERROR] = error;
+  m32[R_PA] = pa >>> 0; m32[R_PA + 1] = Math.floor(pa / TWO32);
+  m32[R_ADDR] = addrLo; m32[R_ADDR + 1] = addrHi;
+  m32[R_LEAF] = leaf; m32[R_SHIFT] = shift;
+  m32[R_PTE] = ptePa >>> 0; m32[R_PTE + 1] = Math.floor(ptePa / TWO32);
+}
