@@ -3,6 +3,7 @@
  * src/cli/commands/ and registers itself here.
  */
 import { Command } from "commander";
+import { registerConform } from "./commands/conform.js";
 import { registerDemo } from "./commands/demo.js";
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .description("WebAssembly-accelerated MMU emulator core: x86 and s390 page-table walkers, TLB, Linux kernel-side model")
     .showHelpAfterError("(run with --help for usage)");
   registerDemo(program);
+  registerConform(program);
   return program;
 }
 

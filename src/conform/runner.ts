@@ -5,12 +5,23 @@
  */
 import { createEngine } from "../engine/index.js";
 import type { Engine, EngineName } from "../engine/engine.js";
+import type { S390Methods } from "../engine/s390.js";
 import type { ConformSchema, Profile } from "./schema.js";
+import { isS390Case, prepareS390Machine, runS390Case, S390_CONFORM_RAM, type S390Case } from "./s390.js";
 import { x86Schema } from "./x86.js";
 
 export type { ConformSchema, Profile } from "./schema.js";
 
-export const SCHEMAS: ConformSchema<any>[] = [x86Schema]; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** s390x vectors (src/conform/s390.ts): QEMU's TCG facilities, so both profiles give the same result. */
+const s390Schema: ConformSchema<S390Case> = {
+  name: "s390x",
+  matches: isS390Case,
+  machine: { physSize: S390_CONFORM_RAM },
+  prepare: prepareS390Machine,
+  run: (e, c) => runS390Case(e, c),
+};
+
+export const SCHEMAS: ConformSchema<any>[] = [x86Schema, s390Schema]; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface ConformFailure { id: string; engine: EngineName; profile: Profile; diffs: string[] }
 export interface ConformReport { passed: number; failed: number; failures: ConformFailure[] }
@@ -46,12 +57,13 @@ export async function runConformance(cases: ReturnType<typeof parseCases>, opts:
   const profiles = opts.profiles ?? ["hardware", "qemu"];
   const report: ConformReport = { passed: 0, failed: 0, failures: [] };
   for (const name of engines) {
-    const machines = new Map<ConformSchema<any>, Engine>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const machines = new Map<ConformSchema<any>, Engine & S390Methods>(); // eslint-disable-line @typescript-eslint/no-explicit-any
     for (const { schema, c } of cases) {
       let e = machines.get(schema);
       // A sparse pool fills up with (zeroed) frames; start a fresh machine in time.
       if (!e || (e.phys.sparse && e.phys.framesBacked > e.layout.poolFrames - 256)) {
         e = await createEngine(name, schema.machine);
+        schema.prepare?.(e);
         machines.set(schema, e);
       }
       for (const profile of profiles) {

@@ -6,6 +6,7 @@
  */
 import { Access, FaultKind, Vector } from "../abi.js";
 import { type Engine, newTranslation } from "../engine/engine.js";
+import type { S390Methods } from "../engine/s390.js";
 import type { ConformSchema, Profile } from "./schema.js";
 
 type Hex = string;
@@ -49,7 +50,7 @@ export function expectedFor(c: X86Case, profile: Profile): X86Expect {
  * all zero) and return what differed (empty = pass). Leaves the memory all
  * zero again, so an engine serves many cases.
  */
-export function runX86Case(engine: Engine, c: X86Case, profile: Profile): string[] {
+export function runX86Case(engine: Engine & S390Methods, c: X86Case, profile: Profile): string[] {
   const diffs: string[] = [];
   const phys = engine.phys;
   const size = c.entry_size;
@@ -63,6 +64,7 @@ export function runX86Case(engine: Engine, c: X86Case, profile: Profile): string
       cr0: BigInt(c.cr0), cr3: BigInt(c.cr3), cr4: BigInt(c.cr4), efer: BigInt(c.efer),
       eflags: BigInt(c.eflags), cpl: c.cpl, pkru: 0, cr2: 0n,
     });
+    engine.setArch("x86");
     // A #GP at the CR3 load (reserved PDPTE bits, hardware profile) is the case's outcome.
     const r = load.fault !== FaultKind.None ? load : engine.translate(BigInt(c.va), ACCESS[c.access], newTranslation());
     if (r.fault === FaultKind.None && c.access === "w" && r.pa < phys.size) {
