@@ -58,8 +58,13 @@ export let datFailPa: u64 = 0;
   return (<u64>1 << BatchOut.FAULT_BIT) | (<u64>kind << BatchOut.KIND_SHIFT) |
     (<u64>code << BatchOut.VECTOR_SHIFT) | <u64>teid;
 }
+/** The walkers' fault, kept out of band: a real address from a garbage entry
+ *  may have bit 63 set, so the walk's return value cannot carry the fault. */
+let walkFault: u64 = 0;
+
+/** Record a program interruption; returns 0 (a walker returns it as its address). */
 // @ts-ignore: decorator
-@inline function pgm(code: u32, teid: u32): u64 { return fault(FaultKind.S390, code, teid); }
+@inline function pgm(code: u32, teid: u32): u64 { walkFault = fault(FaultKind.S390, code, teid); return 0; }
 // @ts-ignore: decorator
 @inline function isFault(w: u64): bool { return (w >> BatchOut.FAULT_BIT) != 0; }
 
@@ -92,7 +97,7 @@ let entryBad: bool = false;
   return a == ZERO_PA ? 0 : bswap<u32>(load<u32>(a));
 }
 
-/** z/Architecture walk: the real address of `va`, or a fault word. */
+/** z/Architecture walk: the real address of `va` (walkFault = 0), or walkFault set. */
 function walk64(va: u64, teid: u32): u64 {
   if (asce & Dat.ASCE_REAL) return va; // real-space designation: identity
   const dt = <u32>(asce >> Dat.ASCE_DT_SHIFT) & 3;
@@ -215,25 +220,28 @@ export function datTranslate(va: u64, acc: u32, sideEffects: bool): u64 {
   const lapApplies = (cr0 & S390Cr0.LowAddressProtection) != 0 &&
     (!datOn || (asce & Dat.ASCE_PRIVATE) == 0);
   // Low-address protection is recognised before translation (QEMU order).
-  if (acc == Access.Write && lapApplies && isLowAddress(va)) return pgm(Pgm.Protection, teid | Teid.Lap);
+  if (acc == Access.Write && lapApplies && isLowAddress(va)) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Lap);
   walkProt = false;
   walkNoExec = false;
+  walkFault = 0;
   let ra = va;
   if (datOn) {
     ra = opts & S390Opt.Esa390 ? walk31(va, teid) : walk64(va, teid);
-    if (isFault(ra)) return ra;
-    if (acc == Access.Write && walkProt) return pgm(Pgm.Protection, teid | Teid.Dat);
-    if (acc == Access.Fetch && walkNoExec) return pgm(Pgm.Protection, teid | Teid.Iep);
+    if (walkFault != 0) return walkFault;
+    if (acc == Access.Write && walkProt) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Dat);
+    if (acc == Access.Fetch && walkNoExec) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Iep);
   }
+  // From here on results are final: an absolute address < PHYS_SIZE (< 2^52)
+  // or a fault word with bit 63 set.
   const aa = realToAbsolute(ra);
-  if (aa >= PHYS_SIZE) return addressing(aa);
+  if (aa >= PHYS_SIZE) { datFailPa = aa; return fault(FaultKind.S390, Pgm.Addressing, 0); }
   const k = skeyAddr(aa, sideEffects && acc == Access.Write);
   if (k == NO_KEY && sideEffects && acc == Access.Write) {   // sparse pool exhausted
     datFailPa = aa;
     return fault(FaultKind.Bus, 0, 0);
   }
   const key: u32 = k == NO_KEY ? 0 : <u32>load<u8>(k);
-  if ((opts & S390Opt.KeyProtection) && !keyAllows(key, acc, va)) return pgm(Pgm.Protection, teid);
+  if ((opts & S390Opt.KeyProtection) && !keyAllows(key, acc, va)) return fault(FaultKind.S390, Pgm.Protection, teid);
   if (sideEffects && k != NO_KEY) {
     const nk = key | Skey.R | (acc == Access.Write ? Skey.C : 0);
     if (nk != key) store<u8>(k, <u8>nk);
