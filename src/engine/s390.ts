@@ -9,9 +9,9 @@
  * address outside RAM, a ptep that is not a PTE slot, a double lock or unlock)
  * throws an error that names the call, and changes nothing.
  */
-import { Access, Arch, Ctl, FaultKind, Mem, S390Opt, S390Status, Skey } from "../abi.js";
+import { Access, Arch, Ctl, FaultKind, LinuxPte, Mem, S390Opt, S390Status, Skey } from "../abi.js";
 import type { Layout } from "../layout.js";
-import { BusError } from "../phys/phys-mem.js";
+import { BusError, type PhysMem } from "../phys/phys-mem.js";
 import { newTranslation, type BatchViews, type Translation } from "./engine.js";
 
 /** Raw operations of the core (assembly/index.ts s390 exports), same in both engines. */
@@ -80,6 +80,9 @@ export abstract class S390Methods {
   abstract readonly layout: Layout;
   abstract readonly batch: BatchViews;
   abstract readonly buffer: ArrayBufferLike;
+  abstract readonly phys: PhysMem;
+  /** The engine's TLB flush (Engine.flushTlb). */
+  abstract flushTlb(includeGlobal?: boolean): void;
 
   private ctlView?: DataView;
   private get ctl(): DataView {
@@ -91,6 +94,15 @@ export abstract class S390Methods {
   protected s390Init(): void {
     this.setS390({ cr0: 0n, asce: 0n, secondaryAsce: 0n, homeAsce: 0n, pswMask: S390_DEFAULT_PSW, prefix: 0n,
       options: S390Opt.Hardware });
+  }
+
+  /** setSemantics' profile for s390: "qemu" drops the facilities QEMU 7.2's
+   *  TCG lacks (EDAT-1/-2, key-controlled protection); "hardware" restores
+   *  them. The table format (ESA/390 or not) is kept. */
+  protected s390Profile(profile: "hardware" | "qemu" | undefined): void {
+    if (profile === undefined) return;
+    const esa = this.s390().options & S390Opt.Esa390;
+    this.setS390({ options: (profile === "qemu" ? S390Opt.Qemu : S390Opt.Hardware) | esa });
   }
 
   /** Select the walker translate / probe / translateBatch run. */
@@ -182,6 +194,30 @@ export abstract class S390Methods {
     return out;
   }
 
+  // ── TLB control (PoP ch. 10 IPTE, IDTE, PTLB / CSP purge) ──
+  // The memory part is architectural (IPTE sets the PTE's I bit, IDTE the
+  // region/segment entry's I bit). The TLB part over-invalidates through the
+  // engine's full flush, which is always correct; ASCE-tagged s390 entries
+  // with targeted invalidation are future work (no s390 TLB caching yet).
+
+  /** IPTE: invalidate the (big-endian, 64-bit format) PTE at `ptep` and purge
+   *  translations of `va`. */
+  ipte(ptep: number, va: bigint): void {
+    void va;
+    this.phys.write64(ptep, this.phys.read64(ptep, true) | BigInt(LinuxPte.INVALID), true);
+    this.flushTlb(true);
+  }
+
+  /** IDTE: invalidate the region- or segment-table entry at `entry` (I bit
+   *  0x20) and purge translations that used it. */
+  idte(entry: number): void {
+    this.phys.write64(entry, this.phys.read64(entry, true) | 0x20n, true);
+    this.flushTlb(true);
+  }
+
+  /** PTLB / COMPARE AND SWAP AND PURGE: purge every s390 translation. */
+  purgeTlb(): void { this.flushTlb(true); }
+
   // ── storage-key instructions (per absolute frame) ──
 
   /** ISKE: the storage key (ACC F R C, 7 bits) of the frame holding `pa`. */
@@ -247,6 +283,7 @@ export abstract class S390Methods {
     this.checkPgste("ptepTestAndClearUc", ptep);
     const bits = u64(this.s390Core.s390NotifyBits());
     if (bits !== 0n) notify?.(bits, addr);
+    if (dirty) this.flushTlb(true);       // ptep_ipte_global
     return dirty;
   }
 

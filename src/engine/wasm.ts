@@ -66,7 +66,7 @@ export class WasmEngineBase extends S390Methods implements Engine {
   }
 
   // ── x86 context ──
-  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); }
+  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); this.s390Profile(s.profile); }
   setX86(state: Partial<X86State>): Translation { return this.x86ctl.setX86(state, newTranslation()); }
   writeCr0(v: bigint): Translation { return this.x86ctl.writeCr0(v, newTranslation()); }
   writeCr3(v: bigint): Translation { return this.x86ctl.writeCr3(v, newTranslation()); }

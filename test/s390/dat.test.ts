@@ -485,6 +485,54 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
     });
   });
 
+  describe("the one engine API", () => {
+    it("translate / probe / translateBatch run the s390 walker after setArch(\"s390\")", async () => {
+      const e = await machine(name);
+      const t = new S390Tables(e, 0);
+      const va = 0x0070_0123n;
+      t.map(va, DATA);
+      e.setS390({ asce: t.asce() });
+      e.setArch("s390");
+      expect(e.arch()).toBe("s390");
+      expect(e.probe(va, Access.Write).pa).toBe(DATA + 0x123);
+      expect(e.iske(DATA)).toBe(0);
+      expect(e.translate(va, Access.Write).pa).toBe(DATA + 0x123);
+      expect(e.iske(DATA)).toBe(Skey.R | Skey.C);
+      e.batch.va[0] = va; e.batch.kind[0] = Access.Read;
+      e.batch.va[1] = 0x0080_0000n; e.batch.kind[1] = Access.Read;
+      expect(e.translateBatch(2)).toBe(1);
+      expect(e.batch.out[0]).toBe(BigInt(DATA + 0x123));
+      expect(() => e.setArch("arm" as "x86")).toThrow(/unknown architecture/);
+    });
+
+    it("setSemantics({profile}) switches the s390 facilities too, keeping the table format", async () => {
+      const e = await machine(name);
+      e.setSemantics({ profile: "qemu" });
+      expect(e.s390().options).toBe(S390_QEMU_OPTIONS);
+      e.setS390({ options: S390Opt.Hardware | S390Opt.Esa390 });
+      e.setSemantics({ profile: "qemu" });
+      expect(e.s390().options).toBe(S390_QEMU_OPTIONS | S390Opt.Esa390);
+      e.setSemantics({ profile: "hardware" });
+      expect(e.s390().options).toBe(S390Opt.Hardware | S390Opt.Esa390);
+    });
+
+    it("IPTE and IDTE set the entry's invalid bit; the next access faults", async () => {
+      const e = await machine(name);
+      const t = new S390Tables(e, 1);
+      const va = 0x1_0000_5000n;
+      const pte = t.map(va, DATA);
+      e.setS390({ asce: t.asce() });
+      expect(e.translateS390(va, Access.Read).fault).toBe(FaultKind.None);
+      e.ipte(pte, va);
+      expect(t.read(pte)).toBe(BigInt(DATA) | 0x400n);
+      expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.PageTranslation);
+      t.write(pte, BigInt(DATA));
+      e.idte(t.path.get(1)!);
+      expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.Region3Translation);
+      e.purgeTlb();
+    });
+  });
+
   describe("sparse RAM", () => {
     it("a store backs the frame so C is kept; a fetch or probe of an unbacked frame backs nothing", async () => {
       const e = await createEngine(name, { backing: "sparse", physSize: 2 ** 40, poolBytes: 8 * 4096 });
