@@ -10,7 +10,7 @@
  * after each case the bytes and keys the case touched are restored.
  */
 import { Access, FaultKind, Pgm } from "../abi.js";
-import type { EngineBase } from "../engine/engine.js";
+import type { Engine } from "../engine/engine.js";
 import { newTranslation } from "../engine/engine.js";
 import { S390_QEMU_OPTIONS, type S390Methods } from "../engine/s390.js";
 
@@ -50,7 +50,7 @@ export function isS390Case(x: unknown): x is S390Case {
 /** RAM of the machine the vectors were recorded on. */
 export const S390_CONFORM_RAM = 64 * 1024 * 1024;
 
-type S390Engine = EngineBase & S390Methods;
+type S390Engine = Engine & S390Methods;
 
 const ACCESS: Record<S390Case["access"], Access> = { r: Access.Read, w: Access.Write, x: Access.Fetch };
 

@@ -1,9 +1,9 @@
 // A small s390 DAT-table builder for tests: writes big-endian entries the way
 // Linux lays them out (arch/s390/include/asm/pgtable.h), with a bump frame
 // allocator. Level 3 = region first … 0 = segment; "pt" = page table.
-import type { EngineBase, S390Methods } from "../../src/engine/index.js";
+import type { Engine, S390Methods } from "../../src/engine/index.js";
 
-export type S390Engine = EngineBase & S390Methods;
+export type S390Engine = Engine & S390Methods;
 export const M = (n: number): bigint => BigInt(n);
 
 /** Empty entries: region/segment invalid with its TT, PTE invalid (_PAGE_INVALID). */
