@@ -38,6 +38,10 @@ export class PtDesc {
   fragCount = 0;
   /** PG_table: the ctor ran and the dtor has not. */
   pgtable = false;
+  /** A private copy of a kernel table inside a user pgd (unshared PAE kernel pmd):
+   *  its entries belong to the kernel and are serialised by the owner's
+   *  page_table_lock under pgd_lock, not by a split lock. */
+  kernelPart = false;
   /** The dtor ran (a ptdesc is not reused after its page is freed). */
   destroyed = false;
   constructor(readonly pfn: Pfn, readonly order: number) {}

@@ -58,7 +58,7 @@ export function entryLockptr(k: Kernel, pa: PhysAddr): SpinLock {
   const t = tableOf(k, pa);
   if (!t) throw new Error(`entry at 0x${pa.toString(16)} is not inside a live page table`);
   const kind = entryKind(k.geometry, depthOf(k.geometry, t.level));
-  if (t.mm.isInitMm) return t.mm.pageTableLock;
+  if (t.mm.isInitMm || t.desc?.kernelPart) return t.mm.pageTableLock;
   if (kind === PgtLevel.Pte && useSplitPtePtlocks(k.ptdescs.deps.ptlocks)) return t.desc!.ptl!;
   if (kind === PgtLevel.Pmd && useSplitPmdPtlocks(k.ptdescs.deps.ptlocks, k.levels)) return t.desc!.ptl!;
   return t.mm.pageTableLock;
@@ -322,6 +322,7 @@ function pgdPrepopulatePmd(k: Kernel, mm: Mm, pgd: PhysAddr, pmds: PtDesc[]): vo
   for (let i = 0; i < pmds.length; i++) {
     const pmd = pmds[i]!;
     if (i >= g.kernelPgdBoundary) {
+      pmd.kernelPart = true;
       const ref = readEntry(k, entryPtr(k, k.initMm.pgd, i));
       if (ref & _PAGE_PRESENT) {
         const src = entryAddr(g, ref);
