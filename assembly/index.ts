@@ -33,6 +33,7 @@ export function physStatus(): i32 { return lastStatus; }
 // ── s390: DAT, storage keys, PGSTE operations (assembly/s390/) ──
 export { datTranslateOne as s390Translate, datTranslateBatch as s390TranslateBatch } from "./s390/dat";
 export { iske, sske, rrbe } from "./s390/skey";
+export { s390TlbPurgeAll, s390TlbPurgePage } from "./s390/tlb";
 export {
   pgsteGetLock, pgsteSetUnlock, pgsteUpdateAll, pgsteSetKey, ptepTestAndClearUc,
   getGuestStorageKey, setGuestStorageKey, resetGuestReferenceBit,

@@ -142,6 +142,8 @@ export const enum Ctl {
   S390_ASC = 316,      // u32 PSW bits 16-17: 0 primary, 2 secondary, 3 home (TEID bits 62-63)
   S390_AMODE = 320,    // u32 addressing mode in bits: 24, 31 or 64, derived from PSW bits 31-32
   S390_STATUS = 324,   // u32 S390Status of the last key/PGSTE operation
+  S390_TLB_BASE = 328, // u32 s390 TLB region (written by the host at creation)
+  S390_TLB_ENTRIES = 332, // u32 entries (power of two; 0 = no s390 TLB)
 
   // ── result of the last single translation ──
   RES_FAULT = 512,     // u32 FaultKind
@@ -253,6 +255,19 @@ export const enum Pgste {
   UC = 47, IN = 46, VSIE = 45, GPS_ZERO = 31, GPS_NODAT = 30,
   /** Byte distance PTE → PGSTE in a 4 KiB PGSTE table. */
   OFFSET = 2048,
+}
+
+/**
+ * s390 TLB entry (assembly/s390/tlb.ts), 32 bytes, direct-mapped by page:
+ *   +0  u64 tag: (va >> 12) + 1, 0 = empty
+ *   +8  u64 the ASCE the translation was made with (entries are tagged by ASCE)
+ *   +16 u64 absolute page address | S390Tlb permission bits
+ */
+export const enum S390Tlb {
+  ENTRY_SHIFT = 5, TAG = 0, ASCE = 8, PAGE = 16,
+  /** Permission bits: bit (1 << Access) set = a hit may serve that access.
+   *  Write is granted only once C is set (C recorded lazily, like x86 D). */
+  READ_OK = 1, WRITE_OK = 2, EXEC_OK = 4,
 }
 
 /** Outcome of a storage-key or PGSTE operation (Ctl.S390_STATUS). */

@@ -19,6 +19,8 @@ export interface MachineConfig {
   batchCapacity?: number;
   /** Bytes reserved for the TLB region (default 1 MiB). */
   tlbBytes?: number;
+  /** Entries of the s390 TLB (power of two, default 4096; 0 = no s390 TLB). */
+  s390TlbEntries?: number;
 }
 
 export interface Layout {
@@ -34,6 +36,8 @@ export interface Layout {
   readonly skeyCount: number;
   readonly tlbBase: number;
   readonly tlbBytes: number;
+  readonly s390TlbBase: number;
+  readonly s390TlbEntries: number;
   readonly batchVa: number;
   readonly batchKind: number;
   readonly batchOut: number;
@@ -61,6 +65,10 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
   if (!Number.isInteger(batchCap) || batchCap < 1 || batchCap > 1 << 24)
     throw new RangeError(`batchCapacity must be in [1, 2^24], got ${batchCap}`);
   const tlbBytes = alignUp(cfg.tlbBytes ?? MiB, 64);
+  const s390TlbEntries = cfg.s390TlbEntries ?? 4096;
+  if (!Number.isInteger(s390TlbEntries) || s390TlbEntries < 0 || s390TlbEntries > 1 << 20 ||
+      (s390TlbEntries & (s390TlbEntries - 1)) !== 0)
+    throw new RangeError(`s390TlbEntries must be 0 or a power of two up to 2^20, got ${s390TlbEntries}`);
 
   let ramBytes: number, poolFrames = 0, hashLog2 = 0, skeyCount: number;
   if (backing === Backing.Dense) {
@@ -79,6 +87,7 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
 
   let p: number = Mem.REGIONS_BASE;
   const tlbBase = p; p += tlbBytes;
+  const s390TlbBase = alignUp(p, 64); p = s390TlbBase + s390TlbEntries * 32;   // S390Tlb entries
   const batchVa = alignUp(p, 8); p = batchVa + 8 * batchCap;
   const batchOut = alignUp(p, 8); p = batchOut + 8 * batchCap;
   const batchKind = p; p += batchCap;
@@ -91,7 +100,7 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
       `guest memory does not fit wasm32: needs ${totalBytes} bytes of linear memory ` +
       `(limit ${MAX_LINEAR_BYTES}); use backing "sparse" for large machines`);
   return { backing, physSize, maxPhyAddr, ramBase, ramBytes, poolFrames, hashBase, hashLog2,
-    skeyBase, skeyCount, tlbBase, tlbBytes, batchVa, batchKind, batchOut, batchCap, totalBytes };
+    skeyBase, skeyCount, tlbBase, tlbBytes, s390TlbBase, s390TlbEntries, batchVa, batchKind, batchOut, batchCap, totalBytes };
 }
 
 /** Publish the region table into the control block of a fresh memory. */
@@ -113,4 +122,6 @@ export function writeRegionTable(buf: ArrayBufferLike, l: Layout): void {
   dv.setUint32(Ctl.BATCH_OUT, l.batchOut, true);
   dv.setUint32(Ctl.BATCH_CAP, l.batchCap, true);
   dv.setUint32(Ctl.MAXPHYADDR, l.maxPhyAddr, true);
+  dv.setUint32(Ctl.S390_TLB_BASE, l.s390TlbBase, true);
+  dv.setUint32(Ctl.S390_TLB_ENTRIES, l.s390TlbEntries, true);
 }

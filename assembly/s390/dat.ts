@@ -17,10 +17,11 @@
 //
 // Result: an absolute address, or a fault word (BatchOut layout: bit 63,
 // FaultKind, program-interruption code, TEID low bits). Faults are data.
-import { Access, BatchOut, Ctl, Dat, FaultKind, Pgm, S390Cr0, S390Opt, Skey, Teid } from "../../src/abi";
+import { Access, BatchOut, Ctl, Dat, FaultKind, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Teid } from "../../src/abi";
 import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, PHYS_SIZE } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
 import { NO_KEY, skeyAddr } from "./skey";
+import { s390TlbEnabled, s390TlbFill, s390TlbLoad, s390TlbLookup } from "./tlb";
 
 // ── context, loaded once per call or batch from the control block ──
 let cr0: u32 = 0;
@@ -43,6 +44,7 @@ export function datLoadContext(): void {
   const amode = load<u32>(CTL, Ctl.S390_AMODE);
   amodeMask = opts & S390Opt.Esa390 ? 0x7fffffff : amode == 64 ? ~<u64>0 : amode == 31 ? 0x7fffffff : 0xffffff;
   prefix = load<u64>(CTL, Ctl.S390_PREFIX);
+  s390TlbLoad();
 }
 
 // ── results of the walk besides its return value ──
@@ -208,6 +210,24 @@ function keyAllows(key: u32, acc: u32, va: u64): bool {
     (!datOn || (asce & Dat.ASCE_PRIVATE) == 0);
 }
 
+/** Key-controlled protection for every address of a frame (no fetch-protection
+ *  override, which depends on the address): what a TLB entry may promise. */
+function keyAllowsPage(key: u32, acc: u32): bool {
+  if (accessKey == 0 || (opts & S390Opt.KeyProtection) == 0) return true;
+  const accBits = key >> Skey.ACC_SHIFT;
+  if (accBits == accessKey || ((cr0 & S390Cr0.StorageProtOverride) && accBits == 9)) return true;
+  return acc != Access.Write && (key & Skey.F) == 0;
+}
+
+/** Permissions a TLB entry for this frame may carry, given its key after the access. */
+function tlbPerms(key: u32): u32 {
+  let p: u32 = 0;
+  if (keyAllowsPage(key, Access.Read)) p |= S390Tlb.READ_OK;
+  if (!walkNoExec && keyAllowsPage(key, Access.Fetch)) p |= S390Tlb.EXEC_OK;
+  if (!walkProt && (key & Skey.C) != 0 && keyAllowsPage(key, Access.Write)) p |= S390Tlb.WRITE_OK;
+  return p;
+}
+
 /**
  * Translate one access. With `sideEffects` the storage key of the frame gets
  * R (and C for a store), and a sparse frame is backed for a store; without,
@@ -216,11 +236,17 @@ function keyAllows(key: u32, acc: u32, va: u64): bool {
  */
 export function datTranslate(va: u64, acc: u32, sideEffects: bool): u64 {
   va &= amodeMask;
+  if (acc > <u32>Access.Fetch) acc = Access.Read;       // unknown kinds are treated as reads
   const teid = ascTeid | (acc == Access.Write ? Teid.Store : Teid.Fetch);
   const lapApplies = (cr0 & S390Cr0.LowAddressProtection) != 0 &&
     (!datOn || (asce & Dat.ASCE_PRIVATE) == 0);
   // Low-address protection is recognised before translation (QEMU order).
   if (acc == Access.Write && lapApplies && isLowAddress(va)) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Lap);
+  const cached = datOn && sideEffects && s390TlbEnabled();
+  if (cached) {
+    const hit = s390TlbLookup(va, asce, acc);
+    if (hit != ~<u64>0) return hit;
+  }
   walkProt = false;
   walkNoExec = false;
   walkFault = 0;
@@ -245,6 +271,7 @@ export function datTranslate(va: u64, acc: u32, sideEffects: bool): u64 {
   if (sideEffects && k != NO_KEY) {
     const nk = key | Skey.R | (acc == Access.Write ? Skey.C : 0);
     if (nk != key) store<u8>(k, <u8>nk);
+    if (cached) s390TlbFill(va, asce, aa & ~<u64>0xfff, tlbPerms(nk));
   }
   return aa;
 }

@@ -16,6 +16,7 @@
 import { Backing, S390Status, Skey } from "../../src/abi";
 import { BACKING, PHYS_SIZE, RAM_BASE, SKEY_BASE } from "../layout";
 import { sparseFrame } from "../phys";
+import { s390TlbPurgeAll } from "./tlb";
 
 /** No key byte: the frame is sparse and unbacked (and `alloc` was false or
  *  the pool is exhausted). */
@@ -54,6 +55,7 @@ export function sske(pa: u64, key: u32, keepMask: u32): u32 {
   if (k == NO_KEY) return skeyStatus = S390Status.PoolExhausted;
   const old = <u32>load<u8>(k);
   store<u8>(k, <u8>(((old & keepMask) | (key & ~keepMask)) & Skey.MASK));
+  s390TlbPurgeAll();        // TLB entries carry key-derived permissions and R/C state
   return skeyStatus;
 }
 
@@ -65,5 +67,6 @@ export function rrbe(pa: u64): u32 {
   if (k == NO_KEY) return 0;
   const old = <u32>load<u8>(k);
   store<u8>(k, <u8>(old & ~Skey.R));
+  s390TlbPurgeAll();        // so the next access through a cached translation sets R again
   return ((old & Skey.R) != 0 ? 2 : 0) | ((old & Skey.C) != 0 ? 1 : 0);
 }

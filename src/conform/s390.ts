@@ -68,6 +68,7 @@ export function runS390Case(e: S390Engine, c: S390Case): string[] {
   const keyFrames = new Set<number>();
   for (const [f, k] of c.skeys_before) { e.sske(Number(hx(f)), k); keyFrames.add(Number(hx(f))); }
   e.setS390({ cr0: hx(c.cr0), asce: hx(c.cr1), pswMask: hx(c.psw_mask), options: S390_QEMU_OPTIONS });
+  e.purgeTlb();                       // QEMU ran every case with an empty TLB
 
   const res = e.translateS390(hx(c.va), ACCESS[c.access], newTranslation());
   const x = c.expect;

@@ -32,6 +32,8 @@ export interface S390Core {
   s390SkeyStatus(): number;
   s390PgsteStatus(): number;
   s390NotifyBits(): bigint;
+  s390TlbPurgeAll(): void;
+  s390TlbPurgePage(va: bigint): void;
 }
 
 /** The s390 CPU state the walker reads. */
@@ -81,8 +83,6 @@ export abstract class S390Methods {
   abstract readonly batch: BatchViews;
   abstract readonly buffer: ArrayBufferLike;
   abstract readonly phys: PhysMem;
-  /** The engine's TLB flush (Engine.flushTlb). */
-  abstract flushTlb(includeGlobal?: boolean): void;
 
   private ctlView?: DataView;
   private get ctl(): DataView {
@@ -135,7 +135,12 @@ export abstract class S390Methods {
     if (prefix & 0x1fffn || prefix >= 1n << 52n) throw new RangeError(`setS390: prefix 0x${prefix.toString(16)} must be 8 KiB aligned and below 2^52`);
     const options = s.options ?? cur.options;
     if (!Number.isInteger(options) || options < 0 || options > 31) throw new RangeError(`setS390: options must be S390Opt bits, got ${options}`);
-    c.setBigUint64(Ctl.S390_CR0, u64(s.cr0 ?? cur.cr0), true);
+    const cr0 = u64(s.cr0 ?? cur.cr0);
+    // The s390 TLB is tagged by ASCE, so switching address spaces keeps it;
+    // everything else its entries depend on purges it (assembly/s390/tlb.ts).
+    if (cr0 !== cur.cr0 || psw !== cur.pswMask || prefix !== cur.prefix || options !== cur.options)
+      this.s390Core.s390TlbPurgeAll();
+    c.setBigUint64(Ctl.S390_CR0, cr0, true);
     c.setBigUint64(Ctl.S390_ASCE, u64(s.asce ?? cur.asce), true);
     c.setBigUint64(Ctl.S390_SASCE, u64(s.secondaryAsce ?? cur.secondaryAsce), true);
     c.setBigUint64(Ctl.S390_HASCE, u64(s.homeAsce ?? cur.homeAsce), true);
@@ -196,27 +201,25 @@ export abstract class S390Methods {
 
   // ── TLB control (PoP ch. 10 IPTE, IDTE, PTLB / CSP purge) ──
   // The memory part is architectural (IPTE sets the PTE's I bit, IDTE the
-  // region/segment entry's I bit). The TLB part over-invalidates through the
-  // engine's full flush, which is always correct; ASCE-tagged s390 entries
-  // with targeted invalidation are future work (no s390 TLB caching yet).
+  // region/segment entry's I bit); then the s390 TLB (assembly/s390/tlb.ts)
+  // drops the page (IPTE, any ASCE) or everything (IDTE, PTLB).
 
   /** IPTE: invalidate the (big-endian, 64-bit format) PTE at `ptep` and purge
    *  translations of `va`. */
   ipte(ptep: number, va: bigint): void {
-    void va;
     this.phys.write64(ptep, this.phys.read64(ptep, true) | BigInt(LinuxPte.INVALID), true);
-    this.flushTlb(true);
+    this.s390Core.s390TlbPurgePage(u64(va));
   }
 
   /** IDTE: invalidate the region- or segment-table entry at `entry` (I bit
    *  0x20) and purge translations that used it. */
   idte(entry: number): void {
     this.phys.write64(entry, this.phys.read64(entry, true) | 0x20n, true);
-    this.flushTlb(true);
+    this.s390Core.s390TlbPurgeAll();
   }
 
   /** PTLB / COMPARE AND SWAP AND PURGE: purge every s390 translation. */
-  purgeTlb(): void { this.flushTlb(true); }
+  purgeTlb(): void { this.s390Core.s390TlbPurgeAll(); }
 
   // ── storage-key instructions (per absolute frame) ──
 
@@ -283,7 +286,7 @@ export abstract class S390Methods {
     this.checkPgste("ptepTestAndClearUc", ptep);
     const bits = u64(this.s390Core.s390NotifyBits());
     if (bits !== 0n) notify?.(bits, addr);
-    if (dirty) this.flushTlb(true);       // ptep_ipte_global
+    if (dirty) this.s390Core.s390TlbPurgePage(u64(addr));   // ptep_ipte_global
     return dirty;
   }
 

@@ -219,6 +219,8 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
       expect(e.translateS390(va, Access.Write).pa).toBe(0x100_0000 + Number(va & 0xf_ffffn));
       expect(e.iske(0x100_0000 + Number(va & 0xf_f000n))).toBe(Skey.R | Skey.C);   // key of that 4 KiB frame
       t.set(ste, 0x200n);
+      expect(e.translateS390(va, Access.Write).pa).toBe(0x100_0000 + Number(va & 0xf_ffffn)); // stale, not purged
+      e.purgeTlb();
       expect(e.translateS390(va, Access.Write).vector).toBe(Pgm.Protection);
       e.setS390({ cr0: 0n });                                    // FC ignored: origin 0x1000000 is a page table
       e.phys.write64(0x100_0000 + 8 * Number((va >> 12n) & 0xffn), BigInt(DATA), true);
@@ -391,30 +393,32 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
     });
     it("checks STL, PTL, invalid bits, must-be-zero bits and page protection", async () => {
       const e = await esa();
-      e.phys.write32(STO + 4 * 0x12, PTO | 0x3, true);
-      e.phys.write32(PTO + 4 * 0x34, 0x0055_6000, true);
+      // Every table change below is followed by a purge, as a program must do.
+      const phys = { write32: (pa: number, v: number, be: boolean) => { e.phys.write32(pa, v, be); e.purgeTlb(); } };
+      phys.write32(STO + 4 * 0x12, PTO | 0x3, true);
+      phys.write32(PTO + 4 * 0x34, 0x0055_6000, true);
       e.setS390({ asce: BigInt(STO) });                           // STL 0: SX < 16 only
       expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.SegmentTranslation);
       e.setS390({ asce: BigInt(STO | 1) });                       // STL 1: SX < 32
       expect(e.translateS390(0x0200_0000n, Access.Read).vector).toBe(Pgm.SegmentTranslation);
       expect(e.translateS390(va, Access.Read).fault).toBe(FaultKind.None);
-      e.phys.write32(STO + 4 * 0x12, PTO | 0x2, true);            // PTL 2: PX < 48
+      phys.write32(STO + 4 * 0x12, PTO | 0x2, true);            // PTL 2: PX < 48
       expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.PageTranslation);
-      e.phys.write32(STO + 4 * 0x12, PTO | 0x23, true);           // I
+      phys.write32(STO + 4 * 0x12, PTO | 0x23, true);           // I
       expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.SegmentTranslation);
-      e.phys.write32(STO + 4 * 0x12, PTO | 0x13, true);           // common segment …
+      phys.write32(STO + 4 * 0x12, PTO | 0x13, true);           // common segment …
       expect(e.translateS390(va, Access.Read).fault).toBe(FaultKind.None);
       e.setS390({ asce: BigInt(STO | 0x101) });                   // … in a private space
       expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.TranslationSpec);
       e.setS390({ asce: BigInt(STO | 1) });
-      e.phys.write32(STO + 4 * 0x12, PTO | 0x3, true);
+      phys.write32(STO + 4 * 0x12, PTO | 0x3, true);
       for (const bad of [0x800, 0x100, 0x8000_0000]) {
-        e.phys.write32(PTO + 4 * 0x34, 0x0055_6000 | bad, true);
+        phys.write32(PTO + 4 * 0x34, 0x0055_6000 | bad, true);
         expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.TranslationSpec);
       }
-      e.phys.write32(PTO + 4 * 0x34, 0x0055_6400, true);
+      phys.write32(PTO + 4 * 0x34, 0x0055_6400, true);
       expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.PageTranslation);
-      e.phys.write32(PTO + 4 * 0x34, 0x0055_6200, true);
+      phys.write32(PTO + 4 * 0x34, 0x0055_6200, true);
       expect(e.translateS390(va, Access.Write).errorCode).toBe(Teid.Store | Teid.Dat);
       expect(e.translateS390(va, Access.Read).pa).toBe(0x55_6567);
     });

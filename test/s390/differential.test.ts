@@ -154,7 +154,7 @@ describe("s390 differential: wasm engine ≡ TS engine on random tables", () => 
         }
         const r = new Rng(run.seed + 1);
         const ctxSeed = r.u32();
-        for (const e of [w!, t!]) randomContext(e, new Rng(ctxSeed), run.esa);
+        for (const e of [w!, t!]) { randomContext(e, new Rng(ctxSeed), run.esa); e.purgeTlb(); }
         for (const e of [w!, t!]) for (let i = 0; i < ACCESSES_PER_RUN; i++) { e.batch.va[i] = 0n; e.batch.kind[i] = 0; }
         const vr = new Rng(r.u32());
         for (let i = 0; i < ACCESSES_PER_RUN - 20; i++) {
@@ -188,5 +188,51 @@ describe("s390 differential: wasm engine ≡ TS engine on random tables", () => 
       }), { numRuns: RUNS });
     if (process.env.S390_DIFF_DEBUG) console.log(outcomes);
     expect(accesses).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
+describe("s390 TLB: with and without the TLB, results are identical when programs invalidate", () => {
+  it("random tables, repeated accesses, table changes + purge, SSKE/RRBE, context switches", async () => {
+    const on: EngineOptions = { physSize: RAM, batchCapacity: 1024, tlbBytes: 64, s390TlbEntries: 64 };
+    const off: EngineOptions = { ...on, s390TlbEntries: 0 };
+    const es = [await createEngine("wasm", on), await createEngine("wasm", off), await createEngine("ts", on), await createEngine("ts", off)];
+    const N = 60;
+    let filled = 0;
+    await fc.assert(fc.asyncProperty(fc.record({ seed: fc.integer(), esa: fc.boolean() }), async ({ seed, esa }) => {
+      const img = buildImage(new Rng(seed), esa);
+      const kr = new Rng(seed ^ 0x1234);
+      const keys = new Uint8Array(es[0]!.layout.skeyCount).map(() => kr.u32() & 0xfe);
+      const ctx = new Rng(seed + 7).u32();
+      for (const e of es) {
+        e.phys.writeBytes(0, img);
+        new Uint8Array(e.buffer).set(keys, e.layout.skeyBase);
+        randomContext(e, new Rng(ctx), esa);
+        e.purgeTlb();
+      }
+      const r = new Rng(seed + 3);
+      let used = false;
+      const pool = Array.from({ length: 24 }, () => randomVa(r));   // repeated VAs → TLB hits
+      for (let round = 0; round < 8; round++) {
+        const vas = Array.from({ length: N }, () => pool[r.below(pool.length)]!);
+        const kinds = Array.from({ length: N }, () => r.below(3));
+        for (const e of es) { vas.forEach((v, i) => { e.batch.va[i] = v; e.batch.kind[i] = kinds[i]!; }); e.translateBatchS390(N); }
+        for (let i = 0; i < N; i++) for (const e of es.slice(1)) expect(e.batch.out[i]).toBe(es[0]!.batch.out[i]);
+        if (new Uint8Array(es[0]!.buffer, es[0]!.layout.s390TlbBase, 64 * 32).some((x) => x !== 0)) used = true;
+        // One event, applied identically to every engine.
+        const ev = r.below(5), a = r.u32(), b = r.u32();
+        for (const e of es) {
+          if (ev === 0) { e.phys.write32((a % (RAM / 4)) * 4, b, true); e.purgeTlb(); }     // table change + PTLB
+          else if (ev === 1) e.sske((a % (RAM / 4096)) * 4096, b & 0xff);
+          else if (ev === 2) e.rrbe((a % (RAM / 4096)) * 4096);
+          else if (ev === 3) randomContext(e, new Rng(a), esa);                              // purges if needed
+          else e.setS390({ asce: randomAsce(new Rng(a), esa) });                             // switch, no purge
+        }
+      }
+      if (used) filled++;
+      const views = es.map((e) => [new Uint8Array(e.buffer, e.layout.skeyBase, e.layout.skeyCount),
+        new Uint8Array(e.buffer, e.layout.ramBase, e.layout.ramBytes)]);
+      for (const v of views.slice(1)) for (let i = 0; i < v.length; i++) expect(Buffer.compare(v[i]!, views[0]![i]!)).toBe(0);
+    }), { numRuns: 80 });
+    expect(filled).toBeGreaterThan(40);               // the TLB was really in use
   });
 });

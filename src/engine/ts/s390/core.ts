@@ -9,6 +9,7 @@ import type { S390Core } from "../../s390.js";
 import { TsDat } from "./dat.js";
 import { TsPgste } from "./pgste.js";
 import { TsSkey } from "./skey.js";
+import { TsS390Tlb } from "./tlb.js";
 
 const TWO32 = 4294967296n;
 
@@ -16,10 +17,12 @@ export class TsS390Core implements S390Core {
   private readonly dat: TsDat;
   private readonly skey: TsSkey;
   private readonly pgste: TsPgste;
+  private readonly tlb: TsS390Tlb;
 
   constructor(buffer: ArrayBuffer, layout: Layout, phys: PhysMem, private readonly batch: BatchViews) {
-    this.dat = new TsDat(buffer, layout, phys);
-    this.skey = new TsSkey(buffer, layout, phys);
+    this.tlb = new TsS390Tlb(buffer);
+    this.dat = new TsDat(buffer, layout, phys, this.tlb);
+    this.skey = new TsSkey(buffer, layout, phys, this.tlb);
     this.pgste = new TsPgste(buffer, layout, phys, this.skey);
   }
 
@@ -43,4 +46,6 @@ export class TsS390Core implements S390Core {
   s390SkeyStatus(): number { return this.skey.status; }
   s390PgsteStatus(): number { return this.pgste.status; }
   s390NotifyBits(): bigint { return this.pgste.notifyBits; }
+  s390TlbPurgeAll(): void { this.tlb.purgeAll(); }
+  s390TlbPurgePage(va: bigint): void { this.tlb.purgePage(Number(va / TWO32), Number(va % TWO32)); }
 }

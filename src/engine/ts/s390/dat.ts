@@ -9,9 +9,10 @@
  * memory side effects (storage keys, sparse frame backing, the RES_* block of
  * the control block) are byte-identical to the core's.
  */
-import { Access, Backing, Ctl, Dat, FaultKind, Mem, Pgm, S390Cr0, S390Opt, Skey, Teid } from "../../../abi.js";
+import { Access, Backing, Ctl, Dat, FaultKind, Mem, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Teid } from "../../../abi.js";
 import type { Layout } from "../../../layout.js";
 import { PoolExhaustedError, type PhysMem } from "../../../phys/phys-mem.js";
+import type { TsS390Tlb } from "./tlb.js";
 
 const TWO32 = 4294967296;
 
@@ -45,7 +46,8 @@ export class TsDat {
   failHi = 0;
   failLo = 0;
 
-  constructor(buffer: ArrayBuffer, private readonly layout: Layout, private readonly phys: PhysMem) {
+  constructor(buffer: ArrayBuffer, private readonly layout: Layout, private readonly phys: PhysMem,
+    private readonly tlb: TsS390Tlb) {
     this.dv = new DataView(buffer);
     this.u8 = new Uint8Array(buffer);
     this.ctl = new DataView(buffer, Mem.CTL_BASE, Ctl.CTL_SIZE);
@@ -65,6 +67,7 @@ export class TsDat {
     this.accessKey = c.getUint32(Ctl.S390_PSW_KEY, true);
     this.amode = this.opts & S390Opt.Esa390 ? 31 : c.getUint32(Ctl.S390_AMODE, true);
     this.prefix = c.getUint32(Ctl.S390_PREFIX, true) + c.getUint32(Ctl.S390_PREFIX + 4, true) * TWO32;
+    this.tlb.load();
   }
 
   // ── faults ──
@@ -209,6 +212,23 @@ export class TsDat {
       (!this.datOn || (this.asceLo & Dat.ASCE_PRIVATE) === 0);
   }
 
+  /** Key-controlled protection for every address of a frame (no fetch-protection
+   *  override, which depends on the address): what a TLB entry may promise. */
+  private keyAllowsPage(key: number, acc: number): boolean {
+    if (this.accessKey === 0 || (this.opts & S390Opt.KeyProtection) === 0) return true;
+    const accBits = key >>> Skey.ACC_SHIFT;
+    if (accBits === this.accessKey || ((this.cr0 & S390Cr0.StorageProtOverride) && accBits === 9)) return true;
+    return acc !== Access.Write && (key & Skey.F) === 0;
+  }
+
+  private tlbPerms(key: number): number {
+    let p = 0;
+    if (this.keyAllowsPage(key, Access.Read)) p |= S390Tlb.READ_OK;
+    if (!this.noExec && this.keyAllowsPage(key, Access.Fetch)) p |= S390Tlb.EXEC_OK;
+    if (!this.prot && (key & Skey.C) !== 0 && this.keyAllowsPage(key, Access.Write)) p |= S390Tlb.WRITE_OK;
+    return p;
+  }
+
   /** Offset of the key byte of absolute address `pa`; -1 if none (unbacked
    *  sparse frame), -2 if the pool is exhausted while backing it. */
   private keyOffset(pa: number, alloc: boolean): number {
@@ -228,11 +248,17 @@ export class TsDat {
    */
   translate(vh: number, vl: number, acc: number, sideEffects: boolean): boolean {
     if (this.amode !== 64) { vh = 0; vl = this.amode === 31 ? (vl & 0x7fffffff) : (vl & 0xffffff); }
+    if (acc > Access.Fetch) acc = Access.Read;               // unknown kinds are treated as reads
     const teid = this.ascTeid | (acc === Access.Write ? Teid.Store : Teid.Fetch);
     const lap = (this.cr0 & S390Cr0.LowAddressProtection) !== 0 &&
       (!this.datOn || (this.asceLo & Dat.ASCE_PRIVATE) === 0);
     if (acc === Access.Write && lap && vh === 0 && (vl <= 511 || (vl >= 4096 && vl <= 4607)))
       return this.pgm(Pgm.Protection, teid | Teid.Lap);
+    const cached = this.datOn && sideEffects && this.tlb.enabled;
+    if (cached && this.tlb.lookup(vh, vl, this.asceHi, this.asceLo, acc)) {
+      this.rHi = this.tlb.hitHi; this.rLo = this.tlb.hitLo;
+      return true;
+    }
     this.prot = false;
     this.noExec = false;
     if (this.datOn) {
@@ -258,6 +284,7 @@ export class TsDat {
     if (sideEffects && k >= 0) {
       const nk = key | Skey.R | (store ? Skey.C : 0);
       if (nk !== key) this.u8[k] = nk;
+      if (cached) this.tlb.fill(vh, vl, this.asceHi, this.asceLo, aHi, aLo, this.tlbPerms(nk));
     }
     this.rHi = aHi; this.rLo = aLo;
     return true;

@@ -7,13 +7,15 @@
 import { Backing, Mem, S390Status, Skey } from "../../../abi.js";
 import type { Layout } from "../../../layout.js";
 import { PoolExhaustedError, type PhysMem } from "../../../phys/phys-mem.js";
+import type { TsS390Tlb } from "./tlb.js";
 
 export class TsSkey {
   /** S390Status of the last operation. */
   status: number = S390Status.Ok;
   private readonly u8: Uint8Array;
 
-  constructor(buffer: ArrayBuffer, private readonly layout: Layout, private readonly phys: PhysMem) {
+  constructor(buffer: ArrayBuffer, private readonly layout: Layout, private readonly phys: PhysMem,
+    private readonly tlb: TsS390Tlb) {
     this.u8 = new Uint8Array(buffer);
   }
 
@@ -49,6 +51,7 @@ export class TsSkey {
     const k = this.keyOffset(pa, true);
     if (k < 0) return (this.status = S390Status.PoolExhausted);
     this.u8[k] = ((this.u8[k]! & keepMask) | (key & ~keepMask)) & Skey.MASK;
+    this.tlb.purgeAll();        // TLB entries carry key-derived permissions and R/C state
     return this.status;
   }
 
@@ -59,6 +62,7 @@ export class TsSkey {
     if (k < 0) return 0;
     const old = this.u8[k]!;
     this.u8[k] = old & ~Skey.R;
+    this.tlb.purgeAll();        // so the next access through a cached translation sets R again
     return (old & Skey.R ? 2 : 0) | (old & Skey.C ? 1 : 0);
   }
 }
