@@ -12,7 +12,7 @@
  *
  * Nothing is pinned or loaded yet; `pinAndLoad` does that.
  */
-import { createEngine } from "../../src/engine/index.js";
+import { createEngine, type Engine, type EngineName } from "../../src/engine/index.js";
 import type { PhysMem } from "../../src/phys/phys-mem.js";
 import { XenHypervisor, type XenDomain } from "../../src/paravirt/xen/hypervisor.js";
 import { MmuExtCmd } from "../../src/paravirt/xen/interface.js";
@@ -24,6 +24,8 @@ export const TABLE_PFNS = [PGD, PUD, PMD, PTE_A, PTE_B];
 
 export interface Machine {
   phys: PhysMem;
+  /** The engine, when the machine was made with one to run vCPU 0. */
+  engine: Engine | undefined;
   xen: XenHypervisor;
   d1: XenDomain;
   d2: XenDomain;
@@ -34,8 +36,8 @@ export interface Machine {
   dmVa: (pfn: number) => bigint;
 }
 
-export async function machine(): Promise<Machine> {
-  const e = await createEngine("ts", { physSize: 4 << 20 });
+export async function machine(cpu?: EngineName): Promise<Machine> {
+  const e = await createEngine(cpu ?? "ts", { physSize: 4 << 20 });
   const xen = new XenHypervisor(e.phys);
   const d1 = xen.createDomain({ nrPages: 128, nrVcpus: 2 });
   const d2 = xen.createDomain({ nrPages: 32 });
@@ -48,7 +50,13 @@ export async function machine(): Promise<Machine> {
   w(PMD, 2, makeEntry(mfn(PTE_B), PAGE_TABLE));
   for (let pfn = 0; pfn < 64; pfn++)
     w(PTE_A, pfn, makeEntry(mfn(pfn), TABLE_PFNS.includes(pfn) ? PAGE_KERNEL_RO : PAGE_KERNEL));
-  return { phys: e.phys, xen, d1, d2, mfn, entryMa, dmVa: (pfn) => DM_BASE + BigInt(pfn) * 4096n };
+  if (cpu) {
+    // Long mode at CPL 0 with WP, as a PV guest kernel runs; Xen loads CR3.
+    const t = e.setX86({ cr0: (1n << 31n) | (1n << 16n) | 1n, cr4: 1n << 5n, efer: (1n << 8n) | (1n << 11n), cpl: 0 });
+    if (t.fault !== 0) throw new Error("fixture: long-mode context refused");
+    xen.attachCpu(d1.id, 0, e);
+  }
+  return { phys: e.phys, engine: cpu ? e : undefined, xen, d1, d2, mfn, entryMa, dmVa: (pfn) => DM_BASE + BigInt(pfn) * 4096n };
 }
 
 /** Pin the pgd as L4 and load it as vCPU 0's base pointer. */
@@ -75,6 +83,8 @@ export function snapshot(m: Machine): string {
   }
   for (const d of [m.d1, m.d2])
     for (const v of d.vcpus) parts.push(`${v.guestTable},${v.guestTableUser},${v.ldtBase},${v.ldtEnts}`);
-  parts.push(Buffer.from(m.phys.readBytes(0, m.phys.size)).toString("base64"));
+  // Only domain frames can be written by a hypercall (mm.ts never touches others).
+  for (const d of [m.d1, m.d2])
+    for (const mfn of d.mfnList) parts.push(Buffer.from(m.phys.readBytes(mfn * 4096, 4096)).toString("base64"));
   return parts.join(";");
 }

@@ -54,16 +54,30 @@ export class MiniMm implements PvMm {
     return table + tableIndex(va, level) * 8;
   }
 
+  /** Allocate the tables down to `va`'s pte page (__pte_alloc and above). Lazy-MMU sections
+   *  in Linux never allocate tables: a queued set_pmd would not be visible to the next read. */
+  populate(va: bigint): void { this.entry(va, 1, true); }
+
   /** set_pte_at(va, pfn_pte(pfn, prot)). */
   map(va: bigint, pfn: number, prot: bigint): void {
     const ptep = this.entry(va, 1, true)!;
     this.env.ops.setPte(ptep, this.env.ops.makePte((BigInt(pfn) << 12n) | prot));
   }
 
-  /** pte_clear. */
+  /** pte_clear + flush_tlb_page (a stale translation must not outlive the mapping). */
   unmap(va: bigint): void {
     const ptep = this.entry(va, 1, false);
-    if (ptep !== null) this.env.ops.setPte(ptep, 0n);
+    if (ptep === null) return;
+    this.env.ops.setPte(ptep, 0n);
+    this.env.ops.flushTlbOneUser(va);
+  }
+
+  /** The pfn `va` maps to, per the tables (null if unmapped). */
+  lookup(va: bigint): number | null {
+    const ptep = this.entry(va, 1, false);
+    if (ptep === null) return null;
+    const v = this.env.ops.pteVal(this.env.phys.read64(ptep));
+    return (v & 1n) === 0n ? null : Number((v & PTE_PFN_MASK) >> 12n);
   }
 
   /** change_pte_range: ptep_modify_prot_start / commit. */
@@ -75,6 +89,7 @@ export class MiniMm implements PvMm {
     const oldv = ops.pteVal(old);
     if ((oldv & 1n) === 0n) { ops.ptepModifyProtCommit(this, va, ptep, old, old); return; }
     ops.ptepModifyProtCommit(this, va, ptep, old, ops.makePte((oldv & PTE_PFN_MASK) | prot));
+    ops.flushTlbOneUser(va);
   }
 
   /** free_pte_range for one pmd slot: clear the pmd, release, free (SPEC C.3 "release after detach"). */
@@ -85,6 +100,8 @@ export class MiniMm implements PvMm {
     const v = ops.pmdVal(phys.read64(pmdp));
     if ((v & 1n) === 0n) return false;
     const pfn = Number((v & PTE_PFN_MASK) >> 12n);
+    // zap_pte_range first: a table is freed empty.
+    for (let i = 0; i < 512; i++) if (phys.read64(pfn * PAGE + i * 8) !== 0n) ops.setPte(pfn * PAGE + i * 8, 0n);
     ops.setPmd(pmdp, 0n);
     ops.flushTlbUser();
     ops.releasePte(pfn);
