@@ -17,3 +17,4 @@ export * from "./kernel/mmu-gather.js";
 export * from "./kernel/x86/pgtable.js";
 export * from "./kernel/x86/pgalloc.js";
 export * from "./kernel/x86/tlb.js";
+export * from "./paravirt/xen/index.js";
