@@ -192,6 +192,7 @@ export class Mm implements PvMm, PtOwner {
     this.checkLive();
     const end = this.checkRange("munmap", va, size, SZ_4K);
     this.checkHugeAligned("munmap", va, end);
+    if (!this.vmas.some((v) => v.start < end && va < v.end)) return;    // nothing mapped: 0, like do_vmi_munmap
     this.mmapLock.downWrite();
     try { this.unmapLocked(va, end); } finally { this.mmapLock.upWrite(); }
   }
