@@ -49,7 +49,7 @@ export class ShadowTlb implements MmuCpu {
     this.engine.invpcid(type, pcid, va);
     this.invalidations.push(`invpcid ${type}`);
     for (const [key, e] of this.entries) {
-      if (type === 0 ? e.pcid === pcid && e.vpn === va >> 12n && !e.global
+      if (type === 0 ? e.pcid === pcid && hit(e, va) && !e.global
         : type === 1 ? e.pcid === pcid && !e.global : type === 2 ? true : !e.global) this.entries.delete(key);
     }
   }

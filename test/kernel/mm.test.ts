@@ -22,12 +22,12 @@ function user(m: Machine): void { m.engine.setCpl(3); }
 
 function expectOk(m: Machine, va: bigint, access: Access, pa: number): void {
   const t = m.cpu.translate(va, access);
-  expect(t.fault, `${va.toString(16)} ${Access[access]}`).toBe(FaultKind.None);
+  expect(t.fault, `${va.toString(16)} ${["read", "write", "fetch"][access]}`).toBe(FaultKind.None);
   expect(t.pa).toBe(pa);
 }
 function expectPf(m: Machine, va: bigint, access: Access, err?: number): void {
   const t = m.cpu.translate(va, access);
-  expect(t.fault, `${va.toString(16)} ${Access[access]} should fault`).toBe(FaultKind.X86);
+  expect(t.fault, `${va.toString(16)} ${["read", "write", "fetch"][access]} should fault`).toBe(FaultKind.X86);
   expect(t.vector).toBe(14);
   if (err !== undefined) expect(t.errorCode).toBe(err);
 }
