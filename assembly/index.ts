@@ -36,7 +36,7 @@ export { iske, sske, rrbe } from "./s390/skey";
 export { s390TlbPurgeAll, s390TlbPurgePage } from "./s390/tlb";
 export {
   pgsteGetLock, pgsteSetUnlock, pgsteUpdateAll, pgsteSetKey, ptepTestAndClearUc,
-  getGuestStorageKey, setGuestStorageKey, resetGuestReferenceBit,
+  getGuestStorageKey, setGuestStorageKey, resetGuestReferenceBit, ptepZapKey,
 } from "./s390/pgste";
 import { skeyStatus } from "./s390/skey";
 import { pgsteNotifyBits, pgsteStatus } from "./s390/pgste";

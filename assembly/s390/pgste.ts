@@ -194,3 +194,17 @@ export function resetGuestReferenceBit(ptep: u64): u32 {
   pgsteStatus = st;
   return cc;
 }
+
+/** ptep_zap_key: clear the guest key's ACC/F, set GR/GC ("but set R/C"); a
+ *  valid writable page's real key goes back to PAGE_DEFAULT_KEY (0). */
+export function ptepZapKey(ptep: u64): u32 {
+  let pgste = pgsteGetLock(ptep);
+  if (pgsteStatus != S390Status.Ok) return pgsteStatus;
+  const a = pteSlot(ptep);
+  pgste = (pgste & ~ACC_FP) | GR | GC;
+  const pte = loadBE(a);
+  let st: u32 = S390Status.Ok;
+  if ((pte & LinuxPte.INVALID) == 0 && (pte & LinuxPte.WRITE) != 0) st = sske(pte & PAGE_MASK, 0, 0);
+  pgsteSetUnlock(ptep, pgste);
+  return pgsteStatus = st;
+}

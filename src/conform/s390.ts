@@ -59,15 +59,16 @@ export function prepareS390Machine(e: S390Engine): void {
   e.phys.fill(0, e.layout.physSize, 0xff);
 }
 
-/** Replay one case on a prepared machine; returns the differences (empty = pass). */
-export function runS390Case(e: S390Engine, c: S390Case): string[] {
+/** Replay one case on a prepared machine; returns the differences (empty = pass).
+ *  `options` (S390Opt bits) defaults to QEMU's facilities, as recorded. */
+export function runS390Case(e: S390Engine, c: S390Case, options: number = S390_QEMU_OPTIONS): string[] {
   const diffs: string[] = [];
   const hx = (s: Hex): bigint => BigInt(s);
   const entries = [...c.memory, ...c.harness_memory];
   for (const [a, v] of entries) e.phys.write64(Number(hx(a)), hx(v), true);
   const keyFrames = new Set<number>();
   for (const [f, k] of c.skeys_before) { e.sske(Number(hx(f)), k); keyFrames.add(Number(hx(f))); }
-  e.setS390({ cr0: hx(c.cr0), asce: hx(c.cr1), pswMask: hx(c.psw_mask), options: S390_QEMU_OPTIONS });
+  e.setS390({ cr0: hx(c.cr0), asce: hx(c.cr1), pswMask: hx(c.psw_mask), options });
   e.purgeTlb();                       // QEMU ran every case with an empty TLB
 
   const res = e.translateS390(hx(c.va), ACCESS[c.access], newTranslation());

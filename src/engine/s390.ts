@@ -9,7 +9,7 @@
  * address outside RAM, a ptep that is not a PTE slot, a double lock or unlock)
  * throws an error that names the call, and changes nothing.
  */
-import { Access, Arch, Ctl, FaultKind, LinuxPte, Mem, S390Opt, S390Status, Skey } from "../abi.js";
+import { Access, Arch, Ctl, FaultKind, LinuxPte, Mem, Pgste, S390Opt, S390Status, Skey } from "../abi.js";
 import type { Layout } from "../layout.js";
 import { BusError, type PhysMem } from "../phys/phys-mem.js";
 import { newTranslation, type BatchViews, type Translation } from "./engine.js";
@@ -29,6 +29,7 @@ export interface S390Core {
   getGuestStorageKey(ptep: bigint): number;
   setGuestStorageKey(ptep: bigint, key: number, nq: number): number;
   resetGuestReferenceBit(ptep: bigint): number;
+  ptepZapKey(ptep: bigint): number;
   s390SkeyStatus(): number;
   s390PgsteStatus(): number;
   s390NotifyBits(): bigint;
@@ -309,6 +310,34 @@ export abstract class S390Methods {
     const cc = this.s390Core.resetGuestReferenceBit(this.ptep("resetGuestReferenceBit", ptep));
     this.checkPgste("resetGuestReferenceBit", ptep);
     return cc;
+  }
+
+  /** ptep_zap_key: the guest key becomes ACC 0, F 0 with GR/GC set; a valid
+   *  writable page's real key is reset to the default key 0. */
+  ptepZapKey(ptep: number): void {
+    this.s390Core.ptepZapKey(this.ptep("ptepZapKey", ptep));
+    this.checkPgste("ptepZapKey", ptep);
+  }
+
+  /** pgste_get: the PGSTE of the PTE at `ptep`, without the lock (SPEC B.2). */
+  pgsteGet(ptep: number): bigint {
+    this.pgsteSlot("pgsteGet", ptep);
+    return this.phys.read64(ptep + Pgste.OFFSET, true);
+  }
+
+  /** pgste_set: store a PGSTE without the lock; PCL is kept as it is in memory
+   *  (only pgsteSetUnlock releases the lock). */
+  pgsteSet(ptep: number, pgste: bigint): void {
+    this.pgsteSlot("pgsteSet", ptep);
+    const pcl = 1n << BigInt(Pgste.PCL);
+    const cur = this.phys.read64(ptep + Pgste.OFFSET, true);
+    this.phys.write64(ptep + Pgste.OFFSET, (u64(pgste) & ~pcl) | (cur & pcl), true);
+  }
+
+  private pgsteSlot(op: string, ptep: number): void {
+    this.absolute(op, ptep);
+    if (ptep + Pgste.OFFSET + 8 > this.layout.physSize) throw statusError(op, S390Status.Addressing, ptep);
+    if (ptep % 8 !== 0 || ptep % 4096 >= Pgste.OFFSET) throw statusError(op, S390Status.BadPtep, ptep);
   }
 
   // ── argument checks and status → error ──

@@ -127,6 +127,29 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.pgsteUpdateAll(e.phys.read64(hostPtep, true), 0n)).toBe(GR | GC);
   });
 
+  it("ptep_zap_key: guest ACC/F cleared, GR/GC set; a valid writable page gets the default key", async () => {
+    const { e, ptep } = await setup(BigInt(FRAME) | PRESENT_RW, ACC(6) | FP | UC);
+    e.sske(FRAME, 0x6e);
+    e.ptepZapKey(ptep);
+    expect(e.pgsteGet(ptep)).toBe(GR | GC | UC);
+    expect(e.iske(FRAME)).toBe(0);
+    e.sske(FRAME, 0x6e);
+    e.phys.write64(ptep, (BigInt(FRAME) | PRESENT_RW) & ~0x020n, true);   // not writable: real key kept
+    e.ptepZapKey(ptep);
+    expect(e.iske(FRAME)).toBe(0x6e);
+  });
+
+  it("pgste_get / pgste_set work without the lock and never touch PCL", async () => {
+    const { e, ptep } = await setup(0x400n, HC);
+    expect(e.pgsteGet(ptep)).toBe(HC);
+    e.pgsteSet(ptep, GR | PCL);
+    expect(e.pgsteGet(ptep)).toBe(GR);
+    e.pgsteGetLock(ptep);
+    e.pgsteSet(ptep, GC);
+    expect(e.pgsteGet(ptep)).toBe(GC | PCL);
+    expect(() => e.pgsteGet(ptep + 2048)).toThrow(/not a PTE slot/);
+  });
+
   it("storage-key instructions and PGSTE operations reject bad input and change nothing", async () => {
     const { e, ptep } = await setup(0x400n);
     expect(() => e.iske(16 << 20)).toThrow(BusError);

@@ -43,6 +43,7 @@ export class TsS390Core implements S390Core {
   getGuestStorageKey(ptep: bigint): number { return this.pgste.getGuestStorageKey(ptep); }
   setGuestStorageKey(ptep: bigint, key: number, nq: number): number { return this.pgste.setGuestStorageKey(ptep, key, nq !== 0); }
   resetGuestReferenceBit(ptep: bigint): number { return this.pgste.resetGuestReferenceBit(ptep); }
+  ptepZapKey(ptep: bigint): number { return this.pgste.ptepZapKey(ptep); }
   s390SkeyStatus(): number { return this.skey.status; }
   s390PgsteStatus(): number { return this.pgste.status; }
   s390NotifyBits(): bigint { return this.pgste.notifyBits; }

@@ -170,4 +170,17 @@ export class TsPgste {
     this.status = st;
     return cc;
   }
+
+  ptepZapKey(ptep: bigint): number {
+    let pgste = this.pgsteGetLock(ptep);
+    if (this.status !== S390Status.Ok) return this.status;
+    const a = this.pteSlot(ptep);
+    pgste = (pgste & ~ACC_FP) | GR | GC;
+    const pte = this.load(a);
+    let st: number = S390Status.Ok;
+    if ((pte & BigInt(LinuxPte.INVALID)) === 0n && (pte & BigInt(LinuxPte.WRITE)) !== 0n)
+      st = this.skey.sske(Number(pte & PAGE_MASK), 0, 0);
+    this.pgsteSetUnlock(ptep, pgste);
+    return (this.status = st);
+  }
 }
