@@ -104,5 +104,5 @@ export class WasmEngineBase extends S390Methods implements Engine {
     if (![0, 1, 2, 3].includes(type)) throw new RangeError(`invpcid: type must be 0..3, got ${type}`);
     this.core.tlbFlushPcid(type, pcid & 0xfff, va);
   }
-  flushTlb(includeGlobal = true): void { this.core.tlbFlushAll(includeGlobal ? 1 : 0); }
+  flushTlb(includeGlobal = true): void { this.core.tlbFlushAll(includeGlobal ? 1 : 0); this.purgeTlb(); }
 }

@@ -30,6 +30,14 @@ describe.each(ENGINE_NAMES)("s390 TLB (%s engine)", (name) => {
     expect(e.translateS390(va, Access.Read).pa).toBe(DATA + 0x1000);
   });
 
+  it("the engine-wide flushTlb() drops s390 translations too", async () => {
+    const { e, t, va, pte } = await mapped();
+    e.translateS390(va, Access.Read);
+    t.write(pte, 0x400n);
+    e.flushTlb();
+    expect(e.translateS390(va, Access.Read).vector).toBe(Pgm.PageTranslation);
+  });
+
   it("IDTE and PTLB purge everything; without a TLB a change is seen at once", async () => {
     const { e, t, va } = await mapped();
     e.translateS390(va, Access.Read);

@@ -140,5 +140,5 @@ export class TsEngineBase extends S390Methods implements Engine {
     if (![0, 1, 2, 3].includes(type)) throw new RangeError(`invpcid: type must be 0..3, got ${type}`);
     this.tlb.flushPcid(type, pcid & 0xfff, Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn));
   }
-  flushTlb(includeGlobal = true): void { this.tlb.flushAll(includeGlobal); }
+  flushTlb(includeGlobal = true): void { this.tlb.flushAll(includeGlobal); this.purgeTlb(); }
 }
