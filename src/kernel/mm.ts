@@ -558,7 +558,8 @@ export class Mm implements PvMm, PtOwner {
             if (fresh === old) continue;
             checkEntryLock(k, PgtLevel.Pte, pte.pa);
             const was = k.ops.ptepModifyProtStart(this, va, pte.pa);
-            k.ops.ptepModifyProtCommit(this, va, pte.pa, was, this.modifyLeaf(was, vma.prot, vma, false));
+            const next = this.modifyLeaf(k.ops.pteVal(was), vma.prot, vma, false);   // start returns the raw pte
+            k.ops.ptepModifyProtCommit(this, va, pte.pa, was, k.ops.makePte(next));
             gather.removeTlbEntry(va, 12);
           }
         } finally { pteUnmapUnlock(k, m.pte, m.ptl); }

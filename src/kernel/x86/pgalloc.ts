@@ -26,6 +26,14 @@ import {
 // ── entry access ──────────────────────────────────────────────────────────
 
 export function readEntry(k: Kernel, pa: PhysAddr): bigint {
+  // pte_val() & co.: identity natively, machine → pseudo-physical frame under
+  // Xen PV. Every backend converts all levels alike (Xen's xen_pte_val,
+  // xen_pmd_val, … are all pte_mfn_to_pfn), so one hook serves every level.
+  return k.ops.pteVal(k.phys.readEntry(pa, k.geometry.entryBytes));
+}
+
+/** The entry's bits as stored, for memcpy-like copies of live entries (clone_pgd_range). */
+export function readEntryRaw(k: Kernel, pa: PhysAddr): bigint {
   return k.phys.readEntry(pa, k.geometry.entryBytes);
 }
 
@@ -90,11 +98,13 @@ export function checkEntryLock(k: Kernel, kind: PgtLevel, pa: PhysAddr): void {
 
 function hookSet(k: Kernel, kind: PgtLevel, pa: PhysAddr, v: bigint): void {
   switch (kind) {
-    case PgtLevel.Pte: k.ops.setPte(pa, v); break;
-    case PgtLevel.Pmd: k.ops.setPmd(pa, v); break;
-    case PgtLevel.Pud: k.ops.setPud(pa, v); break;
-    case PgtLevel.P4d: k.ops.setP4d(pa, v); break;
-    case PgtLevel.Pgd: k.ops.setPgd(pa, v); break;
+    // The kernel builds entries from pseudo-physical frames; make_pte & co. turn
+    // them into what the hardware walks (identity natively, pfn → mfn on Xen PV).
+    case PgtLevel.Pte: k.ops.setPte(pa, k.ops.makePte(v)); break;
+    case PgtLevel.Pmd: k.ops.setPmd(pa, k.ops.makePmd(v)); break;
+    case PgtLevel.Pud: k.ops.setPud(pa, k.ops.makePud(v)); break;
+    case PgtLevel.P4d: k.ops.setP4d(pa, k.ops.makeP4d(v)); break;
+    case PgtLevel.Pgd: k.ops.setPgd(pa, k.ops.makePgd(v)); break;
   }
 }
 
@@ -296,7 +306,7 @@ function pgdCtor(k: Kernel, mm: Mm, pgd: PhysAddr): void {
   // PAE with an unshared PMD: the kernel slot is filled by pgd_prepopulate_pmd with a private copy.
   if (g.mode !== "pae" || k.sharedKernelPmd) {
     for (const half of k.pti ? [0, PAGE_SIZE] : [0])
-      for (let i = b; i < n; i++) rawStore(k, entryPtr(k, pgd + half, i), readEntry(k, entryPtr(k, swapper + half, i)));
+      for (let i = b; i < n; i++) rawStore(k, entryPtr(k, pgd + half, i), readEntryRaw(k, entryPtr(k, swapper + half, i)));
   }
   if (!k.sharedKernelPmd) {
     const pt = k.ptdescs.get(pgd / PAGE_SIZE)!;
@@ -326,7 +336,7 @@ function pgdPrepopulatePmd(k: Kernel, mm: Mm, pgd: PhysAddr, pmds: PtDesc[]): vo
       const ref = readEntry(k, entryPtr(k, k.initMm.pgd, i));
       if (ref & _PAGE_PRESENT) {
         const src = entryAddr(g, ref);
-        for (let j = 0; j < g.tables[1]!.entries; j++) rawStore(k, entryPtr(k, pmd.pa, j), readEntry(k, entryPtr(k, src, j)));
+        for (let j = 0; j < g.tables[1]!.entries; j++) rawStore(k, entryPtr(k, pmd.pa, j), readEntryRaw(k, entryPtr(k, src, j)));
       }
     }
     // pud_populate on a pgd nobody can load yet: no lock needed (pgd_alloc holds pgd_lock).

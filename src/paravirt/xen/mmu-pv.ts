@@ -95,7 +95,8 @@ export class XenMmuOps implements PvMmuOps {
   readonly cpu: XenGuestCpu;
   readonly pageOffset: bigint;
   readonly splitPtlocks: boolean;
-  readonly initPgd: PhysAddr;
+  /** swapper_pg_dir / init_top_pgt (pseudo-physical); moves once, in xenSetupKernelPagetable. */
+  initPgd: PhysAddr;
   readonly mc: Multicall;
   /** The vCPU the hooks run on; the engine is vCPU 0. */
   vcpu = 0;
@@ -384,6 +385,34 @@ export class XenMmuOps implements PvMmuOps {
     this.structPagesReady = true;
     const init: PvMm = { id: 0, pgd: this.initPgd, isInitMm: true };
     this.pgdWalk(init, this.initPgd, (pfn) => this.pinnedPages.add(pfn), PTRS_PER_TABLE);
+  }
+
+  /**
+   * xen_setup_kernel_pagetable (x86-64): move from the page tables the domain
+   * builder started us on to the kernel's own init_top_pgt. Its kernel half
+   * gets the builder's kernel entries (the direct map), then it is made
+   * read-only, pinned as L4 and loaded; the old pgd is unpinned and made
+   * writable. Afterwards init_mm's pgd is `pgd`.
+   */
+  xenSetupKernelPagetable(pgd: PhysAddr): void {
+    const old = this.initPgd;
+    if (pgd === old) return;
+    this.mc.flush();
+    for (let i = USER_PGD_PTRS; i < PTRS_PER_TABLE; i++) {
+      if (i >= HOLE_LOW && i < HOLE_HIGH) continue;
+      const e = this.readEntry(old + i * 8);
+      if (e !== 0n) this.kernelStore(pgd + i * 8, e);
+    }
+    const pfn = Math.floor(pgd / PAGE_SIZE), oldPfn = Math.floor(old / PAGE_SIZE);
+    this.pinPage(pfn, PtLevel.Pgd);
+    this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L4_TABLE, mfn: this.mfnOf(pgd) });
+    this.mc.flush();
+    this.initPgd = pgd;
+    for (let v = 0; v < this.cr3s.length; v++)
+      if (this.cr3s[v] === old) this.onVcpu(v, () => this.writeCr3(BigInt(pgd)));
+    this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.mfnOf(old) });
+    this.unpinPage(oldPfn, PtLevel.Pgd);
+    this.mc.flush();
   }
 
   // ── entry writes ───────────────────────────────────────────────────────
