@@ -212,7 +212,7 @@ describe("WMT reader", () => {
   });
 
   it("a file that is not WMT is a clear error", async () => {
-    await expect(drain(new WmtReader(memoryByteSource(new TextEncoder().encode("hello, world")), "x"))).rejects.toThrow(TraceOpenError);
+    await expect(drain(new WmtReader(memoryByteSource(new TextEncoder().encode("hello, world"), "x")))).rejects.toThrow(TraceOpenError);
   });
 });
 
