@@ -51,7 +51,7 @@ export function s390NotifyBits(): u64 { return pgsteNotifyBits; }
 import { FaultKind } from "../src/abi";
 import { linearOf, translateOne, writeResult } from "./translate";
 import { x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
-export { translateBatch } from "./translate";
+export { translateBatch, translateRange } from "./translate";
 export { tlbFlushAll, tlbFlushPage, tlbFlushPcid } from "./tlb";
 
 /** One access with side effects; result record in the control block. Returns FaultKind. */

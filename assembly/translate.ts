@@ -62,3 +62,24 @@ export function translateBatch(n: u32): u32 {
   }
   return faults;
 }
+
+/**
+ * Translate batch entries [start, end) in order and stop at the first fault:
+ * returns its index (its fault word is in batch.out), or `end`. Entries after
+ * a fault are not touched — no TLB fill, no A/D bit, no statistic — so a
+ * caller that handles the fault (demand paging) and resumes at the returned
+ * index sees exactly what a CPU restarting the faulting access would.
+ */
+export function translateRange(start: u32, end: u32): u32 {
+  for (let i: u32 = start; i < end; i++) {
+    const va = load<u64>(BATCH_VA + (<usize>i << 3));
+    const f = translateOne(va, <u32>load<u8>(BATCH_KIND + <usize>i));
+    if (f != FaultKind.None) {
+      store<u64>(BATCH_OUT + (<usize>i << 3), (<u64>1 << BatchOut.FAULT_BIT) | (<u64>f << BatchOut.KIND_SHIFT)
+        | (<u64>(walkVector & 0xffff) << BatchOut.VECTOR_SHIFT) | <u64>walkError);
+      return i;
+    }
+    store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
+  }
+  return end;
+}

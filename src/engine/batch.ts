@@ -1,3 +1,4 @@
+import { Arch } from "../abi.js";
 import type { Layout } from "../layout.js";
 import type { BatchViews } from "./engine.js";
 
@@ -11,4 +12,11 @@ export function batchViews(buffer: ArrayBufferLike, l: Layout): BatchViews {
     out32: new Uint32Array(buffer, l.batchOut, 2 * l.batchCap),
     capacity: l.batchCap,
   };
+}
+
+/** Argument check shared by both engines' translateRange. */
+export function checkRange(start: number, end: number, cap: number, arch: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > cap)
+    throw new RangeError(`translateRange: need 0 ≤ start ≤ end ≤ ${cap}, got [${start}, ${end})`);
+  if (arch !== Arch.X86) throw new RangeError("translateRange: x86 only for now (use translateBatch for s390)");
 }

@@ -128,6 +128,10 @@ export interface Engine extends EngineBase {
   probe(va: bigint, access: Access, out?: Translation): Translation;
   /** Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the number of faults. */
   translateBatch(n: number): number;
+  /** Translate batch entries [start, end) in order, stopping at the first fault:
+   *  returns its index (fault word in batch.out), or `end`. Entries after the
+   *  fault are untouched, so a demand pager can map the page and resume there. */
+  translateRange(start: number, end: number): number;
   invlpg(va: bigint): void;
   invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void;
   flushTlb(includeGlobal?: boolean): void;

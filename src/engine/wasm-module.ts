@@ -15,6 +15,7 @@ export interface CoreExports {
   translate(va: bigint, access: number): number;
   probe(va: bigint, access: number): number;
   translateBatch(n: number): number;
+  translateRange(start: number, end: number): number;
   x86LoadPdptes(cr3: bigint): number;
   tlbFlushAll(includeGlobal: number): void;
   tlbFlushPage(va: bigint): void;

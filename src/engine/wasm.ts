@@ -7,7 +7,7 @@
 import { type Access, Arch, Ctl, FaultKind, Mem } from "../abi.js";
 import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { PhysMem } from "../phys/phys-mem.js";
-import { batchViews } from "./batch.js";
+import { batchViews, checkRange } from "./batch.js";
 import { S390Methods, type S390Core } from "./s390.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
@@ -96,6 +96,10 @@ export class WasmEngineBase extends S390Methods implements Engine {
     if (!Number.isInteger(n) || n < 0 || n > this.layout.batchCap)
       throw new RangeError(`translateBatch: n must be 0..${this.layout.batchCap}, got ${n}`);
     return this.core.translateBatch(n);
+  }
+  translateRange(start: number, end: number): number {
+    checkRange(start, end, this.layout.batchCap, this.m32[ARCH]!);
+    return this.core.translateRange(start, end);
   }
 
   // ── TLB control ──

@@ -6,7 +6,7 @@
 import { type Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { PhysMem } from "../../phys/phys-mem.js";
-import { batchViews } from "../batch.js";
+import { batchViews, checkRange } from "../batch.js";
 import { S390Methods } from "../s390.js";
 import { TsS390Core } from "./s390/core.js";
 import {
@@ -132,6 +132,23 @@ export class TsEngineBase extends S390Methods implements Engine {
       }
     }
     return faults;
+  }
+
+  translateRange(start: number, end: number): number {
+    checkRange(start, end, this.layout.batchCap, this.m32[C_ARCH]!);
+    const { va32, kind, out32 } = this.batch, w = this.walker;
+    for (let i = start; i < end; i++) {
+      const f = this.translateOne(va32[2 * i]!, va32[2 * i + 1]!, kind[i]! as Access);
+      if (f !== FaultKind.None) {
+        out32[2 * i] = w.error >>> 0;
+        out32[2 * i + 1] = ((1 << (BatchOut.FAULT_BIT - 32)) | (f << (BatchOut.KIND_SHIFT - 32))
+          | ((w.vector & 0xffff) << (BatchOut.VECTOR_SHIFT - 32))) >>> 0;
+        return i;
+      }
+      out32[2 * i] = w.pa >>> 0;
+      out32[2 * i + 1] = Math.floor(w.pa / 4294967296);
+    }
+    return end;
   }
 
   // ── TLB control ──
