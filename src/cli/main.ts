@@ -4,7 +4,9 @@
  */
 import { Command } from "commander";
 import { registerConform } from "./commands/conform.js";
+import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerRun } from "./commands/run.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   registerDemo(program);
   registerConform(program);
+  registerRun(program);
+  registerConvert(program);
   return program;
 }
 

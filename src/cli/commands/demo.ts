@@ -25,8 +25,8 @@ function show(t: Translation): string {
 
 /** A small demonstration: the same page tables in both engines, a few translations. */
 export function registerDemo(program: Command): void {
-  program.command("demo", { isDefault: true })
-    .description("translate a few addresses through both engines (default when no command is given)")
+  program.command("demo")
+    .description("translate a few addresses through both engines")
     .action(async () => {
       const accesses: [bigint, Access, string][] = [
         [0x4000_0123n, Access.Read, "read "], [0x4000_0123n, Access.Write, "write"],

@@ -1,0 +1,32 @@
+import { type Command, Option } from "commander";
+import { convertTrace, openTraceWriter, type OutputFormat } from "../../trace/convert.js";
+import { formatFromName } from "../../trace/open.js";
+import { addSourceOptions, openSource, type SourceOptions } from "../trace-source.js";
+
+interface ConvertOptions extends SourceOptions { to?: OutputFormat; note?: string }
+
+/** `wasmmu convert IN OUT`: between trace formats (WMT is the compact one). */
+export function registerConvert(program: Command): void {
+  const cmd = program.command("convert")
+    .description("convert a trace (or a synthetic workload) to WMT, lackey text or ChampSim records; " +
+      "OUT ending in .gz is gzip-compressed (for xz, write .wmt and run `xz -9` on it)")
+    .argument("[in]", "input trace (omit with --synthetic)")
+    .argument("[out]", "output file, e.g. trace.wmt or trace.wmt.gz");
+  addSourceOptions(cmd)
+    .addOption(new Option("--to <format>", "output format (default: from OUT's name, else wmt)").choices(["wmt", "lackey", "champsim"]))
+    .option("--note <text>", "provenance note stored in a WMT header (how the trace was recorded)")
+    .action(async (input: string | undefined, out: string | undefined, o: ConvertOptions) => {
+      // With --synthetic the single argument is the output.
+      if (out === undefined) { out = input; input = undefined; }
+      if (out === undefined) throw new Error("convert: give the output file (wasmmu convert IN OUT, or wasmmu convert --synthetic KIND OUT)");
+      const to = o.to ?? formatFromName(out) ?? "wmt";
+      const reader = await openSource(input, o);
+      const note = o.note ?? (input ? `converted by wasmmu from ${input} (${reader.format})` : reader.name);
+      const writer = await openTraceWriter(out, to, note);
+      const t0 = performance.now();
+      const r = await convertTrace(reader, writer);
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${r.accesses.toLocaleString("en-US")} accesses → ${out} (${to})` +
+        `${r.skipped ? `, ${r.skipped} malformed records skipped` : ""} in ${s.toFixed(2)} s`);
+    });
+}

@@ -1,0 +1,87 @@
+// The `wasmmu run` and `wasmmu convert` commands as a user calls them:
+// reports in both forms, errors that say what to do, never a stack trace.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../../src/cli/main.js";
+import { REPORT_SCHEMA, type RunReport } from "../../src/run/report.js";
+
+const FIX = (name: string): string => new URL(`../fixtures/traces/${name}`, import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "wasmmu-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Run the CLI in-process; returns what it printed. Errors propagate (bin/wasmmu.mjs prints their message). */
+async function cli(...args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => { lines.push(a.join(" ")); });
+  try {
+    const program = buildProgram();
+    for (const c of [program, ...program.commands])
+      c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: (s) => lines.push(s) });
+    await program.parseAsync(["node", "wasmmu", ...args]);
+  } finally { spy.mockRestore(); }
+  return lines.join("\n");
+}
+
+describe("wasmmu run", () => {
+  it("prints a readable report", async () => {
+    const out = await cli("run", FIX("small.lackey"), "--mem", "64M");
+    expect(out).toMatch(/^accesses\n\s+total\s+10$/m);
+    expect(out).toMatch(/not present \(first touch\)\s+4/);
+    expect(out).toMatch(/page tables\s+\d+ pages/);
+  });
+
+  it("--json has the documented field names", async () => {
+    const r = JSON.parse(await cli("run", FIX("small.champsimtrace"), "--json", "--mem", "64M", "--engine", "ts")) as RunReport;
+    expect(r.schema).toBe(REPORT_SCHEMA);
+    expect(Object.keys(r)).toEqual(["schema", "trace", "machine", "accesses", "faults", "memory", "tlb", "contextSwitches", "time", "interrupted"]);
+    expect(r.accesses).toEqual({ total: 15, read: 7, write: 3, fetch: 5 });
+    expect(r.machine.engine).toBe("ts");
+    expect(r.trace.format).toBe("champsim");
+    expect(Object.keys(r.faults)).toEqual(["pageFaults", "notPresent", "protection", "unhandled", "unhandledExamples"]);
+    expect(Object.keys(r.memory)).toEqual(["pageTablePages", "pageTableBytes", "dataPages", "nrPagetable"]);
+    expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond"]);
+  });
+
+  it("runs a synthetic workload on 2 MiB pages", async () => {
+    const r = JSON.parse(await cli("run", "--synthetic", "uniform", "--count", "20k", "--pages", "2048", "--page-size", "2m", "--json", "--mem", "128M")) as RunReport;
+    expect(r.accesses.total).toBe(20_000);
+    expect(r.machine.pageSize).toBe(2 << 20);
+    expect(r.faults.notPresent).toBe(4);            // 8 MiB of working set = four 2 MiB pages
+  });
+
+  it("a malformed trace stops with the line number; --lenient counts it", async () => {
+    await expect(cli("run", FIX("malformed.lackey"))).rejects.toThrow(/malformed\.lackey: line 4: .*--lenient/);
+    const r = JSON.parse(await cli("run", FIX("malformed-lenient.lackey"), "--lenient", "--json", "--mem", "64M")) as RunReport;
+    expect(r.trace.skipped).toBe(3);
+    expect(r.accesses.total).toBe(4);
+  });
+
+  it("bad input gets a message that says what to do", async () => {
+    await expect(cli("run", join(dir, "missing.wmt"))).rejects.toThrow(/no such file.*--synthetic/);
+    await expect(cli("run", FIX("make-fixtures.py"))).rejects.toThrow(/--format lackey\|champsim\|wmt/);
+    await expect(cli("run", FIX("truncated.wmt"))).rejects.toThrow(/truncated at byte offset 144/);
+    await expect(cli("run", "--synthetic", "zipf", "--pages", "lots")).rejects.toThrow(/expected a count/);
+    await expect(cli("run", FIX("small.wmt"), "--synthetic", "zipf")).rejects.toThrow(/either a TRACE file or --synthetic/);
+  });
+});
+
+describe("wasmmu convert", () => {
+  it("converts lackey to WMT (gzip) with a note, and the run reads the same accesses", async () => {
+    const out = join(dir, "small.wmt.gz");
+    expect(await cli("convert", FIX("small.lackey"), out, "--note", "fixture")).toMatch(/^10 accesses → .*small\.wmt\.gz \(wmt\)/);
+    const r = JSON.parse(await cli("run", out, "--json", "--mem", "64M")) as RunReport;
+    expect(r.trace.note).toBe("fixture");
+    expect(r.accesses).toEqual({ total: 10, read: 3, write: 4, fetch: 3 });
+  });
+
+  it("writes a synthetic workload in any format", async () => {
+    for (const ext of [".wmt", ".lackey", ".champsimtrace"]) {
+      const out = join(dir, `syn${ext}`);
+      expect(await cli("convert", "--synthetic", "strided", "--count", "1000", out)).toMatch(/^1,000 accesses/);
+      const r = JSON.parse(await cli("run", out, "--json", "--mem", "64M")) as RunReport;
+      expect(r.accesses.total).toBe(1000);
+    }
+  });
+});
