@@ -31,18 +31,19 @@ class Rng {
   u64(): bigint { return (BigInt(this.u32()) << 32n) | BigInt(this.u32()); }
 }
 
-/** An origin: mostly inside `area` (+64 KiB), sometimes anywhere (incl. far beyond RAM). */
-function origin(r: Rng, area: number, align: number): bigint {
-  if (r.chance(0.85)) return BigInt(Math.floor((area + r.below(0x1_0000)) / align) * align);
-  if (r.chance(0.5)) return BigInt(r.below(RAM * 2) & ~(align - 1));
-  return r.u64() & ~BigInt(align - 1);
+// Entries are generated as u32 halves (BigInt per entry would dominate the test's time).
+let oHi = 0, oLo = 0;
+/** An origin into (oHi, oLo): mostly inside `area` (+64 KiB), sometimes anywhere (incl. far beyond RAM). */
+function origin(r: Rng, area: number, align: number): void {
+  if (r.chance(0.85)) { oHi = 0; oLo = Math.floor((area + r.below(0x1_0000)) / align) * align; }
+  else if (r.chance(0.5)) { oHi = 0; oLo = r.below(RAM * 2) & ~(align - 1); }
+  else { oHi = r.u32(); oLo = (r.u32() & ~(align - 1)) >>> 0; }
 }
 
-function crstEntry(r: Rng, lvl: number): bigint {
-  if (r.chance(0.04)) return r.u64();                                    // pure garbage
-  const next = lvl > 0 ? AREA[lvl - 1]! : PT_AREA;
-  let e = origin(r, next, lvl > 0 ? 4096 : 2048);
-  if (lvl <= 1 && r.chance(0.15)) e = origin(r, r.chance(0.8) ? DATA_AREA : 0, 1 << 20); // FC frame (0 or beyond)
+function writeCrst(dv: DataView, o: number, r: Rng, lvl: number): void {
+  if (r.chance(0.04)) { dv.setUint32(o, r.u32(), false); dv.setUint32(o + 4, r.u32(), false); return; }  // garbage
+  origin(r, lvl > 0 ? AREA[lvl - 1]! : PT_AREA, lvl > 0 ? 4096 : 2048);
+  if (lvl <= 1 && r.chance(0.15)) origin(r, r.chance(0.8) ? DATA_AREA : 0, 1 << 20);   // FC frame (0 or beyond)
   let low = (r.chance(0.9) ? lvl : r.below(4)) << 2;                       // TT
   if (r.chance(0.08)) low |= 0x20;                                         // I
   if (r.chance(0.2)) low |= 0x200;                                         // P
@@ -51,19 +52,21 @@ function crstEntry(r: Rng, lvl: number): bigint {
   if (r.chance(0.08)) low |= 0x10;                                         // CS / CR
   low |= (r.chance(0.8) ? 0 : r.below(4)) << 6;                            // TF
   low |= r.chance(0.8) ? 3 : r.below(4);                                   // TL
-  return e | BigInt(low | (r.u32() & 0x8000_f003 & ~0x3));                  // + software bits
+  dv.setUint32(o, oHi, false);
+  dv.setUint32(o + 4, (oLo | low | (r.u32() & 0xf000)) >>> 0, false);      // + software bits
 }
 
-function pte(r: Rng): bigint {
-  if (r.chance(0.04)) return r.u64();
-  let e = origin(r, r.chance(0.9) ? DATA_AREA : 0, 4096);
-  if (r.chance(0.05)) e = BigInt(r.below(2)) * 0x1000n;                    // low frames (prefix, LAP)
+function writePte(dv: DataView, o: number, r: Rng): void {
+  if (r.chance(0.04)) { dv.setUint32(o, r.u32(), false); dv.setUint32(o + 4, r.u32(), false); return; }
+  origin(r, r.chance(0.9) ? DATA_AREA : 0, 4096);
+  if (r.chance(0.05)) { oHi = 0; oLo = r.below(2) * 0x1000; }               // low frames (prefix, LAP)
   let low = r.u32() & 0xff;                                                // software bits
   if (r.chance(0.1)) low |= 0x400;
   if (r.chance(0.04)) low |= 0x800;
   if (r.chance(0.25)) low |= 0x200;
   if (r.chance(0.25)) low |= 0x100;
-  return e | BigInt(low);
+  dv.setUint32(o, oHi, false);
+  dv.setUint32(o + 4, (oLo | low) >>> 0, false);
 }
 
 /** ESA/390 entries (4 bytes). */
@@ -83,18 +86,18 @@ function buildImage(r: Rng, esa: boolean): Uint8Array {
     for (let o = 0; o < PT_AREA; o += 4) dv.setUint32(o, ste31(r), false);
     for (let o = PT_AREA; o < DATA_AREA; o += 4) dv.setUint32(o, pte31(r), false);
   } else {
-    for (let lvl = 3; lvl >= 0; lvl--) for (let o = AREA[lvl]!; o < AREA[lvl]! + 0x1_0000; o += 8) dv.setBigUint64(o, crstEntry(r, lvl), false);
-    for (let o = PT_AREA; o < DATA_AREA; o += 8) dv.setBigUint64(o, pte(r), false);
+    for (let lvl = 3; lvl >= 0; lvl--) for (let o = AREA[lvl]!; o < AREA[lvl]! + 0x1_0000; o += 8) writeCrst(dv, o, r, lvl);
+    for (let o = PT_AREA; o < DATA_AREA; o += 8) writePte(dv, o, r);
   }
-  for (let o = DATA_AREA; o < RAM; o += 4) dv.setUint32(o, r.u32());
-  return img;
+  return img;                         // the data area stays zero: translation never reads it
 }
 
 function randomAsce(r: Rng, esa: boolean): bigint {
   if (esa) return BigInt((r.below(0x1_0000) & 0x7fff_f000) | (r.chance(0.3) ? 0x100 : 0) | (r.chance(0.7) ? 0x7f : r.below(128)));
   if (r.chance(0.05)) return r.chance(0.5) ? 0x20n : r.u64();                      // real space / garbage
   const dt = r.below(4);
-  return origin(r, AREA[dt]!, 4096) | BigInt((dt << 2) | (r.chance(0.8) ? 3 : r.below(4)) | (r.chance(0.3) ? 0x100 : 0));
+  origin(r, AREA[dt]!, 4096);
+  return (BigInt(oHi) << 32n) | BigInt((oLo | (dt << 2) | (r.chance(0.8) ? 3 : r.below(4)) | (r.chance(0.3) ? 0x100 : 0)) >>> 0);
 }
 
 function randomContext(e: S390Engine, r: Rng, esa: boolean): void {
