@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { registerConform } from "./commands/conform.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerInfo } from "./commands/info.js";
 import { registerRun } from "./commands/run.js";
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerConform(program);
   registerRun(program);
   registerConvert(program);
+  registerInfo(program);
   return program;
 }
 

@@ -101,7 +101,13 @@ export class Machine {
       // mmap_min_addr (64 KiB) up to TASK_SIZE, aligned to the page size.
       const start = ((0x10000n + ps - 1n) / ps) * ps;
       const end = (g.taskSize / ps) * ps;
-      mm.mmap(start, Number(end - start), { prot: "rwx", pageSize: this.info.pageSize });
+      // mmap takes a byte count as a number: a 5-level user half (2^56) is
+      // mapped as adjacent areas of at most 2^52 bytes.
+      const chunk = 1n << 52n;
+      for (let s = start; s < end; s += chunk) {
+        const e = s + chunk < end ? s + chunk : end;
+        mm.mmap(s, Number(e - s), { prot: "rwx", pageSize: this.info.pageSize });
+      }
       this.procs.set(ctx, mm);
     }
     if (this.current !== mm) {

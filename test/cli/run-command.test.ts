@@ -85,3 +85,16 @@ describe("wasmmu convert", () => {
     }
   });
 });
+
+describe("wasmmu info tlb", () => {
+  it("prints QEMU-style mappings after a run, optionally only the user half", async () => {
+    const out = await cli("info", "tlb", FIX("small.lackey"), "--user", "--mem", "64M");
+    expect(out.split("\n")).toEqual([
+      "0000000004022000: 0000000000000000 ----A--U-",
+      "0000000004023000: 0000000000000000 ----A--U-",
+      expect.stringMatching(/^000000000421e000: [0-9a-f]{16} ---DA--UW$/),
+      expect.stringMatching(/^0000001ffefff000: [0-9a-f]{16} ---DA--UW$/),
+    ]);
+    expect(await cli("info", "tlb", FIX("small.lackey"), "--max-lines", "2", "--mem", "64M")).toMatch(/… \d+ more \(raise --max-lines\)$/);
+  });
+});

@@ -2,24 +2,65 @@ import { type Command, Option } from "commander";
 import type { EngineName } from "../../engine/engine.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
-import { drive } from "../../run/driver.js";
+import { drive, type DriveResult } from "../../run/driver.js";
 import { Machine, type RunPageSize } from "../../run/machine.js";
 import { progressBar } from "../../run/progress.js";
-import { buildReport, formatReport } from "../../run/report.js";
+import { buildReport, formatReport, type RunReport } from "../../run/report.js";
 import { engineTlbReport } from "../../run/tlb-stats.js";
+import type { TraceReader } from "../../trace/reader.js";
 import { parseCount, parseSize } from "../parse.js";
 import { addSourceOptions, openSource, type SourceOptions } from "../trace-source.js";
 
-interface RunOptions extends SourceOptions {
+export interface RunOptions extends SourceOptions {
   engine: EngineName;
   mode: PagingMode;
   pageSize: RunPageSize;
   mem: number;
   profile: "hardware" | "qemu";
   pcid: boolean;
-  json?: boolean;
   limit?: number;
   progress: boolean;
+}
+
+/** The trace, machine and run options shared by `run` and `info tlb`. */
+export function addRunOptions(cmd: Command): Command {
+  return addSourceOptions(cmd.argument("[trace]", "trace file; default: the bundled valgrind-lackey trace of gzip"))
+    .addOption(new Option("--engine <engine>", "MMU engine").choices(["wasm", "ts"]).default("wasm"))
+    .addOption(new Option("--mode <mode>", "x86 paging mode").choices(["2level", "pae", "4level", "5level"]).default("4level"))
+    .addOption(new Option("--page-size <size>", "page size of the process's memory (faulted in on first touch)").choices(["4k", "2m"]).default("4k"))
+    .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
+    .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
+    .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
+    .option("--limit <n>", "stop after N accesses", parseCount)
+    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal anyway)");
+}
+
+export interface RunOutcome { reader: TraceReader; machine: Machine; result: DriveResult; report: RunReport }
+
+/** Boot the machine, stream the trace through it, build the report. */
+export async function executeRun(trace: string | undefined, o: RunOptions): Promise<RunOutcome> {
+  const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
+  const reader = await openSource(file, o);
+  const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile, pcid: o.pcid });
+  const ac = new AbortController();
+  // Ctrl-C: stop between chunks and print the statistics so far; a second Ctrl-C quits at once.
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on("SIGINT", onSigint);
+  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  let result: DriveResult;
+  try {
+    result = await drive(reader, machine, { signal: ac.signal, limit: o.limit, onChunk: (p) => bar.update(p) });
+  } finally {
+    bar.stop();
+    process.off("SIGINT", onSigint);
+    await reader.close();
+  }
+  if (o.limit !== undefined && result.counters.accesses >= o.limit) result.interrupted = true;
+  if (ac.signal.aborted) process.exitCode = 130;
+  return { reader, machine, result, report: buildReport(reader, machine, result, engineTlbReport(machine.engine)) };
 }
 
 /**
@@ -29,41 +70,11 @@ interface RunOptions extends SourceOptions {
 export function registerRun(program: Command): void {
   const cmd = program.command("run", { isDefault: true })
     .description("run a memory trace (lackey, ChampSim, WMT; plain, gzip or xz) or a synthetic workload through " +
-      "demand paging and the TLB, and print the statistics (default command; with no TRACE: the bundled gzip trace)")
-    .argument("[trace]", "trace file; default: the bundled valgrind-lackey trace of gzip");
-  addSourceOptions(cmd)
-    .addOption(new Option("--engine <engine>", "MMU engine").choices(["wasm", "ts"]).default("wasm"))
-    .addOption(new Option("--mode <mode>", "x86 paging mode").choices(["2level", "pae", "4level", "5level"]).default("4level"))
-    .addOption(new Option("--page-size <size>", "page size of the process's memory (faulted in on first touch)").choices(["4k", "2m"]).default("4k"))
-    .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
-    .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
-    .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
-    .option("--limit <n>", "stop after N accesses", parseCount)
+      "demand paging and the TLB, and print the statistics (default command; with no TRACE: the bundled gzip trace)");
+  addRunOptions(cmd)
     .option("--json", "print the report as JSON (field names: docs/RUN-REPORT.md)")
-    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal anyway)")
-    .action(async (trace: string | undefined, o: RunOptions) => {
-      const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
-      const reader = await openSource(file, o);
-      const m = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile, pcid: o.pcid });
-      const ac = new AbortController();
-      // Ctrl-C: stop between chunks and print the statistics so far; a second Ctrl-C quits at once.
-      const onSigint = (): void => {
-        if (ac.signal.aborted) process.exit(130);
-        ac.abort();
-      };
-      process.on("SIGINT", onSigint);
-      const bar = progressBar(o.progress && process.stderr.isTTY === true);
-      let result;
-      try {
-        result = await drive(reader, m, { signal: ac.signal, limit: o.limit, onChunk: (p) => bar.update(p) });
-      } finally {
-        bar.stop();
-        process.off("SIGINT", onSigint);
-        await reader.close();
-      }
-      if (o.limit !== undefined && result.counters.accesses >= o.limit) result.interrupted = true;
-      const report = buildReport(reader, m, result, engineTlbReport(m.engine));
+    .action(async (trace: string | undefined, o: RunOptions & { json?: boolean }) => {
+      const { report } = await executeRun(trace, o);
       console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      if (result.interrupted && ac.signal.aborted) process.exitCode = 130;
     });
 }
