@@ -169,7 +169,7 @@ export function setGuestStorageKey(ptep: u64, key: u32, nq: bool): u32 {
   }
   // Changing the guest storage key is considered a change of the page.
   if ((nw ^ old) & (ACC_FP | GR | GC)) nw |= UC;
-  pgsteSetUnlock(ptep, nw);
+  pgsteSetUnlock(ptep, st == S390Status.Ok ? nw : old);   // bad frame: change nothing
   return pgsteStatus = st;
 }
 
@@ -190,7 +190,7 @@ export function resetGuestReferenceBit(ptep: u64): u32 {
   }
   cc |= <u32>((old & (GR | GC)) >> 49);
   if ((nw ^ old) & GR) nw |= UC;
-  pgsteSetUnlock(ptep, nw);
+  pgsteSetUnlock(ptep, st == S390Status.Ok ? nw : old);   // bad frame: change nothing
   pgsteStatus = st;
   return cc;
 }
@@ -198,13 +198,13 @@ export function resetGuestReferenceBit(ptep: u64): u32 {
 /** ptep_zap_key: clear the guest key's ACC/F, set GR/GC ("but set R/C"); a
  *  valid writable page's real key goes back to PAGE_DEFAULT_KEY (0). */
 export function ptepZapKey(ptep: u64): u32 {
-  let pgste = pgsteGetLock(ptep);
+  const old = pgsteGetLock(ptep);
   if (pgsteStatus != S390Status.Ok) return pgsteStatus;
   const a = pteSlot(ptep);
-  pgste = (pgste & ~ACC_FP) | GR | GC;
+  const pgste = (old & ~ACC_FP) | GR | GC;
   const pte = loadBE(a);
   let st: u32 = S390Status.Ok;
   if ((pte & LinuxPte.INVALID) == 0 && (pte & LinuxPte.WRITE) != 0) st = sske(pte & PAGE_MASK, 0, 0);
-  pgsteSetUnlock(ptep, pgste);
+  pgsteSetUnlock(ptep, st == S390Status.Ok ? pgste : old);
   return pgsteStatus = st;
 }

@@ -160,6 +160,14 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(() => e.pgsteGetLock(ptep + 4)).toThrow(/not a PTE slot/);
     expect(() => e.pgsteGetLock((16 << 20) - 1024)).toThrow(/outside guest memory/);
     expect(e.phys.read64(pgsteOf(ptep), true)).toBe(0n);
+    // A valid PTE whose frame is outside RAM: the operation reports it, the PGSTE is as before, unlocked.
+    e.phys.write64(ptep, BigInt(64 << 20) | PRESENT_RW, true);
+    e.phys.write64(pgsteOf(ptep), ACC(1) | GC, true);
+    expect(() => e.setGuestStorageKey(ptep, 0x50)).toThrow(/outside guest memory/);
+    expect(() => e.resetGuestReferenceBit(ptep)).toThrow(/outside guest memory/);
+    expect(() => e.ptepZapKey(ptep)).toThrow(/outside guest memory/);
+    expect(() => e.getGuestStorageKey(ptep)).toThrow(/outside guest memory/);
+    expect(e.phys.read64(pgsteOf(ptep), true)).toBe(ACC(1) | GC);
   });
 
   it("SSKE with MR/MC keeps R/C; ISKE never shows bit 7; RRBE returns R·2 + C", async () => {

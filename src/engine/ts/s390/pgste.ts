@@ -147,7 +147,7 @@ export class TsPgste {
       }
     }
     if ((nw ^ old) & (ACC_FP | GR | GC)) nw |= UC;
-    this.pgsteSetUnlock(ptep, nw);
+    this.pgsteSetUnlock(ptep, st === S390Status.Ok ? nw : old);   // bad frame: change nothing
     return (this.status = st);
   }
 
@@ -166,21 +166,21 @@ export class TsPgste {
     }
     cc |= Number((old & (GR | GC)) >> 49n);
     if ((nw ^ old) & GR) nw |= UC;
-    this.pgsteSetUnlock(ptep, nw);
+    this.pgsteSetUnlock(ptep, st === S390Status.Ok ? nw : old);   // bad frame: change nothing
     this.status = st;
     return cc;
   }
 
   ptepZapKey(ptep: bigint): number {
-    let pgste = this.pgsteGetLock(ptep);
+    const old = this.pgsteGetLock(ptep);
     if (this.status !== S390Status.Ok) return this.status;
     const a = this.pteSlot(ptep);
-    pgste = (pgste & ~ACC_FP) | GR | GC;
+    const pgste = (old & ~ACC_FP) | GR | GC;
     const pte = this.load(a);
     let st: number = S390Status.Ok;
     if ((pte & BigInt(LinuxPte.INVALID)) === 0n && (pte & BigInt(LinuxPte.WRITE)) !== 0n)
       st = this.skey.sske(Number(pte & PAGE_MASK), 0, 0);
-    this.pgsteSetUnlock(ptep, pgste);
+    this.pgsteSetUnlock(ptep, st === S390Status.Ok ? pgste : old);
     return (this.status = st);
   }
 }
