@@ -8,6 +8,7 @@ import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerInfo } from "./commands/info.js";
 import { registerRun } from "./commands/run.js";
+import { registerXen } from "./commands/xen.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerConvert(program);
   registerInfo(program);
+  registerXen(program);
   return program;
 }
 
