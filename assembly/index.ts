@@ -52,7 +52,7 @@ import { FaultKind } from "../src/abi";
 import { linearOf, translateOne, writeResult } from "./translate";
 import { x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
 export { translateBatch, translateRange } from "./translate";
-export { tlbFlushAll, tlbFlushPage, tlbFlushPcid } from "./tlb";
+export { tlbFlushAll, tlbFlushPage, tlbFlushPcid, tlbLoadCr3 } from "./tlb";
 
 /** One access with side effects; result record in the control block. Returns FaultKind. */
 export function translate(va: u64, access: u32): u32 {

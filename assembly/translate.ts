@@ -1,10 +1,10 @@
 // Single and batch translation: TLB probe → walk → fill (DESIGN.md). The TLB
 // (tlb.ts, issue 3) plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
-import { BatchOut, Ctl, FaultKind, Opt, Vector, X86Mode } from "../src/abi";
-import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL } from "./layout";
-import { tlbFill, tlbLookup } from "./tlb";
-import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkShift, walkVector, x86Walk } from "./x86/walk";
+import { Access, BatchOut, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
+import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, TLB_BASE } from "./layout";
+import { accessMask, currentPcid, statAccess, statAdd, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
 
 /** The linear address as CR2 holds it: 32 bits outside IA-32e mode. */
 // @ts-ignore: decorator
@@ -12,21 +12,57 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkShift, walkVecto
   return load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4 ? va : va & 0xffff_ffff;
 }
 
+/** Is the TLB's structure 0 the direct-mapped 4 KiB L1 the inline probe expects? */
+// @ts-ignore: decorator
+@inline function fastTlb(): bool {
+  return (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) != 0 && load<u32>(TLB_BASE, TlbHdr.COUNT) != 0;
+}
+
 /**
- * One access with side effects: A/D bits, CR2 on #PF. With the option
- * AdOnFaultNone a walk first runs without side effects and only a
- * successful one is repeated for real, so a faulting walk writes nothing.
+ * One access with side effects: TLB probe → walk → fill (A/D bits, CR2 on
+ * #PF). With the option AdOnFaultNone a walk first runs without side effects
+ * and only a successful one is repeated for real, so a faulting walk writes
+ * nothing. Unknown access kinds are reads (as the walker treats them).
  */
 export function translateOne(va: u64, access: u32): u32 {
-  // (Arch.S390 dispatches to the DAT walker when it lands.)
-  if (tlbLookup(va, access)) return FaultKind.None;
+  if (access > <u32>Access.Fetch) access = Access.Read;
+  const lva = linearOf(va);
+  const pcid = currentPcid();
+  const mask = accessMask(access);
+  if (fastTlb()) {
+    // The inline probe of structure 0 (TLB-ABI.md), as in the batch loop.
+    const sd = TLB_BASE + TlbHdr.STRUCTS;
+    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH))
+      & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
+    const e = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + (set << TlbEnt.SIZE_LOG2);
+    const data = load<u64>(e, TlbEnt.DATA);
+    if (((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) {
+      walkSetHit(lva ^ (data & ~<u64>TlbDeny.MASK), load<u32>(e, TlbEnt.LEAF) & TlbEnt.LEAF_BITS, 12, load<u64>(e, TlbEnt.PTE_PA));
+      statAdd(statAccess(1, access, 0), 1);
+      return FaultKind.None;
+    }
+  }
+  if (tlbLookup(lva, access, pcid, mask)) return FaultKind.None;
+  return translateMiss(lva, access, pcid);
+}
+
+/** The walk after a TLB miss, with its statistics, fill and fault handling. */
+function translateMiss(lva: u64, access: u32, pcid: u64): u32 {
   let f: u32;
   if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
-    f = x86Walk(va, access, false);
-    if (f == FaultKind.None) f = x86Walk(va, access, true);
-  } else f = x86Walk(va, access, true);
-  if (f == FaultKind.None) tlbFill(va, access);
-  else if (f == FaultKind.X86 && walkVector == Vector.PF) store<u64>(CTL, linearOf(va), Ctl.CR2);
+    f = x86Walk(lva, access, false);
+    if (f == FaultKind.None) f = x86Walk(lva, access, true);
+  } else f = x86Walk(lva, access, true);
+  statAdd(Stat.WALKS, 1);
+  statAdd(Stat.WALK_REFS + (walkRefs < 7 ? walkRefs : 7) * 8, 1);
+  if (f == FaultKind.None) tlbFill(lva, access, pcid);
+  else if (f == FaultKind.X86) {
+    if (walkVector == Vector.PF) {
+      store<u64>(CTL, lva, Ctl.CR2);
+      tlbDropFaulting(lva, pcid);
+      statAdd(Stat.FAULT_PF, 1);
+    } else statAdd(Stat.FAULT_GP, 1);
+  } else if (f == FaultKind.Bus) statAdd(Stat.FAULT_BUS, 1);
   return f;
 }
 
@@ -44,12 +80,41 @@ export function writeResult(f: u32, addr: u64): void {
   store<u64>(CTL, ok ? walkPtePa : 0, Ctl.RES_PTE_PA);
 }
 
-/** Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the fault count. */
+/**
+ * Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the
+ * fault count. The loop body is the inline probe of structure 0: two loads,
+ * one masked compare, one store; misses, other structures and faults go
+ * through translateOne, out of line. Hit counts are kept in locals and
+ * added to the statistics once.
+ */
 export function translateBatch(n: u32): u32 {
   let faults: u32 = 0;
+  const ia32e = load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4;
+  const vaMask: u64 = ia32e ? <u64>-1 : 0xffff_ffff;
+  const pcid = currentPcid();
+  const m0 = accessMask(Access.Read), m1 = accessMask(Access.Write), m2 = accessMask(Access.Fetch);
+  const fast = fastTlb();
+  const sd = TLB_BASE + TlbHdr.STRUCTS;
+  const ents = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
+  const setMask = fast ? (<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1 : 0;
+  const h = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
+  let hits: u32 = 0, hitsW: u32 = 0, hitsX: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const va = load<u64>(BATCH_VA + (<usize>i << 3));
+    const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
     const kind = <u32>load<u8>(BATCH_KIND + <usize>i);
+    const op = BATCH_OUT + (<usize>i << 3);
+    if (fast) {
+      const e = ents + (((<usize>(va >> 12) ^ h) & setMask) << TlbEnt.SIZE_LOG2);
+      const data = load<u64>(e, TlbEnt.DATA);
+      const mask = select<u64>(m1, select<u64>(m2, m0, kind == Access.Fetch), kind == Access.Write);
+      if (((load<u64>(e) ^ ((va & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) {
+        store<u64>(op, va ^ (data & ~<u64>TlbDeny.MASK));
+        hits++;
+        hitsW += <u32>(kind == Access.Write);
+        hitsX += <u32>(kind == Access.Fetch);
+        continue;
+      }
+    }
     const f = translateOne(va, kind);
     let out: u64;
     if (f == FaultKind.None) out = walkPa;
@@ -58,8 +123,11 @@ export function translateBatch(n: u32): u32 {
       out = (<u64>1 << BatchOut.FAULT_BIT) | (<u64>f << BatchOut.KIND_SHIFT)
         | (<u64>(walkVector & 0xffff) << BatchOut.VECTOR_SHIFT) | <u64>walkError;
     }
-    store<u64>(BATCH_OUT + (<usize>i << 3), out);
+    store<u64>(op, out);
   }
+  statAdd(statAccess(1, Access.Read, 0), <u64>(hits - hitsW - hitsX));
+  statAdd(statAccess(1, Access.Write, 0), <u64>hitsW);
+  statAdd(statAccess(1, Access.Fetch, 0), <u64>hitsX);
   return faults;
 }
 

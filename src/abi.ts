@@ -313,3 +313,99 @@ export const enum Pte {
   /** XD is bit 63; protection key bits 62:59 (both in the high word). */
   XD_BIT = 63, PKEY_BIT = 59,
 }
+
+// ───────────────────────────── TLB (issue 3) ─────────────────────────────
+// The TLB lives in the TLB region (Ctl.TLB_BASE). Its geometry is chosen by
+// the host (src/tlb/config.ts) and published in a header at the start of the
+// region; the core and the TS engine read it from there. docs/TLB-ABI.md is
+// the stable description of everything below.
+
+/** TLB region header (byte offsets from Ctl.TLB_BASE). */
+export const enum TlbHdr {
+  COUNT = 0,          // u32 number of structures (0 = TLB off: nothing is cached)
+  CLOCK = 4,          // u32 LRU clock (ticks on every hit and fill of a set-associative structure)
+  FLAGS = 8,          // u32 TlbFlag
+  PSC_COUNT = 12,     // u32 paging-structure caches (0 = none)
+  STRUCTS = 16,       // TlbStruct descriptors, STRUCT_SIZE bytes each
+  STRUCT_SIZE = 32,
+  MAX_STRUCTS = 12,
+  PSC = 400,          // TlbStruct descriptors of the paging-structure caches (4 max)
+  SIZE = 1024,        // entries and lists start here
+}
+
+/** Header flags. */
+export const enum TlbFlag {
+  /** Structure 0 is a direct-mapped 4 KiB L1 for every access kind: the
+   *  batch loop and the single translate probe it inline (TLB-ABI.md). */
+  FAST = 1,
+  /** Replacement of set-associative structures: tree-PLRU (else LRU). */
+  PLRU = 2,
+}
+
+/** A structure descriptor (byte offsets within its STRUCT_SIZE slot). */
+export const enum TlbStruct {
+  ENTRIES = 0,        // u32 byte offset of the entry array from TLB_BASE
+  SETS_LOG2 = 4,      // u32
+  WAYS = 8,           // u32
+  SIZES = 12,         // u32 TlbSize bits this structure holds
+  LEVEL = 16,         // u32 1 (L1) or 2 (L2); PSC: the paging-structure level (5..2)
+  KINDS = 20,         // u32 bit (1 << Access) per access kind served (L1 i/d split)
+  LIST = 24,          // u32 byte offset of the valid-entry list (u32 entry indexes)
+  LIST_COUNT = 28,    // u32 entries in the list
+}
+
+/** Page-size classes of an entry. */
+export const enum TlbSize { S4K = 1, LARGE = 2, S1G = 4 }
+
+/**
+ * One TLB entry, 32 bytes (TLB-ABI.md has the diagram):
+ *   KEY    u64  linear page base (bits 63:12, aligned to the page size) | PCID (11:0)
+ *   DATA   u64  (physical page base XOR linear page base) | TlbDeny bits (11:0)
+ *   PTE_PA u64  physical address of the leaf entry
+ *   LEAF   u32  Leaf bits (0..11) | GLOBAL | page shift << SHIFT_SHIFT | LISTED
+ *   STAMP  u32  LRU stamp; for way 0 of a set under PLRU, the tree bits
+ * Hit: ((KEY ^ (va & ~0xfff | pcid)) | (DATA & accessMask)) == 0; then
+ * pa = va ^ (DATA & ~0xfff).
+ */
+export const enum TlbEnt {
+  KEY = 0, DATA = 8, PTE_PA = 16, LEAF = 24, STAMP = 28, SIZE = 32, SIZE_LOG2 = 5,
+  SHIFT_SHIFT = 16, LISTED = 0x8000_0000, PCID_MASK = 0xfff,
+  /** LEAF bit 12: a global entry (Leaf.G with CR4.PGE at fill): kept across CR3 loads, valid for every PCID. */
+  GLOBAL = 0x1000,
+  /** LEAF bits that are the walk's Leaf bits. */
+  LEAF_BITS = 0xfff,
+  /** Direct-mapped structures spread PCIDs over the sets: set = ((va >> shift) ^ pcid × PCID_HASH) & (sets − 1);
+   *  global entries use hash 0 (the set of the VA alone). */
+  PCID_HASH = 0x045d_9f3b,
+}
+
+/** Negative-sense permission bits in DATA (v86's TLB_READONLY idea): an
+ *  access whose mask (TlbAccess) shares a set bit with DATA misses. */
+export const enum TlbDeny {
+  INVALID = 1,        // empty slot (every access mask contains it)
+  W_SUP = 2,          // supervisor write: read-only with CR0.WP, or D clear (lazy D)
+  W_USER = 4,         // user write: read-only, supervisor page, or D clear
+  R_USER = 8,         // user read: supervisor page
+  X_SUP = 16,         // supervisor fetch: XD, or user page with CR4.SMEP
+  X_USER = 32,        // user fetch: XD or supervisor page
+  SMAP = 64,          // supervisor data access to a user page with CR4.SMAP (checked when EFLAGS.AC=0)
+  PKEY = 128,         // data access subject to protection keys: always re-walked (PKRU changes flush nothing)
+  MASK = 0xfff,
+}
+
+/** Statistics: u64 counters at Mem.STATS_BASE + offset (src/tlb/stats.ts reads them). */
+export const enum Stat {
+  /** [level 0..1][kind 0..2][hit 0 / miss 1]: L1 at 0, L2 at 48; each u64. */
+  ACCESS = 0,
+  WALKS = 96,          // page walks started by translate (not probe)
+  WALK_REFS = 104,     // [0..7] histogram: paging-structure memory reads per walk (7 = 7 or more)
+  PSC_HIT = 168,       // [0..3] paging-structure-cache hits: PML5E, PML4E, PDPTE, PDE
+  PSC_MISS = 200,      // [0..3]
+  A_WRITES = 232,      // A bits set by the walker
+  D_WRITES = 240,      // D bits set by the walker
+  FAULT_PF = 248, FAULT_GP = 256, FAULT_BUS = 264, FAULT_S390 = 272,
+  FLUSH_CR3 = 280, FLUSH_INVLPG = 288, FLUSH_INVPCID = 296, FLUSH_FULL = 304,
+  EVICTIONS = 312,     // valid entries replaced by a fill (capacity / conflict)
+  INVALIDATED = 320,   // entries dropped by flushes of any cause
+  END = 328,
+}

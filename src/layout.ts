@@ -4,6 +4,7 @@
  * the very same layout, so their memories can be compared byte for byte.
  */
 import { Backing, Ctl, Mem } from "./abi.js";
+import { machineTlb, type TlbConfig, type TlbLayout, writeTlbHeader } from "./tlb/config.js";
 
 export interface MachineConfig {
   /** Bytes of guest physical address space. Dense: all of it is backed
@@ -17,10 +18,14 @@ export interface MachineConfig {
   maxPhyAddr?: number;
   /** Entries of the batch buffers (default 65536). */
   batchCapacity?: number;
-  /** Bytes reserved for the TLB region (default 1 MiB). */
+  /** Bytes reserved for the TLB region (default: what `tlb` needs, about
+   *  650 KiB for the fast default). Without `tlb`, the fast default is
+   *  shrunk to fit (and the TLB is off if nothing fits). */
   tlbBytes?: number;
   /** Entries of the s390 TLB (power of two, default 4096; 0 = no s390 TLB). */
   s390TlbEntries?: number;
+  /** TLB organisation (src/tlb/config.ts; default: the fast direct-mapped one). */
+  tlb?: TlbConfig;
 }
 
 export interface Layout {
@@ -38,6 +43,8 @@ export interface Layout {
   readonly tlbBytes: number;
   readonly s390TlbBase: number;
   readonly s390TlbEntries: number;
+  /** The x86 TLB's structures (src/tlb/config.ts), in the TLB region at tlbBase. */
+  readonly tlb: TlbLayout;
   readonly batchVa: number;
   readonly batchKind: number;
   readonly batchOut: number;
@@ -64,11 +71,12 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
   const batchCap = cfg.batchCapacity ?? 65536;
   if (!Number.isInteger(batchCap) || batchCap < 1 || batchCap > 1 << 24)
     throw new RangeError(`batchCapacity must be in [1, 2^24], got ${batchCap}`);
-  const tlbBytes = alignUp(cfg.tlbBytes ?? MiB, 64);
   const s390TlbEntries = cfg.s390TlbEntries ?? 4096;
   if (!Number.isInteger(s390TlbEntries) || s390TlbEntries < 0 || s390TlbEntries > 1 << 20 ||
       (s390TlbEntries & (s390TlbEntries - 1)) !== 0)
     throw new RangeError(`s390TlbEntries must be 0 or a power of two up to 2^20, got ${s390TlbEntries}`);
+  const tlb = machineTlb(cfg.tlb, cfg.tlbBytes);
+  const tlbBytes = alignUp(cfg.tlbBytes ?? tlb.bytes, 64);
 
   let ramBytes: number, poolFrames = 0, hashLog2 = 0, skeyCount: number;
   if (backing === Backing.Dense) {
@@ -100,7 +108,7 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
       `guest memory does not fit wasm32: needs ${totalBytes} bytes of linear memory ` +
       `(limit ${MAX_LINEAR_BYTES}); use backing "sparse" for large machines`);
   return { backing, physSize, maxPhyAddr, ramBase, ramBytes, poolFrames, hashBase, hashLog2,
-    skeyBase, skeyCount, tlbBase, tlbBytes, s390TlbBase, s390TlbEntries, batchVa, batchKind, batchOut, batchCap, totalBytes };
+    skeyBase, skeyCount, tlbBase, tlbBytes, tlb, s390TlbBase, s390TlbEntries, batchVa, batchKind, batchOut, batchCap, totalBytes };
 }
 
 /** Publish the region table into the control block of a fresh memory. */
@@ -124,4 +132,5 @@ export function writeRegionTable(buf: ArrayBufferLike, l: Layout): void {
   dv.setUint32(Ctl.MAXPHYADDR, l.maxPhyAddr, true);
   dv.setUint32(Ctl.S390_TLB_BASE, l.s390TlbBase, true);
   dv.setUint32(Ctl.S390_TLB_ENTRIES, l.s390TlbEntries, true);
+  writeTlbHeader(buf, l.tlbBase, l.tlb);
 }

@@ -18,8 +18,8 @@
 // The walk allocates nothing: its outputs are the wasm globals below, which
 // translate.ts copies into the result record or a batch slot and which the
 // TLB (issue 3) stores as they are.
-import { Access, Cr, Ctl, FaultKind, Leaf, Opt, PfErr, Pte, Quirk, Vector, X86Mode } from "../../src/abi";
-import { CTL, MAXPHYADDR } from "../layout";
+import { Access, Cr, Ctl, FaultKind, Leaf, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../src/abi";
+import { CTL, MAXPHYADDR, STATS } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
 
 /** FaultKind of the last walk. */
@@ -35,6 +35,18 @@ export let walkLeaf: u32 = 0;
 export let walkShift: u32 = 0;
 /** Success: physical address of the leaf entry. */
 export let walkPtePa: u64 = 0;
+
+/** Paging-structure entries read from memory by the last walk (statistics). */
+export let walkRefs: u32 = 0;
+
+/** A TLB hit: the cached translation becomes the walk outputs. */
+// @ts-ignore: decorator
+@inline export function walkSetHit(pa: u64, leaf: u32, shift: u32, ptePa: u64): void {
+  walkFault = FaultKind.None; walkPa = pa; walkLeaf = leaf; walkShift = shift; walkPtePa = ptePa;
+}
+
+// @ts-ignore: decorator
+@inline function statInc(off: u32): void { store<u64>(STATS + <usize>off, load<u64>(STATS + <usize>off) + 1); }
 
 /** Returned by walkOnce when the leaf's A/D cmpxchg lost a race. */
 // @ts-ignore: decorator
@@ -78,8 +90,13 @@ function raceHook(la: usize, pa: u64, wide: bool): void {
  *  A/D updates are locked RMW). False if the entry changed meanwhile. */
 function entrySetBits(la: usize, pa: u64, old: u64, bits: u64, wide: bool): bool {
   raceHook(la, pa, wide);
-  if (wide) return atomic.cmpxchg<u64>(la, old, old | bits) == old;
-  return atomic.cmpxchg<u32>(la, <u32>old, <u32>(old | bits)) == <u32>old;
+  const ok = wide ? atomic.cmpxchg<u64>(la, old, old | bits) == old
+    : atomic.cmpxchg<u32>(la, <u32>old, <u32>(old | bits)) == <u32>old;
+  if (ok) {
+    if ((bits & ~old) & Pte.A) statInc(Stat.A_WRITES);
+    if ((bits & ~old) & Pte.D) statInc(Stat.D_WRITES);
+  }
+  return ok;
 }
 
 /**
@@ -89,6 +106,7 @@ function entrySetBits(la: usize, pa: u64, old: u64, bits: u64, wide: bool): bool
  */
 export function x86Walk(va: u64, access: u32, sideEffects: bool): u32 {
   let r: u32;
+  walkRefs = 0;
   do r = walkOnce(va, access, sideEffects); while (r == RESTART);
   return r;
 }
@@ -140,6 +158,7 @@ function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
       const la = physAddr(epa);
       if (la == BAD_PA) return busFault(epa);
       pdpte = la == ZERO_PA ? 0 : load<u64>(la);
+      walkRefs++;
       if (!(pdpte & Pte.P)) return pageFault(err);
       if ((quirks & Quirk.PaePdpteWalkCheck) && (pdpte & (rsvd | XD))) return pageFault(rsvdErr);
       if (sideEffects && !(pdpte & Pte.A) && !entrySetBits(la, epa, pdpte, Pte.A, true)) return RESTART;
@@ -173,6 +192,7 @@ function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
     const la = physAddr(epa);
     if (la == BAD_PA) return busFault(epa);
     let e: u64 = la == ZERO_PA ? 0 : wide ? load<u64>(la) : <u64>load<u32>(la);
+    walkRefs++;
     if (!(e & Pte.P)) return pageFault(err);
 
     // Which entries map a page: PTE; PDE with PS (32-bit paging: only with

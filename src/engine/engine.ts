@@ -13,6 +13,7 @@
 import type { Access, FaultKind, Quirk } from "../abi.js";
 import type { Layout, MachineConfig } from "../layout.js";
 import type { PhysMem } from "../phys/phys-mem.js";
+import type { TlbStats } from "../tlb/stats.js";
 
 export type EngineName = "wasm" | "ts";
 export const ENGINE_NAMES: readonly EngineName[] = ["wasm", "ts"];
@@ -135,4 +136,7 @@ export interface Engine extends EngineBase {
   invlpg(va: bigint): void;
   invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void;
   flushTlb(includeGlobal?: boolean): void;
+  /** TLB, walk and fault statistics (src/tlb/stats.ts), read from linear memory. */
+  stats(): TlbStats;
+  resetStats(): void;
 }

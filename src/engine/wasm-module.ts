@@ -20,6 +20,7 @@ export interface CoreExports {
   tlbFlushAll(includeGlobal: number): void;
   tlbFlushPage(va: bigint): void;
   tlbFlushPcid(type: number, pcid: number, va: bigint): void;
+  tlbLoadCr3(pcid: number): void;
   [name: string]: unknown;
 }
 

@@ -4,6 +4,7 @@
  * a thin typed wrapper over one core export (hash-wasm's shape); bulk work
  * goes through the batch buffers, never one call per address.
  */
+import { readStats, resetStats, type TlbStats } from "../tlb/stats.js";
 import { type Access, Arch, Ctl, FaultKind, Mem } from "../abi.js";
 import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { PhysMem } from "../phys/phys-mem.js";
@@ -39,6 +40,7 @@ export class WasmEngineBase extends S390Methods implements Engine {
     const hw: X86Hardware = {
       loadPdptes: (cr3, out) => core.x86LoadPdptes(cr3) === FaultKind.None ? setOk(out) : readResult(this.m32, out),
       flushTlb: (g) => core.tlbFlushAll(g ? 1 : 0),
+      loadCr3: (pcid) => core.tlbLoadCr3(pcid),
     };
     this.x86ctl = new X86Control(memory.buffer, hw, layout.maxPhyAddr);
   }
@@ -109,4 +111,8 @@ export class WasmEngineBase extends S390Methods implements Engine {
     this.core.tlbFlushPcid(type, pcid & 0xfff, va);
   }
   flushTlb(includeGlobal = true): void { this.core.tlbFlushAll(includeGlobal ? 1 : 0); this.purgeTlb(); }
+
+  // ── statistics ──
+  stats(): TlbStats { return readStats(this.buffer); }
+  resetStats(): void { resetStats(this.buffer); }
 }

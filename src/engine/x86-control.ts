@@ -16,6 +16,8 @@ export interface X86Hardware {
   /** Load the four PDPTE registers from the PDPT at `cr3`; None, #GP or Bus into `out`. */
   loadPdptes(cr3: bigint, out: Translation): Translation;
   flushTlb(includeGlobal: boolean): void;
+  /** The TLB side of MOV to CR3: drop the non-global entries of `pcid`. */
+  loadCr3(pcid: number): void;
 }
 
 const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
@@ -137,8 +139,9 @@ export class X86Control {
     if (pcide) cr3 &= ~mask(Cr.CR3_NOFLUSH);
     if (this.mode < X86Mode.Ia32e4) cr3 &= 0xffff_ffffn;
     this.commit({ ...old, cr3 }, true, out);
-    // A CR3 load flushes the non-global entries (of the PCID, with PCIDE) (SDM §4.10.4.1).
-    if (out.fault === FaultKind.None && !noFlush) this.hw.flushTlb(false);
+    // A CR3 load drops the non-global entries of the new PCID (000H without
+    // PCIDE); entries of other PCIDs and global ones stay (SDM §4.10.4.1).
+    if (out.fault === FaultKind.None && !noFlush) this.hw.loadCr3(pcide ? Number(cr3 & 0xfffn) : 0);
     return out;
   }
 

@@ -3,7 +3,8 @@
  * contract over an ArrayBuffer laid out exactly like the wasm memory, so
  * that results and memory side effects compare byte for byte.
  */
-import { type Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Vector, X86Mode } from "../../abi.js";
+import { readStats, resetStats, type TlbStats } from "../../tlb/stats.js";
+import { Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Stat, TlbDeny, TlbEnt, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { PhysMem } from "../../phys/phys-mem.js";
 import { batchViews, checkRange } from "../batch.js";
@@ -18,6 +19,7 @@ import { createTsMemory } from "./memory.js";
 import { TsTlb } from "./tlb.js";
 import { X86Walker } from "./x86-walk.js";
 
+const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_ARCH = c32(Ctl.ARCH), C_MODE = c32(Ctl.MODE), C_OPTIONS = c32(Ctl.OPTIONS), C_CR2 = c32(Ctl.CR2);
 
@@ -30,7 +32,7 @@ export class TsEngineBase extends S390Methods implements Engine {
   protected readonly s390Core: TsS390Core;
   protected readonly x86ctl: X86Control;
   protected readonly walker: X86Walker;
-  protected readonly tlb = new TsTlb();
+  protected readonly tlb: TsTlb;
   private readonly m32: Uint32Array;
 
   protected constructor(opts: EngineOptions) {
@@ -45,6 +47,7 @@ export class TsEngineBase extends S390Methods implements Engine {
     this.s390Init();
     this.m32 = new Uint32Array(buffer);
     this.walker = new X86Walker(buffer, layout);
+    this.tlb = new TsTlb(buffer, layout, this.walker);
     const hw: X86Hardware = {
       loadPdptes: (cr3, out) => {
         const w = this.walker;
@@ -53,6 +56,7 @@ export class TsEngineBase extends S390Methods implements Engine {
         return readResult(this.m32, out);
       },
       flushTlb: (g) => this.tlb.flushAll(g),
+      loadCr3: (pcid) => this.tlb.loadCr3(pcid),
     };
     this.x86ctl = new X86Control(buffer, hw, layout.maxPhyAddr);
   }
@@ -73,20 +77,46 @@ export class TsEngineBase extends S390Methods implements Engine {
 
   // ── translation ──
 
-  /** One access with side effects (twin of the core's translateOne). */
+  /** One access with side effects (twin of the core's translateOne): TLB
+   *  probe → walk → fill. (vaHi:vaLo) is made linear here. */
   private translateOne(vaLo: number, vaHi: number, access: Access): FaultKind {
-    const w = this.walker, m32 = this.m32;
-    if (this.tlb.lookup(vaLo, vaHi, access)) return FaultKind.None;
+    if (access > Access.Fetch || access < 0) access = Access.Read;
+    const tlb = this.tlb, m32 = this.m32;
+    if (m32[C_MODE]! < X86Mode.Ia32e4) vaHi = 0;
+    const pcid = tlb.currentPcid(), mask = tlb.accessMask(access);
+    if (tlb.fast) {
+      const e = tlb.fastEntries32 + (((((vaLo >>> 12) | (vaHi << 20)) ^ tlb.fastHash(pcid)) & tlb.fastSetMask) << 3);
+      const dLo = m32[e + 2]!;
+      if (m32[e] === (((vaLo & 0xfffff000) | pcid) >>> 0) && m32[e + 1] === vaHi && (dLo & mask) === 0) {
+        this.walker.setHit(((vaLo ^ (dLo & ~TlbDeny.MASK)) >>> 0) + ((vaHi ^ m32[e + 3]!) >>> 0) * TWO32,
+          m32[e + 6]! & TlbEnt.LEAF_BITS, 12, m32[e + 4]! + m32[e + 5]! * TWO32);
+        tlb.statAdd(TsTlb.statAccess(1, access, 0), 1);
+        return FaultKind.None;
+      }
+    }
+    if (tlb.lookup(vaLo, vaHi, access, pcid, mask)) return FaultKind.None;
+    return this.translateMiss(vaLo, vaHi, access, pcid);
+  }
+
+  /** The walk after a TLB miss (the core's translateMiss). */
+  private translateMiss(vaLo: number, vaHi: number, access: Access, pcid: number): FaultKind {
+    const w = this.walker, m32 = this.m32, tlb = this.tlb;
     let f: FaultKind;
     if (m32[C_OPTIONS]! & Opt.AdOnFaultNone) {
       f = w.walk(vaLo, vaHi, access, false);
       if (f === FaultKind.None) f = w.walk(vaLo, vaHi, access, true);
     } else f = w.walk(vaLo, vaHi, access, true);
-    if (f === FaultKind.None) this.tlb.fill(vaLo, vaHi, access);
-    else if (f === FaultKind.X86 && w.vector === Vector.PF) {
-      m32[C_CR2] = vaLo;
-      m32[C_CR2 + 1] = m32[C_MODE]! >= X86Mode.Ia32e4 ? vaHi : 0;
-    }
+    tlb.statAdd(Stat.WALKS, 1);
+    tlb.statAdd(Stat.WALK_REFS + (w.refs < 7 ? w.refs : 7) * 8, 1);
+    if (f === FaultKind.None) tlb.fill(vaLo, vaHi, access, pcid);
+    else if (f === FaultKind.X86) {
+      if (w.vector === Vector.PF) {
+        m32[C_CR2] = vaLo;
+        m32[C_CR2 + 1] = vaHi;
+        tlb.dropFaulting(vaLo, vaHi, pcid);
+        tlb.statAdd(Stat.FAULT_PF, 1);
+      } else tlb.statAdd(Stat.FAULT_GP, 1);
+    } else if (f === FaultKind.Bus) tlb.statAdd(Stat.FAULT_BUS, 1);
     return f;
   }
 
@@ -117,13 +147,32 @@ export class TsEngineBase extends S390Methods implements Engine {
     if (this.m32[C_ARCH] === Arch.S390) return this.translateBatchS390(n);
     if (!Number.isInteger(n) || n < 0 || n > this.layout.batchCap)
       throw new RangeError(`translateBatch: n must be 0..${this.layout.batchCap}, got ${n}`);
-    const { va32, kind, out32 } = this.batch, w = this.walker;
-    let faults = 0;
+    const { va32, kind, out32 } = this.batch, w = this.walker, tlb = this.tlb, m32 = this.m32;
+    const ia32e = m32[C_MODE]! >= X86Mode.Ia32e4;
+    const pcid = tlb.currentPcid();
+    const m0 = tlb.accessMask(Access.Read), m1 = tlb.accessMask(Access.Write), m2 = tlb.accessMask(Access.Fetch);
+    const fast = tlb.fast, ents = tlb.fastEntries32, setMask = fast ? tlb.fastSetMask : 0, h = tlb.fastHash(pcid);
+    let faults = 0, hits = 0, hitsW = 0, hitsX = 0;
     for (let i = 0; i < n; i++) {
-      const f = this.translateOne(va32[2 * i]!, va32[2 * i + 1]!, kind[i]! as Access);
+      const vaLo = va32[2 * i]!, vaHi = ia32e ? va32[2 * i + 1]! : 0, k = kind[i]!;
+      if (fast) {
+        // The inline probe of structure 0 (TLB-ABI.md), on u32 halves.
+        const e = ents + (((((vaLo >>> 12) | (vaHi << 20)) ^ h) & setMask) << 3);
+        const dLo = m32[e + 2]!;
+        const mask = k === Access.Write ? m1 : k === Access.Fetch ? m2 : m0;
+        if (m32[e] === (((vaLo & 0xfffff000) | pcid) >>> 0) && m32[e + 1] === vaHi && (dLo & mask) === 0) {
+          out32[2 * i] = (vaLo ^ (dLo & ~TlbDeny.MASK)) >>> 0;
+          out32[2 * i + 1] = (vaHi ^ m32[e + 3]!) >>> 0;
+          hits++;
+          if (k === Access.Write) hitsW++;
+          else if (k === Access.Fetch) hitsX++;
+          continue;
+        }
+      }
+      const f = this.translateOne(vaLo, vaHi, k as Access);
       if (f === FaultKind.None) {
         out32[2 * i] = w.pa >>> 0;
-        out32[2 * i + 1] = Math.floor(w.pa / 4294967296);
+        out32[2 * i + 1] = Math.floor(w.pa / TWO32);
       } else {
         faults++;
         out32[2 * i] = w.error >>> 0;
@@ -131,6 +180,9 @@ export class TsEngineBase extends S390Methods implements Engine {
           | ((w.vector & 0xffff) << (BatchOut.VECTOR_SHIFT - 32))) >>> 0;
       }
     }
+    tlb.statAdd(TsTlb.statAccess(1, Access.Read, 0), hits - hitsW - hitsX);
+    tlb.statAdd(TsTlb.statAccess(1, Access.Write, 0), hitsW);
+    tlb.statAdd(TsTlb.statAccess(1, Access.Fetch, 0), hitsX);
     return faults;
   }
 
@@ -158,4 +210,8 @@ export class TsEngineBase extends S390Methods implements Engine {
     this.tlb.flushPcid(type, pcid & 0xfff, Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn));
   }
   flushTlb(includeGlobal = true): void { this.tlb.flushAll(includeGlobal); this.purgeTlb(); }
+
+  // ── statistics ──
+  stats(): TlbStats { return readStats(this.buffer); }
+  resetStats(): void { resetStats(this.buffer); }
 }

@@ -15,7 +15,7 @@
  * non-leaf; a failed non-leaf cmpxchg re-reads that level, a failed leaf
  * cmpxchg restarts the walk.
  */
-import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Vector, X86Mode } from "../../abi.js";
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { frameHashHome } from "../../phys/frame-hash.js";
 
@@ -41,6 +41,8 @@ export class X86Walker {
   leaf = 0;
   shift = 0;
   ptePa = 0;
+  /** Paging-structure entries read from memory by the last walk (statistics). */
+  refs = 0;
 
   private readonly m32: Uint32Array;
   private readonly u8: Uint8Array;
@@ -81,6 +83,18 @@ export class X86Walker {
     }
   }
 
+  /** A TLB hit: the cached translation becomes the walk outputs. */
+  setHit(pa: number, leaf: number, shift: number, ptePa: number): void {
+    this.fault = FaultKind.None; this.pa = pa; this.leaf = leaf; this.shift = shift; this.ptePa = ptePa;
+  }
+
+  /** One more in the u64 counter at STATS + off (the core's statInc). */
+  private statInc(off: number): void {
+    const i = (Mem.STATS_BASE + off) >>> 2, m32 = this.m32;
+    m32[i] = (m32[i]! + 1) >>> 0;
+    if (m32[i] === 0) m32[i + 1] = (m32[i + 1]! + 1) >>> 0;
+  }
+
   private pageFault(err: number): FaultKind {
     this.fault = FaultKind.X86; this.vector = Vector.PF; this.error = err;
     return FaultKind.X86;
@@ -110,12 +124,17 @@ export class X86Walker {
   private entrySetBits(i: number, pa: number, lo: number, hi: number, bits: number, wide: boolean): boolean {
     this.raceHook(i, pa, wide);
     if (wide && this.m32[i + 1] !== hi) return false;
-    return Atomics.compareExchange(this.m32, i, lo, (lo | bits) >>> 0) === lo;
+    if (Atomics.compareExchange(this.m32, i, lo, (lo | bits) >>> 0) !== lo) return false;
+    const set = bits & ~lo;
+    if (set & Pte.A) this.statInc(Stat.A_WRITES);
+    if (set & Pte.D) this.statInc(Stat.D_WRITES);
+    return true;
   }
 
   /** Translate (vaHi:vaLo) for `access`; see the core's x86Walk. */
   walk(vaLo: number, vaHi: number, access: Access, sideEffects: boolean): FaultKind {
     let r: number;
+    this.refs = 0;
     do r = this.walkOnce(vaLo >>> 0, vaHi >>> 0, access, sideEffects); while (r === RESTART);
     return r as FaultKind;
   }
@@ -164,6 +183,7 @@ export class X86Walker {
         if (off === OFF_BUS) return this.busFault(epa);
         lo = off === OFF_ZERO ? 0 : m32[off >>> 2]!;
         hi = off === OFF_ZERO ? 0 : m32[(off >>> 2) + 1]!;
+        this.refs++;
         if (!(lo & Pte.P)) return this.pageFault(err);
         if (quirks & Quirk.PaePdpteWalkCheck && (hi & (rsvdHi | 0x80000000)) !== 0) return this.pageFault(rsvdErr);
         if (sideEffects && !(lo & Pte.A) && !this.entrySetBits(off >>> 2, epa, lo, hi, Pte.A, true)) return RESTART;
@@ -199,6 +219,7 @@ export class X86Walker {
       const ei = off >>> 2;
       let lo = 0, hi = 0;
       if (off !== OFF_ZERO) { lo = m32[ei]!; if (wide) hi = m32[ei + 1]!; }
+      this.refs++;
       if (!(lo & Pte.P)) return this.pageFault(err);
 
       let leaf = shift === 12;
