@@ -61,7 +61,11 @@ export class MiniMm implements PvMm {
   /** set_pte_at(va, pfn_pte(pfn, prot)). */
   map(va: bigint, pfn: number, prot: bigint): void {
     const ptep = this.entry(va, 1, true)!;
+    const wasPresent = (this.env.phys.read64(ptep) & 1n) !== 0n;
     this.env.ops.setPte(ptep, this.env.ops.makePte((BigInt(pfn) << 12n) | prot));
+    // Replacing a present mapping: the TLB may hold the old one (Linux zaps
+    // and flushes before it sets a new pte; issue 3 made the TLB real).
+    if (wasPresent) this.env.ops.flushTlbOneUser(va);
   }
 
   /** pte_clear + flush_tlb_page (a stale translation must not outlive the mapping). */
