@@ -233,6 +233,21 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
+  it("xen_mm_pin_all / xen_mm_unpin_all (save/restore) pin and unpin every mm on the list", async () => {
+    const t = await guest(name);
+    const a = MiniMm.create(t.env, 1), b = MiniMm.create(t.env, 2);
+    a.map(VA1, t.g.allocator.allocPage()!, USER_RW);
+    b.map(VA2, t.g.allocator.allocPage()!, USER_RW);
+    t.g.ops.enterMmap(a);
+    const init = { id: 0, pgd: t.g.initPgd, isInitMm: true };
+    t.g.ops.mmPinAll([init, a, b]);                     // a already pinned: only b is pinned now
+    for (const mm of [a, b]) for (const p of mm.tables.keys()) expect(t.g.ops.isPagePinned(p)).toBe(true);
+    t.g.ops.mmUnpinAll([init, a, b]);                   // init_mm stays pinned
+    for (const mm of [a, b]) for (const p of mm.tables.keys()) expect(t.aliasWritable(p)).toBe(true);
+    expect(t.g.ops.isPagePinned(t.g.initPgd / 4096)).toBe(true);
+    expect(t.audit()).toEqual([]);
+  });
+
   it("lazy MMU mode batches set_pte into one mmu_update, issued on leave", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);

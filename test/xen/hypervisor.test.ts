@@ -172,6 +172,64 @@ describe("Xen hypervisor model: validation and pinning", () => {
     expect(seen).toEqual([`invlpg0:${m.dmVa(40).toString(16)}`, `invlpg1:${m.dmVa(40).toString(16)}`, "flush0"]);
   });
 
+  it("a frame that becomes a page table while it may still be cached writable flushes every vCPU's TLB (type change)", async () => {
+    const m = await machine();
+    pinAndLoad(m);
+    const flushes: number[] = [];
+    for (const v of [0, 1]) m.xen.attachCpu(m.d1.id, v, { writeCr3: () => {}, flushTlb: () => { flushes.push(v); }, invlpg: () => {} });
+    const c = 44;
+    // Drop the RW alias without a flush: the TLB may still hold it.
+    expect(m.xen.updateVaMapping(m.d1.id, m.dmVa(c), makeEntry(m.mfn(c), PAGE_KERNEL_RO), Uvmf.NONE)).toBe(0);
+    expect(flushes).toEqual([]);
+    expect(m.xen.mmuextOp(m.d1.id, [{ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: m.mfn(c) }]).rc).toBe(0);
+    expect(flushes).toEqual([0, 1]);
+    // Pinning a second time as the same type changes no type: no flush.
+    expect(m.xen.mmuextOp(m.d1.id, [{ cmd: MmuExtCmd.UNPIN_TABLE, mfn: m.mfn(c) }]).rc).toBe(0);
+    flushes.length = 0;
+    expect(m.xen.mmuextOp(m.d1.id, [{ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: m.mfn(c) }]).rc).toBe(0);
+    expect(flushes).toEqual([]);
+  });
+
+  it("an L2+ update flushes every vCPU (flush_linear_pt); an L1 update leaves flushing to the guest", async () => {
+    const m = await machine();
+    pinAndLoad(m);
+    let flushes = 0;
+    m.xen.attachCpu(m.d1.id, 0, { writeCr3: () => {}, flushTlb: () => { flushes++; }, invlpg: () => {} });
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PTE_B, 9), val: makeEntry(m.mfn(60), PAGE_KERNEL_RO) }]).rc).toBe(0);
+    expect(flushes).toBe(0);
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PMD, 2), val: 0n }]).rc).toBe(0);
+    expect(flushes).toBe(1);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+  });
+
+  it("MMU_PT_UPDATE_NO_TRANSLATE behaves as NORMAL for a PV guest; a plain frame takes an unchecked write", async () => {
+    const m = await machine();
+    pinAndLoad(m);
+    const v = makeEntry(m.mfn(61), PAGE_KERNEL_RO);
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PTE_B, 3) | BigInt(MmuCmd.PT_UPDATE_NO_TRANSLATE), val: v }]).rc).toBe(0);
+    expect(m.phys.read64(Number(m.entryMa(PTE_B, 3)))).toBe(v);
+    // Frame 62 is no page table: whatever is written there is just data.
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: BigInt(m.mfn(62) * 4096 + 16), val: 0xdeadn }]).rc).toBe(0);
+    expect(m.phys.read64(m.mfn(62) * 4096 + 16)).toBe(0xdeadn);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+  });
+
+  it("SET_LDT, CLEAR_PAGE and COPY_PAGE on ordinary frames", async () => {
+    const m = await machine();
+    pinAndLoad(m);
+    m.phys.write64(m.mfn(63) * 4096 + 8, 0x1234n);
+    const r = m.xen.mmuextOp(m.d1.id, [
+      { cmd: MmuExtCmd.SET_LDT, linearAddr: 0x10000n, nrEnts: 16 },
+      { cmd: MmuExtCmd.COPY_PAGE, mfn: m.mfn(62), srcMfn: m.mfn(63) },
+      { cmd: MmuExtCmd.CLEAR_PAGE, mfn: m.mfn(63) },
+    ]);
+    expect(r).toEqual({ rc: 0, done: 3 });
+    expect(m.d1.vcpus[0]).toMatchObject({ ldtBase: 0x10000n, ldtEnts: 16 });
+    expect(m.phys.read64(m.mfn(62) * 4096 + 8)).toBe(0x1234n);
+    expect(m.phys.read64(m.mfn(63) * 4096 + 8)).toBe(0n);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+  });
+
   it("the log records every executed operation with its result", async () => {
     const m = await machine();
     pinAndLoad(m);
