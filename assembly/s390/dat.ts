@@ -42,7 +42,8 @@ export function datLoadContext(): void {
   datOn = load<u32>(CTL, Ctl.S390_DAT) != 0;
   accessKey = load<u32>(CTL, Ctl.S390_PSW_KEY);
   const amode = load<u32>(CTL, Ctl.S390_AMODE);
-  amodeMask = opts & S390Opt.Esa390 ? 0x7fffffff : amode == 64 ? ~<u64>0 : amode == 31 ? 0x7fffffff : 0xffffff;
+  // ESA/390 has 24- and 31-bit addressing only.
+  amodeMask = amode == 64 && (opts & S390Opt.Esa390) == 0 ? ~<u64>0 : amode == 24 ? 0xffffff : 0x7fffffff;
   prefix = load<u64>(CTL, Ctl.S390_PREFIX);
   s390TlbLoad();
 }

@@ -390,6 +390,9 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
       expect([...e.phys.readBytes(PTO + 4 * 0x34, 4)]).toEqual([0x00, 0x55, 0x60, 0x00]);
       const r = e.translateS390(va | 0x8000_0000n, Access.Read);  // bit 0 of a 32-bit address is ignored
       expect(r.pa).toBe(0x55_6567);
+      e.setS390({ pswMask: 0x0400_0000_0000_0000n });            // 24-bit mode wraps to 16 MiB:
+      e.phys.write32(STO + 4 * 0x02, PTO | 0x3, true);           // 0x7f23_4567 → segment 2, page 0x34
+      expect(e.translateS390(0x7f23_4567n, Access.Read).pa).toBe(0x55_6567);
     });
     it("checks STL, PTL, invalid bits, must-be-zero bits and page protection", async () => {
       const e = await esa();

@@ -65,7 +65,8 @@ export class TsDat {
     this.opts = c.getUint32(Ctl.S390_OPTIONS, true);
     this.datOn = c.getUint32(Ctl.S390_DAT, true) !== 0;
     this.accessKey = c.getUint32(Ctl.S390_PSW_KEY, true);
-    this.amode = this.opts & S390Opt.Esa390 ? 31 : c.getUint32(Ctl.S390_AMODE, true);
+    const amode = c.getUint32(Ctl.S390_AMODE, true);       // ESA/390 has 24- and 31-bit addressing only
+    this.amode = amode === 64 && (this.opts & S390Opt.Esa390) === 0 ? 64 : amode === 24 ? 24 : 31;
     this.prefix = c.getUint32(Ctl.S390_PREFIX, true) + c.getUint32(Ctl.S390_PREFIX + 4, true) * TWO32;
     this.tlb.load();
   }
