@@ -60,7 +60,16 @@ describe("Xen PV: random guest operations keep every invariant (wasm engine)", (
       const ops = [...start, ...rest];
       runs++;
       const g = buildXenPvGuest(engine, { nrPages: 640, nrVcpus: 2, ioFrames: 256, xenFrames: 64 });
-      const env = { ops: g.ops, phys: g.phys, alloc: g.allocator, initPgd: g.initPgd };
+      // The kernel zeroes new pages through its direct map (clear_page), so the
+      // TLB holds writable translations of pages that later become page tables:
+      // exactly what Xen's flush on a type change is for.
+      const alloc = Object.create(g.allocator) as typeof g.allocator;
+      alloc.allocPage = (o?: { zero?: boolean }) => {
+        const pfn = g.allocator.allocPage();
+        if (pfn !== null && o?.zero) for (let i = 0; i < 4096; i += 8) g.ops.kernelStore(pfn * 4096 + i, 0n);
+        return pfn;
+      };
+      const env = { ops: g.ops, phys: g.phys, alloc, initPgd: g.initPgd };
       const data = Array.from({ length: 24 }, () => g.allocator.allocPage({ zero: true })!);
       const mms: MiniMm[] = [];
       const pinned = new Set<MiniMm>();
