@@ -106,6 +106,12 @@ export class LackeyReader implements TraceReader {
       const b = this.chunk;
       let p = this.pos;
       while (n <= limit) {
+        // Fast path: a well-formed access line, parsed in one pass with no
+        // search for its end; anything else goes through the general path.
+        if (b.length - p > MAX_LINE) {
+          const q = this.fastLine(b, p, dst, n);
+          if (q > 0) { p = q; n = this.fastN; this.line++; continue; }
+        }
         const nl = b.indexOf(NL, p);
         if (nl < 0) {
           if (b.length - p > MAX_LINE) { this.pos = p; this.reject(`line longer than ${MAX_LINE} bytes`, true); }
@@ -119,6 +125,70 @@ export class LackeyReader implements TraceReader {
       this.pos = p;
     }
     return n;
+  }
+
+  /** Fill level after a successful fastLine. */
+  private fastN = 0;
+
+  /**
+   * One plain "K ADDR,SIZE\n" line starting at p (the caller guarantees more
+   * than MAX_LINE bytes follow). Returns the position after its newline and
+   * sets fastN, or 0 when the line needs the general path (commentary,
+   * carriage return, malformed) — which then parses it again and reports it.
+   */
+  private fastLine(b: Uint8Array, p: number, dst: AccessBuffer, n: number): number {
+    const c0 = b[p]!, c1 = b[p + 1]!;
+    if (b[p + 2] !== SP) return 0;
+    let kind: number, modify = false;
+    if (c0 === CH_I) { if (c1 !== SP) return 0; kind = Access.Fetch; }
+    else if (c0 !== SP) return 0;
+    else if (c1 === CH_L) kind = Access.Read;
+    else if (c1 === CH_S) kind = Access.Write;
+    else if (c1 === CH_M) { kind = Access.Read; modify = true; }
+    else return 0;
+    let q = p + 3, lo = 0, hi = 0, d = HEX[b[q]!]!;
+    const hexStart = q;
+    while (d >= 0) {
+      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+      lo = ((lo << 4) | d) >>> 0;
+      d = HEX[b[++q]!]!;
+    }
+    if (b[q] !== COMMA || q === hexStart || q - hexStart > 16) return 0;
+    let size = 0, c = b[++q]! - 0x30;
+    const sizeStart = q;
+    while (c >= 0 && c <= 9 && q - sizeStart < 5) { size = size * 10 + c; c = b[++q]! - 0x30; }
+    if (b[q] !== NL || q === sizeStart || size < 1 || size > MAX_SIZE) return 0;
+    const va = dst.va32, kd = dst.kind;
+    va[2 * n] = lo; va[2 * n + 1] = hi; kd[n] = kind; n++;
+    const crosses = (lo & 0xfff) + size > 0x1000;
+    if (crosses || modify) {
+      // Rare: let the general writer handle splits and modify.
+      n--;
+      this.fastN = n + this.emit(lo, hi, kind, size, modify, dst, n);
+      return q + 1;
+    }
+    this.fastN = n;
+    return q + 1;
+  }
+
+  /** Write the accesses of one parsed line at index n; returns how many. */
+  private emit(lo: number, hi: number, kind: number, size: number, modify: boolean, dst: AccessBuffer, n: number): number {
+    const crosses = (lo & 0xfff) + size > 0x1000;
+    let lo2 = 0, hi2 = 0;
+    if (crosses) {
+      lo2 = ((lo | 0xfff) + 1) >>> 0;
+      hi2 = lo2 === 0 ? (hi + 1) >>> 0 : hi;
+    }
+    const va = dst.va32, kd = dst.kind;
+    let i = n;
+    va[2 * i] = lo; va[2 * i + 1] = hi; kd[i] = kind; i++;
+    if (crosses) { va[2 * i] = lo2; va[2 * i + 1] = hi2; kd[i] = kind; i++; }
+    if (modify) {
+      va[2 * i] = lo; va[2 * i + 1] = hi; kd[i] = Access.Write; i++;
+      if (crosses) { va[2 * i] = lo2; va[2 * i + 1] = hi2; kd[i] = Access.Write; i++; }
+    }
+    if (crosses) this.splits += modify ? 2 : 1;
+    return i - n;
   }
 
   /** Parse one line [s, e) and count it; returns the new fill level. */
@@ -190,22 +260,7 @@ export class LackeyReader implements TraceReader {
       return Parse.Malformed;
     }
 
-    const crosses = (lo & 0xfff) + size > 0x1000;
-    let lo2 = 0, hi2 = 0;
-    if (crosses) {
-      lo2 = ((lo | 0xfff) + 1) >>> 0;
-      hi2 = lo2 === 0 ? (hi + 1) >>> 0 : hi;
-    }
-    const va = dst.va32, kd = dst.kind;
-    let i = n;
-    va[2 * i] = lo; va[2 * i + 1] = hi; kd[i] = kind; i++;
-    if (crosses) { va[2 * i] = lo2; va[2 * i + 1] = hi2; kd[i] = kind; i++; }
-    if (modify) {
-      va[2 * i] = lo; va[2 * i + 1] = hi; kd[i] = Access.Write; i++;
-      if (crosses) { va[2 * i] = lo2; va[2 * i + 1] = hi2; kd[i] = Access.Write; i++; }
-    }
-    if (crosses) this.splits += modify ? 2 : 1;
-    return i - n;
+    return this.emit(lo, hi, kind, size, modify, dst, n);
   }
 
   async close(): Promise<void> { await this.src.close(); }
