@@ -7,6 +7,7 @@
  * statistics count exactly what the hardware would have done.
  */
 import { Access, BatchOut, FaultKind, PfErr, Vector } from "../abi.js";
+import { newAccessBuffer } from "../trace/access-buffer.js";
 import type { TraceReader } from "../trace/reader.js";
 import type { Machine } from "./machine.js";
 
@@ -92,7 +93,7 @@ export async function drive(reader: TraceReader, m: Machine, opts: DriveOptions 
       const access = kd[i]! as Access;
       if ((hi & FAULT_HI) !== 0 && kind === FaultKind.X86 && vector === Vector.PF && retried !== i) {
         const va = BigInt(vaHi) * 4294967296n + BigInt(vaLo);
-        const r = m.switchTo(ctx).handleFault(va, access as 0 | 1 | 2);
+        const r = m.fault(ctx, va, access as 0 | 1 | 2, (err & PfErr.P) === 0);
         if (r.ok) {
           c.pageFaults++;
           if (err & PfErr.P) c.protectionFaults++; else c.notPresentFaults++;
@@ -118,4 +119,19 @@ export async function drive(reader: TraceReader, m: Machine, opts: DriveOptions 
 function noteUnhandled(c: RunCounters, what: string): void {
   c.unhandled++;
   if (c.unhandledExamples.length < MAX_EXAMPLES) c.unhandledExamples.push(what);
+}
+
+/** Pre-pass for --premap: the 4 KiB pages each context touches (page number = va / 4096). */
+export async function touchedPages(reader: TraceReader, limit = Infinity): Promise<Map<number, Set<number>>> {
+  const buf = newAccessBuffer(65536);
+  const out = new Map<number, Set<number>>();
+  let seen = 0;
+  for (let n; seen < limit && (n = await reader.read(buf)) > 0;) {
+    let set = out.get(reader.context);
+    if (!set) out.set(reader.context, (set = new Set()));
+    const m = Math.min(n, limit - seen);
+    for (let i = 0; i < m; i++) set.add(buf.va32[2 * i + 1]! * 1048576 + (buf.va32[2 * i]! >>> 12));
+    seen += m;
+  }
+  return out;
 }

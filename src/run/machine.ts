@@ -8,10 +8,13 @@
  */
 import { createEngine, type Engine, type EngineName, type Semantics } from "../engine/index.js";
 import { Kernel } from "../kernel/kernel.js";
-import { type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
+import { type FaultResult, type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
 import { GEOMETRY, type PagingMode, x86ControlFor } from "../kernel/x86/pgtable.js";
 
-export type RunPageSize = "4k" | "2m";
+/** "4k", "2m" (every fault maps a 2 MiB page, like THP "always"), or "thp":
+ *  4 KiB faults, and a 2 MiB-aligned range is collapsed into one 2 MiB page
+ *  once `thpThreshold` of its 512 pages have been touched (khugepaged). */
+export type RunPageSize = "4k" | "2m" | "thp";
 
 export interface MachineOptions {
   engine?: EngineName;
@@ -25,6 +28,8 @@ export interface MachineOptions {
   profile?: Semantics["profile"];
   /** Use PCIDs for the processes (CR4.PCIDE; 4- and 5-level only; default true). */
   pcid?: boolean;
+  /** thp: touched 4 KiB pages of a 2 MiB range that make it dense enough to collapse (default 256). */
+  thpThreshold?: number;
   /** Entries of the engine's batch buffers (default 65536). */
   batchCapacity?: number;
 }
@@ -42,6 +47,10 @@ export interface MachineInfo {
   backing: "dense" | "sparse";
   profile: "hardware" | "qemu";
   pcid: boolean;
+  /** "4k", "2m" or "thp" (see RunPageSize). */
+  pagePolicy: RunPageSize;
+  /** thp: the collapse threshold in touched 4 KiB pages per 2 MiB range (0 otherwise). */
+  thpThreshold: number;
   /** How the kernel's direct mapping was built. */
   kernelMapping: string;
 }
@@ -62,6 +71,8 @@ export class Machine {
   static async create(opts: MachineOptions = {}): Promise<Machine> {
     const mode = opts.mode ?? "4level";
     if (!(mode in GEOMETRY)) throw new RangeError(`unknown paging mode "${mode}" (expected 2level, pae, 4level or 5level)`);
+    if (opts.pageSize === "thp" && mode === "2level")
+      throw new RangeError("--page-size thp collapses into 2 MiB pages: use PAE, 4level or 5level paging");
     const memBytes = opts.memBytes ?? DEFAULT_MEM;
     const backing = memBytes > DENSE_LIMIT ? "sparse" : "dense";
     const name = opts.engine ?? "wasm";
@@ -85,7 +96,8 @@ export class Machine {
     kernel.initMm.mapRange(g.pageOffset, directBytes, { pa: 0, prot: "rw", pageSize: leaf });
     const info: MachineInfo = {
       engine: name, arch: "x86", mode, pageSize: opts.pageSize === "2m" ? (mode === "2level" ? 4 << 20 : SZ_2M) : SZ_4K,
-      memBytes, backing, profile, pcid,
+      memBytes, backing, profile, pcid, pagePolicy: opts.pageSize ?? "4k",
+      thpThreshold: opts.pageSize === "thp" ? opts.thpThreshold ?? 256 : 0,
       kernelMapping: `direct map of ${directBytes / 2 ** 20} MiB at 0x${g.pageOffset.toString(16)} with ${leaf / 2 ** 20} MiB pages (plain, not the boot planner)`,
     };
     return new Machine(engine, kernel, info);
@@ -116,6 +128,55 @@ export class Machine {
       this.current = mm;
     }
     return mm;
+  }
+
+  /** thp: touched pages per 2 MiB range of the current process (key: ctx, range number). */
+  private readonly touched = new Map<string, number>();
+  /** 2 MiB ranges collapsed into huge pages (thp). */
+  thpCollapses = 0;
+
+  /**
+   * The kernel's page-fault handler for the current process (handle_mm_fault),
+   * plus the thp policy: after a first touch, a range that became dense is
+   * collapsed as khugepaged does (collapse_huge_page: the 4 KiB mappings go,
+   * one 2 MiB page comes in their place).
+   */
+  fault(ctx: number, va: bigint, access: 0 | 1 | 2, notPresent: boolean): FaultResult {
+    const mm = this.switchTo(ctx);
+    const r = mm.handleFault(va, access);
+    if (r.ok && notPresent && this.info.pagePolicy === "thp") {
+      const huge = BigInt(SZ_2M);
+      const start = va & ~(huge - 1n);
+      const key = `${ctx}:${start}`;
+      const n = (this.touched.get(key) ?? 0) + 1;
+      this.touched.set(key, n);
+      const vma = mm.vmas.find((v) => v.start <= start && start + huge <= v.end);
+      if (n >= this.info.thpThreshold && vma && vma.pageSize === SZ_4K) {
+        mm.munmap(start, SZ_2M);
+        mm.mmap(start, SZ_2M, { prot: "rwx", pageSize: SZ_2M });
+        this.touched.delete(key);
+        this.thpCollapses++;
+        return mm.handleFault(va, 1);       // the collapsed page holds data: mapped writable, dirty
+      }
+    }
+    return r;
+  }
+
+  /** Map every page in `pages` (4 KiB page numbers) writable before the run: a fixed, pre-mapped layout. */
+  populate(ctx: number, pages: Iterable<number>): number {
+    const mm = this.switchTo(ctx);
+    let n = 0;
+    for (const p of pages) {
+      const r = mm.handleFault(BigInt(p) * 4096n, 1);
+      if (r.ok) n++;
+    }
+    return n;
+  }
+
+  /** Zero the engine's statistics (after set-up work such as --premap), where the engine has them. */
+  resetStats(): void {
+    const e = this.engine as Engine & { resetStats?: () => void };
+    e.resetStats?.();
   }
 
   get processes(): number { return this.procs.size; }

@@ -43,6 +43,10 @@ export interface RunReport {
     dataPages: number;
     /** NR_PAGETABLE of the whole machine (kernel tables included). */
     nrPagetable: number;
+    /** 2 MiB ranges collapsed into huge pages (--page-size thp). */
+    thpCollapses: number;
+    /** Pages mapped before the run (--premap). */
+    premapped: number;
   };
   tlb: TlbReport | null;
   contextSwitches: number;
@@ -51,7 +55,7 @@ export interface RunReport {
   interrupted: boolean;
 }
 
-export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb: TlbReport | null): RunReport {
+export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb: TlbReport | null, premapped = 0): RunReport {
   const c = r.counters;
   const tables = m.processTablePages();
   return {
@@ -65,7 +69,8 @@ export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb
     accesses: { total: c.accesses, read: c.reads, write: c.writes, fetch: c.fetches },
     faults: { pageFaults: c.pageFaults, notPresent: c.notPresentFaults, protection: c.protectionFaults,
       unhandled: c.unhandled, unhandledExamples: c.unhandledExamples },
-    memory: { pageTablePages: tables, pageTableBytes: tables * 4096, dataPages: m.dataPages(), nrPagetable: m.kernel.nrPagetable },
+    memory: { pageTablePages: tables, pageTableBytes: tables * 4096, dataPages: m.dataPages(), nrPagetable: m.kernel.nrPagetable,
+      thpCollapses: m.thpCollapses, premapped },
     tlb,
     contextSwitches: c.contextSwitches,
     time: { seconds: r.seconds, accessesPerSecond: r.seconds > 0 ? c.accesses / r.seconds : 0 },
@@ -100,7 +105,7 @@ export function formatReport(r: RunReport): string {
       ...(r.trace.skipped ? [["skipped (malformed)", `${num(r.trace.skipped)} (first: ${r.trace.skippedExamples[0]?.where}: ${r.trace.skippedExamples[0]?.detail})`] as [string, string]] : []),
     ]],
     ["machine", [
-      ["engine", m.engine], ["paging", `x86 ${m.mode}, ${m.pageSize / 1024} KiB pages for the process${m.pcid ? ", PCID" : ""}`],
+      ["engine", m.engine], ["paging", `x86 ${m.mode}, ${m.pagePolicy === "thp" ? "4 KiB pages collapsed to 2 MiB where dense" : `${m.pageSize / 1024} KiB pages`} for the process${m.pcid ? ", PCID" : ""}`],
       ["guest RAM", `${bytes(m.memBytes)} (${m.backing})`], ["profile", m.profile], ["kernel mapping", m.kernelMapping],
       ["processes", String(m.processes)],
     ]],
@@ -117,6 +122,8 @@ export function formatReport(r: RunReport): string {
       ["page tables", `${num(r.memory.pageTablePages)} pages (${bytes(r.memory.pageTableBytes)})`],
       ["data pages", `${num(r.memory.dataPages)} (${bytes(r.memory.dataPages * 4096)})`],
       ["NR_PAGETABLE (machine)", num(r.memory.nrPagetable)],
+      ...(m.pagePolicy === "thp" ? [["2 MiB collapses (thp)", `${num(r.memory.thpCollapses)} (threshold ${m.thpThreshold} of 512 pages)`] as [string, string]] : []),
+      ...(r.memory.premapped ? [["pre-mapped pages", num(r.memory.premapped)] as [string, string]] : []),
     ]],
     ["tlb", r.tlb ? tlbRows(r.tlb, a.total) : [["statistics", "not available from this engine build"]]],
     ["time", [

@@ -74,6 +74,31 @@ describe.each(ENGINE_NAMES)("run driver (%s engine)", (engine) => {
     expect(r2.counters.accesses).toBe(2500);
   });
 
+  it("thp collapses dense 2 MiB ranges; the result matches 2 MiB pages from the start", async () => {
+    const spec: SyntheticSpec = { kind: "uniform", count: 60_000, pages: 2048, seed: 5 };
+    const thp = await Machine.create({ engine, memBytes: MEM, pageSize: "thp", thpThreshold: 128 });
+    const r = await drive(new SyntheticReader(spec), thp);
+    expect(thp.thpCollapses).toBe(4);                        // 8 MiB = four dense 2 MiB ranges
+    const huge = await Machine.create({ engine, memBytes: MEM, pageSize: "2m" });
+    await drive(new SyntheticReader(spec), huge);
+    expect(thp.processTablePages()).toBe(huge.processTablePages());   // the emptied pte tables were freed
+    expect(thp.dataPages()).toBe(huge.dataPages());
+    expect(r.counters.unhandled).toBe(0);
+    // Each range faulted 4 KiB pages until it reached the threshold, then never again.
+    expect(r.counters.notPresentFaults).toBeGreaterThanOrEqual(4 * 128);
+    expect(r.counters.notPresentFaults).toBeLessThan(4 * 128 + 8);
+  });
+
+  it("a pre-mapped layout runs without a single fault", async () => {
+    const spec: SyntheticSpec = { kind: "zipf", count: 20_000, pages: 1000, seed: 2 };
+    const m = await Machine.create({ engine, memBytes: MEM });
+    const { touchedPages } = await import("../../src/run/driver.js");
+    for (const [ctx, pages] of await touchedPages(new SyntheticReader(spec))) expect(m.populate(ctx, pages)).toBe(pages.size);
+    const r = await drive(new SyntheticReader(spec), m);
+    expect(r.counters.pageFaults).toBe(0);
+    expect(r.counters.unhandled).toBe(0);
+  });
+
   it("WMT contexts become processes with their own address spaces", async () => {
     const m = await Machine.create({ engine, memBytes: MEM });
     const r = await drive(await openTrace(FIX("small.wmt")), m);

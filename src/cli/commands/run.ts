@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { EngineName } from "../../engine/engine.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
-import { drive, type DriveResult } from "../../run/driver.js";
+import { drive, type DriveResult, touchedPages } from "../../run/driver.js";
 import { Machine, type RunPageSize } from "../../run/machine.js";
 import { progressBar } from "../../run/progress.js";
 import { buildReport, formatReport, type RunReport } from "../../run/report.js";
@@ -20,6 +20,8 @@ export interface RunOptions extends SourceOptions {
   pcid: boolean;
   limit?: number;
   progress: boolean;
+  thpThreshold: number;
+  premap?: boolean;
 }
 
 /** The trace, machine and run options shared by `run` and `info tlb`. */
@@ -27,7 +29,10 @@ export function addRunOptions(cmd: Command): Command {
   return addSourceOptions(cmd.argument("[trace]", "trace file; default: the bundled valgrind-lackey trace of gzip"))
     .addOption(new Option("--engine <engine>", "MMU engine").choices(["wasm", "ts"]).default("wasm"))
     .addOption(new Option("--mode <mode>", "x86 paging mode").choices(["2level", "pae", "4level", "5level"]).default("4level"))
-    .addOption(new Option("--page-size <size>", "page size of the process's memory (faulted in on first touch)").choices(["4k", "2m"]).default("4k"))
+    .addOption(new Option("--page-size <size>", "process memory: 4k, 2m (every fault maps 2 MiB), or thp (4 KiB, collapsed to 2 MiB where dense)")
+      .choices(["4k", "2m", "thp"]).default("4k"))
+    .option("--thp-threshold <pages>", "thp: touched 4 KiB pages (of 512) that make a 2 MiB range dense", parseCount, 256)
+    .option("--premap", "pre-map every page the trace touches before the run (a fixed layout: no demand faults; reads the trace twice)")
     .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
     .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
     .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
@@ -41,7 +46,16 @@ export interface RunOutcome { reader: TraceReader; machine: Machine; result: Dri
 export async function executeRun(trace: string | undefined, o: RunOptions): Promise<RunOutcome> {
   const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
   const reader = await openSource(file, o);
-  const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile, pcid: o.pcid });
+  const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
+    pcid: o.pcid, thpThreshold: o.thpThreshold });
+  let premapped = 0;
+  if (o.premap) {
+    const scan = await openSource(file, o);
+    try {
+      for (const [ctx, pages] of await touchedPages(scan, o.limit)) premapped += machine.populate(ctx, pages);
+    } finally { await scan.close(); }
+    machine.resetStats();
+  }
   const ac = new AbortController();
   // Ctrl-C: stop between chunks and print the statistics so far; a second Ctrl-C quits at once.
   const onSigint = (): void => {
@@ -60,7 +74,7 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
   }
   if (o.limit !== undefined && result.counters.accesses >= o.limit) result.interrupted = true;
   if (ac.signal.aborted) process.exitCode = 130;
-  return { reader, machine, result, report: buildReport(reader, machine, result, engineTlbReport(machine.engine)) };
+  return { reader, machine, result, report: buildReport(reader, machine, result, engineTlbReport(machine.engine), premapped) };
 }
 
 /**
