@@ -40,7 +40,7 @@ describe("wasmmu run", () => {
     expect(r.machine.engine).toBe("ts");
     expect(r.trace.format).toBe("champsim");
     expect(Object.keys(r.faults)).toEqual(["pageFaults", "notPresent", "protection", "unhandled", "unhandledExamples"]);
-    expect(Object.keys(r.memory)).toEqual(["pageTablePages", "pageTableBytes", "dataPages", "nrPagetable"]);
+    expect(Object.keys(r.memory)).toEqual(["pageTablePages", "pageTableBytes", "dataPages", "nrPagetable", "thpCollapses", "premapped"]);
     expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond"]);
   });
 
