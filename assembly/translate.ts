@@ -88,6 +88,17 @@ export function writeResult(f: u32, addr: u64): void {
  * added to the statistics once.
  */
 export function translateBatch(n: u32): u32 {
+  return batchLoop(0, n, false);
+}
+
+/**
+ * The batch loop over entries [start, end). With `stopAtFault` (a constant at
+ * each call site, so the inlined loop is specialised) it returns at the first
+ * fault with that entry's index, else it runs to the end and returns the
+ * fault count.
+ */
+// @ts-ignore: decorator
+@inline function batchLoop(start: u32, end: u32, stopAtFault: bool): u32 {
   let faults: u32 = 0;
   const ia32e = load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4;
   const vaMask: u64 = ia32e ? <u64>-1 : 0xffff_ffff;
@@ -99,7 +110,8 @@ export function translateBatch(n: u32): u32 {
   const setMask = fast ? (<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1 : 0;
   const h = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
   let hits: u32 = 0, hitsW: u32 = 0, hitsX: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
+  let i: u32 = start;
+  for (; i < end; i++) {
     const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
     const kind = <u32>load<u8>(BATCH_KIND + <usize>i);
     const op = BATCH_OUT + (<usize>i << 3);
@@ -124,11 +136,12 @@ export function translateBatch(n: u32): u32 {
         | (<u64>(walkVector & 0xffff) << BatchOut.VECTOR_SHIFT) | <u64>walkError;
     }
     store<u64>(op, out);
+    if (stopAtFault && f != FaultKind.None) break;
   }
   statAdd(statAccess(1, Access.Read, 0), <u64>(hits - hitsW - hitsX));
   statAdd(statAccess(1, Access.Write, 0), <u64>hitsW);
   statAdd(statAccess(1, Access.Fetch, 0), <u64>hitsX);
-  return faults;
+  return stopAtFault ? i : faults;
 }
 
 /**
@@ -139,15 +152,5 @@ export function translateBatch(n: u32): u32 {
  * index sees exactly what a CPU restarting the faulting access would.
  */
 export function translateRange(start: u32, end: u32): u32 {
-  for (let i: u32 = start; i < end; i++) {
-    const va = load<u64>(BATCH_VA + (<usize>i << 3));
-    const f = translateOne(va, <u32>load<u8>(BATCH_KIND + <usize>i));
-    if (f != FaultKind.None) {
-      store<u64>(BATCH_OUT + (<usize>i << 3), (<u64>1 << BatchOut.FAULT_BIT) | (<u64>f << BatchOut.KIND_SHIFT)
-        | (<u64>(walkVector & 0xffff) << BatchOut.VECTOR_SHIFT) | <u64>walkError);
-      return i;
-    }
-    store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
-  }
-  return end;
+  return batchLoop(start, end, true);
 }

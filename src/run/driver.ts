@@ -64,6 +64,7 @@ function hexVa(lo: number, hi: number): string {
 export async function drive(reader: TraceReader, m: Machine, opts: DriveOptions = {}): Promise<DriveResult> {
   const e = m.engine, batch = e.batch;
   const c = newCounters();
+  m.resetStats();                 // the report counts the run, not the boot
   const start = performance.now();
   let interrupted = false;
   let ctx = -1;

@@ -7,6 +7,7 @@
  * tables live in guest memory and are walked by the core.
  */
 import { createEngine, type Engine, type EngineName, type Semantics } from "../engine/index.js";
+import type { TlbConfig } from "../tlb/config.js";
 import { Kernel } from "../kernel/kernel.js";
 import { type FaultResult, type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
 import { GEOMETRY, type PagingMode, x86ControlFor } from "../kernel/x86/pgtable.js";
@@ -30,6 +31,8 @@ export interface MachineOptions {
   pcid?: boolean;
   /** thp: touched 4 KiB pages of a 2 MiB range that make it dense enough to collapse (default 256). */
   thpThreshold?: number;
+  /** TLB organisation (default: the engine's fast direct-mapped TLB). */
+  tlb?: TlbConfig;
   /** Entries of the engine's batch buffers (default 65536). */
   batchCapacity?: number;
 }
@@ -80,6 +83,7 @@ export class Machine {
       physSize: memBytes, backing,
       ...(backing === "sparse" ? { poolBytes: 2 * 1024 * 1024 * 1024 } : {}),
       ...(opts.batchCapacity ? { batchCapacity: opts.batchCapacity } : {}),
+      ...(opts.tlb ? { tlb: opts.tlb } : {}),
     });
     const profile = opts.profile ?? "hardware";
     engine.setSemantics({ profile });
@@ -173,11 +177,8 @@ export class Machine {
     return n;
   }
 
-  /** Zero the engine's statistics (after set-up work such as --premap), where the engine has them. */
-  resetStats(): void {
-    const e = this.engine as Engine & { resetStats?: () => void };
-    e.resetStats?.();
-  }
+  /** Zero the engine's statistics (so that set-up work is not counted). */
+  resetStats(): void { this.engine.resetStats(); }
 
   get processes(): number { return this.procs.size; }
 

@@ -3,15 +3,12 @@
  * (docs/RUN-REPORT.md), printed as JSON with --json or as a readable table.
  */
 import type { TraceReader } from "../trace/reader.js";
+import type { TlbReport } from "./tlb-stats.js";
 import type { DriveResult } from "./driver.js";
 import type { Machine, MachineInfo } from "./machine.js";
 
 export const REPORT_SCHEMA = "wasmmu-run/1";
 
-/** TLB statistics as the engine reports them (null until the engine has them). */
-export interface TlbReport {
-  [key: string]: unknown;
-}
 
 export interface RunReport {
   schema: typeof REPORT_SCHEMA;
@@ -48,14 +45,14 @@ export interface RunReport {
     /** Pages mapped before the run (--premap). */
     premapped: number;
   };
-  tlb: TlbReport | null;
+  tlb: TlbReport;
   contextSwitches: number;
   time: { seconds: number; accessesPerSecond: number };
   /** True when the run was stopped (Ctrl-C or --limit) before the trace ended. */
   interrupted: boolean;
 }
 
-export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb: TlbReport | null, premapped = 0): RunReport {
+export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb: TlbReport, premapped = 0): RunReport {
   const c = r.counters;
   const tables = m.processTablePages();
   return {
@@ -125,7 +122,7 @@ export function formatReport(r: RunReport): string {
       ...(m.pagePolicy === "thp" ? [["2 MiB collapses (thp)", `${num(r.memory.thpCollapses)} (threshold ${m.thpThreshold} of 512 pages)`] as [string, string]] : []),
       ...(r.memory.premapped ? [["pre-mapped pages", num(r.memory.premapped)] as [string, string]] : []),
     ]],
-    ["tlb", r.tlb ? tlbRows(r.tlb, a.total) : [["statistics", "not available from this engine build"]]],
+    ["tlb", tlbRows(r.tlb)],
     ["time", [
       ["elapsed", `${r.time.seconds.toFixed(3)} s`], ["throughput", `${rate(r.time.accessesPerSecond)} (parse + translate + faults + statistics)`],
       ...(r.interrupted ? [["status", "INTERRUPTED: statistics so far"] as [string, string]] : []),
@@ -134,16 +131,29 @@ export function formatReport(r: RunReport): string {
   return table(sections);
 }
 
-/** Rows for whatever TLB statistics the engine provides (flat numbers, nested objects one level deep). */
-function tlbRows(t: TlbReport, total: number): [string, string][] {
-  const rows: [string, string][] = [];
-  for (const [k, v] of Object.entries(t)) {
-    if (typeof v === "number") rows.push([k, k.toLowerCase().includes("rate") ? `${(100 * v).toFixed(2)} %` : num(v)]);
-    else if (v && typeof v === "object" && !Array.isArray(v))
-      for (const [k2, v2] of Object.entries(v as Record<string, unknown>))
-        if (typeof v2 === "number") rows.push([`${k} ${k2}`, num(v2)]);
-    else if (Array.isArray(v)) rows.push([k, v.map((x) => (typeof x === "number" ? num(x) : String(x))).join(" / ")]);
+const geom = (s: { name: string; sets: number; ways: number }): string =>
+  `${s.name} ${s.sets * s.ways}${s.ways === 1 ? " direct" : ` (${s.sets}×${s.ways})`}`;
+
+/** The TLB section of the table. */
+function tlbRows(t: TlbReport): [string, string][] {
+  const lvl = (name: string, l: TlbReport["l1"]): [string, string][] => l.accesses === 0 ? [] : [
+    [`${name} hits / misses`, `${num(l.hits)} / ${num(l.misses)}  (${pct(l.hits, l.accesses)} hits)`],
+    [`  read / write / fetch misses`, `${num(l.read.misses)} / ${num(l.write.misses)} / ${num(l.fetch.misses)}`],
+  ];
+  const rows: [string, string][] = [
+    ["organisation", `${t.organisation}: ${t.structures.map(geom).join(", ") || "nothing cached"}`],
+    ...lvl("L1", t.l1), ...lvl("L2", t.l2),
+    ["page walks", `${num(t.walks)}  (${t.refsPerWalk.toFixed(2)} memory references per walk)`],
+    ["walk references", t.walkRefs.map((n, i) => (n ? `${i}${i === 7 ? "+" : ""}: ${num(n)}` : "")).filter(Boolean).join(", ") || "-"],
+  ];
+  if (t.pagingStructureCaches.length > 0) {
+    const p = t.psc;
+    rows.push(["paging-structure caches", `PML5E ${num(p.pml5.hits)}, PML4E ${num(p.pml4.hits)}, PDPTE ${num(p.pdpt.hits)}, PDE ${num(p.pd.hits)} hits`]);
   }
-  void total;
+  rows.push(
+    ["A / D bits written", `${num(t.aWrites)} / ${num(t.dWrites)}`],
+    ["flushes", `CR3 ${num(t.flushes.cr3)}, INVLPG ${num(t.flushes.invlpg)}, INVPCID ${num(t.flushes.invpcid)}, full ${num(t.flushes.full)}`],
+    ["evictions / invalidated", `${num(t.evictions)} / ${num(t.invalidated)}`],
+  );
   return rows;
 }

@@ -44,6 +44,16 @@ describe("wasmmu run", () => {
     expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond"]);
   });
 
+  it("TLB options shape the report's tlb section", async () => {
+    const r = JSON.parse(await cli("run", "--synthetic", "uniform", "--count", "20k", "--pages", "512", "--json", "--mem", "64M",
+      "--tlb", "research", "--l2", "64x4", "--replacement", "plru")) as RunReport;
+    expect(r.tlb.organisation).toBe("research");
+    expect(r.tlb.structures.find((s) => s.name === "l2")).toEqual({ name: "l2", level: 2, sets: 64, ways: 4 });
+    expect(r.tlb.l1.accesses).toBe(r.accesses.total + r.faults.pageFaults);
+    await expect(cli("run", "--synthetic", "uniform", "--l2", "64x4")).rejects.toThrow(/--tlb research/);
+    await expect(cli("run", "--synthetic", "uniform", "--tlb", "research", "--l2", "big")).rejects.toThrow(/SETSxWAYS/);
+  });
+
   it("runs a synthetic workload on 2 MiB pages", async () => {
     const r = JSON.parse(await cli("run", "--synthetic", "uniform", "--count", "20k", "--pages", "2048", "--page-size", "2m", "--json", "--mem", "128M")) as RunReport;
     expect(r.accesses.total).toBe(20_000);

@@ -7,6 +7,7 @@ import { ENGINE_NAMES } from "../../src/engine/index.js";
 import { drive } from "../../src/run/driver.js";
 import { Machine } from "../../src/run/machine.js";
 import { buildReport, type RunReport } from "../../src/run/report.js";
+import { engineTlbReport } from "../../src/run/tlb-stats.js";
 import { newAccessBuffer, vaNumberAt } from "../../src/trace/access-buffer.js";
 import { openTrace } from "../../src/trace/open.js";
 import { type SyntheticSpec, SyntheticReader } from "../../src/trace/synthetic.js";
@@ -99,6 +100,25 @@ describe.each(ENGINE_NAMES)("run driver (%s engine)", (engine) => {
     expect(r.counters.unhandled).toBe(0);
   });
 
+  it("TLB statistics: every attempt is one lookup (a faulting access is retried); with the TLB off every lookup walks", async () => {
+    const spec: SyntheticSpec = { kind: "zipf", count: 40_000, pages: 3000, seed: 4 };
+    for (const mode of ["fast", "research", "off"] as const) {
+      const m = await Machine.create({ engine, memBytes: MEM, tlb: { mode } });
+      const r = await drive(new SyntheticReader(spec), m);
+      const t = engineTlbReport(m.engine);
+      const attempts = r.counters.accesses + r.counters.pageFaults;
+      expect(t.organisation).toBe(mode);
+      expect(t.faults.pageFault).toBe(r.counters.pageFaults);
+      if (mode === "off") expect(t.walks).toBe(attempts);
+      else {
+        expect(t.l1.accesses).toBe(attempts);
+        if (mode === "fast") expect(t.l1.hits).toBeGreaterThan(t.l1.misses);   // 16384 entries hold all 3000 pages
+        if (mode === "fast") expect(t.walks).toBe(t.l1.misses);
+        else expect(t.walks).toBeGreaterThanOrEqual(t.l2.misses);
+      }
+    }
+  });
+
   it("WMT contexts become processes with their own address spaces", async () => {
     const m = await Machine.create({ engine, memBytes: MEM });
     const r = await drive(await openTrace(FIX("small.wmt")), m);
@@ -121,7 +141,7 @@ describe("both engines give the same report", () => {
       for (const engine of ENGINE_NAMES) {
         const m = await Machine.create({ engine, memBytes: MEM });
         const reader = new SyntheticReader(spec);
-        reports.push(strip(buildReport(reader, m, await drive(reader, m), null)));
+        reports.push(strip(buildReport(reader, m, await drive(reader, m), engineTlbReport(m.engine))));
         memories.push(Buffer.from(m.engine.buffer, m.engine.layout.ramBase, MEM));
       }
       expect(reports[1]).toEqual(reports[0]);

@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { EngineName } from "../../engine/engine.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
@@ -7,6 +7,7 @@ import { Machine, type RunPageSize } from "../../run/machine.js";
 import { progressBar } from "../../run/progress.js";
 import { buildReport, formatReport, type RunReport } from "../../run/report.js";
 import { engineTlbReport } from "../../run/tlb-stats.js";
+import type { TlbConfig } from "../../tlb/config.js";
 import type { TraceReader } from "../../trace/reader.js";
 import { parseCount, parseSize } from "../parse.js";
 import { addSourceOptions, openSource, type SourceOptions } from "../trace-source.js";
@@ -22,6 +23,35 @@ export interface RunOptions extends SourceOptions {
   progress: boolean;
   thpThreshold: number;
   premap?: boolean;
+  tlb: "fast" | "research" | "off";
+  tlbEntries?: number;
+  psc?: boolean;
+  replacement?: "lru" | "plru";
+  l2?: string;
+}
+
+/** "SETSxWAYS" → geometry, or null for "none". */
+function parseGeometry(v: string): { sets: number; ways: number } | null {
+  if (v === "none") return null;
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected SETSxWAYS (e.g. 128x8) or "none", got "${v}"`);
+  return { sets: Number(m[1]), ways: Number(m[2]) };
+}
+
+function tlbConfig(o: RunOptions): TlbConfig {
+  const cfg: TlbConfig = { mode: o.tlb };
+  if (o.tlbEntries !== undefined) {
+    if (o.tlb !== "fast") throw new Error("--tlb-entries sets the fast TLB's 4 KiB entries; with --tlb research use --l2");
+    cfg.entries4k = o.tlbEntries;
+  }
+  if (o.psc) cfg.psc = true;
+  if (o.replacement) cfg.replacement = o.replacement;
+  if (o.l2 !== undefined) {
+    if (o.tlb !== "research") throw new Error("--l2 shapes the research TLB's second level: add --tlb research");
+    const g = parseGeometry(o.l2);
+    cfg.l2 = g ? { unified: g, "1g": { sets: 4, ways: 4 } } : null;
+  }
+  return cfg;
 }
 
 /** The trace, machine and run options shared by `run` and `info tlb`. */
@@ -36,6 +66,12 @@ export function addRunOptions(cmd: Command): Command {
     .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
     .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
     .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
+    .addOption(new Option("--tlb <organisation>", "TLB: fast (large direct-mapped, the default), research (L1 i/d + L2, sets × ways), off (every access walks)")
+      .choices(["fast", "research", "off"]).default("fast"))
+    .option("--tlb-entries <n>", "fast TLB: 4 KiB entries (a power of two; default 16384)", parseCount)
+    .option("--l2 <geometry>", "research TLB: unified L2 as SETSxWAYS (default 128x8), or none")
+    .option("--psc", "add paging-structure caches (PML5E/PML4E/PDPTE/PDE): a miss starts its walk lower")
+    .addOption(new Option("--replacement <policy>", "set-associative replacement").choices(["lru", "plru"]))
     .option("--limit <n>", "stop after N accesses", parseCount)
     .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal anyway)");
 }
@@ -47,7 +83,7 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
   const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
   const reader = await openSource(file, o);
   const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
-    pcid: o.pcid, thpThreshold: o.thpThreshold });
+    pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o) });
   let premapped = 0;
   if (o.premap) {
     const scan = await openSource(file, o);
