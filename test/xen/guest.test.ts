@@ -248,6 +248,27 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
+  it("early boot: set_pte_init masks RW for the page-table buffer (mask_rw_pte), make_pte_init for the initial p2m", async () => {
+    const t = await guest(name, { early: true });
+    const ptePage = t.g.allocator.allocPage({ zero: true })!;
+    const buf = t.g.allocator.allocPages(2, { zero: true })!;      // 4 pages of "pgt_buf"
+    t.g.ops.setPgtBuf(buf, buf + 4);
+    t.g.ops.setInitialP2mFrames(buf + 10, 2);
+    const rw = (pfn: number) => t.g.ops.makePte((BigInt(pfn) << 12n) | PAGE_PRESENT | PAGE_RW | PAGE_ACCESSED | PAGE_DIRTY | PAGE_NX);
+    t.rec.setPte(ptePage * 4096, rw(buf + 1));                   // native store: the pte page is not pinned yet
+    t.rec.setPte(ptePage * 4096 + 8, rw(buf + 5));
+    expect(t.g.phys.read64(ptePage * 4096) & PAGE_RW).toBe(0n);
+    expect(t.g.phys.read64(ptePage * 4096 + 8) & PAGE_RW).toBe(PAGE_RW);
+    expect(rw(buf + 10) & PAGE_RW).toBe(0n);
+    expect(rw(buf + 12) & PAGE_RW).toBe(PAGE_RW);
+    // Those buffer pages can now become page tables while mapped from this (soon pinned) pte page.
+    const init = { id: 0, pgd: t.g.initPgd, isInitMm: true };
+    t.rec.allocPte(init, buf + 1);
+    t.rec.allocPte(init, ptePage);
+    expect(t.g.xen.frame(t.g.p2m.pfnToMfn(ptePage))).toMatchObject({ type: PgType.L1, pinned: true });
+    expect(t.audit()).toEqual([]);
+  });
+
   it("lazy MMU mode batches set_pte into one mmu_update, issued on leave", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);

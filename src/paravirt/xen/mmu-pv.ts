@@ -110,6 +110,10 @@ export class XenMmuOps implements PvMmuOps {
   private structPagesReady = false;
   /** pv_ops.mmu still holds the early-boot *_init variants. */
   private early = true;
+  /** Legacy (3.x) mask_rw_pte: pfns of the early page-table buffer [pgt_buf_start, pgt_buf_top). */
+  private pgtBuf: { start: Pfn; top: Pfn } | null = null;
+  /** xen_start_info's first_p2m_pfn / nr_p2m_frames: frames make_pte_init maps read-only. */
+  private p2mFrames: { first: Pfn; nr: number } | null = null;
   private lazyDepth = 0;
   private cr2 = 0n;
   private fixmap: ((idx: number, pa: PhysAddr, prot: bigint) => void) | null = null;
@@ -423,8 +427,24 @@ export class XenMmuOps implements PvMmuOps {
    * Early boot (set_pte_init): the same rule on the pages actually pinned.
    */
   setPte(ptep: PhysAddr, pte: bigint): void {
+    if (this.early) pte = this.maskRwPte(pte);
     const pinned = this.early ? this.pinnedPages.has(Math.floor(ptep / PAGE_SIZE)) : this.pagePinned(ptep);
     if (pinned) this.hyperSet(ptep, pte); else this.kernelStore(ptep, pte);
+  }
+
+  /**
+   * Early boot (x86-64, Linux 3.x mask_rw_pte): a new pte that maps a page of
+   * the early page-table buffer is made read-only, since that page is (or
+   * will be) a page table and Xen refuses a writable mapping of one.
+   */
+  setPgtBuf(startPfn: Pfn, topPfn: Pfn): void { this.pgtBuf = { start: startPfn, top: topPfn }; }
+  /** The initial p2m's frames, mapped read-only by make_pte_init. */
+  setInitialP2mFrames(firstPfn: Pfn, nr: number): void { this.p2mFrames = { first: firstPfn, nr }; }
+
+  private maskRwPte(pte: bigint): bigint {
+    if (!this.pgtBuf || !entryPresent(pte)) return pte;
+    const pfn = this.p2m.mfnToPfn(entryFrame(pte));
+    return pfn >= this.pgtBuf.start && pfn < this.pgtBuf.top ? pte & ~PAGE_RW : pte;
   }
   /** xen_set_pmd: a plain store unless the page is pinned (always pinned before struct pages). */
   setPmd(pmdp: PhysAddr, pmd: bigint): void {
@@ -461,7 +481,14 @@ export class XenMmuOps implements PvMmuOps {
   // ── entry values: pfn ↔ mfn ────────────────────────────────────────────
 
   pteVal(pte: bigint): bigint { return this.p2m.pteMfnToPfn(pte); }
-  makePte(val: bigint): bigint { return this.p2m.ptePfnToMfn(val); }
+  /** xen_make_pte (xen_make_pte_init while early: the initial p2m's frames lose RW). */
+  makePte(val: bigint): bigint {
+    if (this.early && this.p2mFrames && entryPresent(val)) {
+      const pfn = entryFrame(val);
+      if (pfn >= this.p2mFrames.first && pfn < this.p2mFrames.first + this.p2mFrames.nr) val &= ~PAGE_RW;
+    }
+    return this.p2m.ptePfnToMfn(val);
+  }
   pmdVal(pmd: bigint): bigint { return this.p2m.pteMfnToPfn(pmd); }
   makePmd(val: bigint): bigint { return this.p2m.ptePfnToMfn(val); }
   pudVal(pud: bigint): bigint { return this.p2m.pteMfnToPfn(pud); }
