@@ -18,3 +18,5 @@ export * from "./kernel/x86/pgtable.js";
 export * from "./kernel/x86/pgalloc.js";
 export * from "./kernel/x86/tlb.js";
 export * from "./paravirt/xen/index.js";
+export * from "./kernel/ptdump.js";
+export * from "./kernel/pgtable-cost.js";

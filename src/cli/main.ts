@@ -9,6 +9,8 @@ import { registerDemo } from "./commands/demo.js";
 import { registerInfo } from "./commands/info.js";
 import { registerRun } from "./commands/run.js";
 import { registerXen } from "./commands/xen.js";
+import { registerPtCost } from "./commands/pt-cost.js";
+import { registerPtdump } from "./commands/ptdump.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerInfo(program);
   registerXen(program);
+  registerPtdump(program);
+  registerPtCost(program);
   return program;
 }
 

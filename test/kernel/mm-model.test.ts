@@ -217,7 +217,7 @@ describe("mm model test (wasm engine, all paging modes)", () => {
       expect(k.lockdep.reports).toEqual([]);
       k.alloc.checkInvariants();
     }), { numRuns: RUNS });
-  });
+  }, Math.max(120_000, RUNS * 2_000));
 
   afterAll(() => {
     // The operation count the issue asks for (CI: at least 10,000).

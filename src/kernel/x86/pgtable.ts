@@ -67,7 +67,7 @@ export interface PagingGeometry {
   readonly pageOffset: bigint;
   /** First address above user space (TASK_SIZE_MAX). */
   readonly taskSize: bigint;
-  /** Start and end of the vmalloc area (VMALLOC_START, VMALLOC_END). */
+  /** Start and last byte of the vmalloc area (VMALLOC_START, VMALLOC_END, inclusive). */
   readonly vmallocStart: bigint;
   readonly vmallocEnd: bigint;
   /** NX available (PAE and long mode with EFER.NXE). */
@@ -83,14 +83,14 @@ export const GEOMETRY: Readonly<Record<PagingMode, PagingGeometry>> = {
     mode: "2level", entryBytes: 4, vaBits: 32, paBits: 32, hasNx: false,
     tables: [t(PgtLevel.Pgd, 22, 1024), t(PgtLevel.Pte, 12, 1024)],
     kernelPgdBoundary: 768, pageOffset: 0xc000_0000n, taskSize: 0xc000_0000n,
-    vmallocStart: 0xf000_0000n, vmallocEnd: 0xff80_0000n,
+    vmallocStart: 0xf000_0000n, vmallocEnd: 0xff7f_ffffn,
     hugeLevels: [PgtLevel.Pmd],
   },
   pae: {
     mode: "pae", entryBytes: 8, vaBits: 32, paBits: 52, hasNx: true,
     tables: [t(PgtLevel.Pgd, 30, 4), t(PgtLevel.Pmd, 21, 512), t(PgtLevel.Pte, 12, 512)],
     kernelPgdBoundary: 3, pageOffset: 0xc000_0000n, taskSize: 0xc000_0000n,
-    vmallocStart: 0xf000_0000n, vmallocEnd: 0xff80_0000n,
+    vmallocStart: 0xf000_0000n, vmallocEnd: 0xff7f_ffffn,
     hugeLevels: [PgtLevel.Pmd],
   },
   "4level": {

@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { measurePageTableCost, pageSizesFor } from "../../kernel/pgtable-cost.js";
+import type { PagingMode } from "../../kernel/x86/pgtable.js";
+
+const human = (n: number): string =>
+  n >= 2 ** 30 && n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : n >= 2 ** 20 && n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB`
+    : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
+
+/** `wasmmu pt-cost`: page-table memory per GiB mapped, per paging mode and page size. */
+export function registerPtCost(program: Command): void {
+  program.command("pt-cost")
+    .description("page-table memory used per GiB mapped for each paging mode and page size")
+    .option("--gib <n>", "GiB to map per measurement", "1")
+    .action(async (opts: { gib: string }) => {
+      const gib = Number(opts.gib);
+      if (!(Number.isInteger(gib) && gib >= 1 && gib <= 3)) throw new Error(`--gib must be 1, 2 or 3, got ${opts.gib}`);
+      console.log("mode     page size  table pages  page-table bytes per GiB mapped");
+      for (const mode of ["2level", "pae", "4level", "5level"] as PagingMode[]) {
+        for (const ps of pageSizesFor(mode)) {
+          const r = await measurePageTableCost(mode, ps, gib);
+          console.log(`${mode.padEnd(8)} ${human(ps).padStart(9)}  ${String(r.tables).padStart(11)}  ${human(r.bytesPerGiB)}`);
+        }
+      }
+    });
+}
