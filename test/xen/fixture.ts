@@ -79,7 +79,7 @@ export function snapshot(m: Machine): string {
   for (let i = 0; i < f.nrFrames; i++) {
     const x = f.info(i);
     const t = x.typeCount > 0 ? `${x.type},${+x.validated}` : "-";
-    parts.push(`${x.owner},${t},${x.typeCount},${x.count},${+x.pinned},${x.m2p}`);
+    parts.push(`${x.owner},${t},${x.typeCount},${x.count},${+x.pinned},${x.m2p},${x.linear}`);
   }
   for (const d of [m.d1, m.d2])
     for (const v of d.vcpus) parts.push(`${v.guestTable},${v.guestTableUser},${v.ldtBase},${v.ldtEnts}`);

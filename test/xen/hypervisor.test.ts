@@ -4,7 +4,7 @@ import { XenErrno } from "../../src/paravirt/xen/errno.js";
 import { PgType } from "../../src/paravirt/xen/frame-table.js";
 import { MmuCmd, MmuExtCmd, Uvmf } from "../../src/paravirt/xen/interface.js";
 import {
-  makeEntry, PAGE_ACCESSED, PAGE_DIRTY, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_TABLE,
+  makeEntry, PAGE_ACCESSED, PAGE_DIRTY, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_RW, PAGE_TABLE,
 } from "../../src/paravirt/xen/pgtable-bits.js";
 import { machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, TABLE_PFNS } from "./fixture.js";
 
@@ -227,6 +227,40 @@ describe("Xen hypervisor model: validation and pinning", () => {
     expect(m.d1.vcpus[0]).toMatchObject({ ldtBase: 0x10000n, ldtEnts: 16 });
     expect(m.phys.read64(m.mfn(62) * 4096 + 8)).toBe(0x1234n);
     expect(m.phys.read64(m.mfn(63) * 4096 + 8)).toBe(0n);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+  });
+
+  it("linear page tables: a read-only self-map holds nothing; a read-only map of another validated root holds a typed reference; no chains", async () => {
+    const m = await machine();
+    pinAndLoad(m);
+    const pgd = m.mfn(PGD), ro = PAGE_TABLE & ~PAGE_RW;
+    const before = m.xen.frame(pgd).typeCount;
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PGD, 300), val: makeEntry(pgd, ro) }]).rc).toBe(0);
+    expect(m.xen.frame(pgd)).toMatchObject({ typeCount: before, linear: 0 });
+    // A second root B, validated by a pin.
+    const b = 50, bm = m.mfn(b);
+    expect(m.xen.updateVaMapping(m.d1.id, m.dmVa(b), makeEntry(bm, PAGE_KERNEL_RO), Uvmf.INVLPG)).toBe(0);
+    m.phys.write64(bm * 4096, makeEntry(m.mfn(PUD), PAGE_TABLE));
+    expect(m.xen.mmuextOp(m.d1.id, [{ cmd: MmuExtCmd.PIN_L4_TABLE, mfn: bm }]).rc).toBe(0);
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PGD, 301), val: makeEntry(bm, PAGE_TABLE) }]).rc).toBe(EINVAL);   // RW
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PGD, 301), val: makeEntry(bm, ro) }]).rc).toBe(0);
+    expect(m.xen.frame(bm)).toMatchObject({ typeCount: 2, linear: -1 });
+    expect(m.xen.frame(pgd).linear).toBe(1);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+    // No chains: B (a linear target) may not hold linear entries, and the pgd (which holds one) may not be a target.
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: BigInt(bm * 4096 + 8 * 5), val: makeEntry(pgd, ro) }]).rc).toBe(EINVAL);
+    // A root that is not validated cannot be mapped linearly either.
+    const c = 51;
+    expect(m.xen.updateVaMapping(m.d1.id, m.dmVa(c), makeEntry(m.mfn(c), PAGE_KERNEL_RO), Uvmf.INVLPG)).toBe(0);
+    m.phys.write64(m.mfn(c) * 4096, makeEntry(m.mfn(PUD), PAGE_TABLE));
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PGD, 302), val: makeEntry(m.mfn(c), ro) }]).rc).toBe(EINVAL);
+    expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
+    // Clearing the linear entry gives everything back; B can then be unpinned and demoted.
+    expect(m.xen.mmuUpdate(m.d1.id, [{ ptr: m.entryMa(PGD, 301), val: 0n }]).rc).toBe(0);
+    expect(m.xen.frame(bm)).toMatchObject({ typeCount: 1, linear: 0 });
+    expect(m.xen.frame(pgd).linear).toBe(0);
+    expect(m.xen.mmuextOp(m.d1.id, [{ cmd: MmuExtCmd.UNPIN_TABLE, mfn: bm }]).rc).toBe(0);
+    expect(m.xen.frame(bm)).toMatchObject({ typeCount: 0, validated: false });
     expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { auditXen } from "../../src/paravirt/xen/audit.js";
 import { XenErrno } from "../../src/paravirt/xen/errno.js";
 import { DomId, type MmuExtOp, MmuCmd, MmuExtCmd, Uvmf } from "../../src/paravirt/xen/interface.js";
 import {
-  makeEntry, PAGE_GLOBAL, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_PCD, PAGE_PSE, PAGE_PWT, PAGE_TABLE,
+  makeEntry, PAGE_GLOBAL, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_PCD, PAGE_PSE, PAGE_PWT, PAGE_RW, PAGE_TABLE,
 } from "../../src/paravirt/xen/pgtable-bits.js";
 import { type Machine, machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, snapshot } from "./fixture.js";
 
@@ -79,6 +79,16 @@ const ROWS: Row[] = [
     call: (m, c) => upd(m, m.entryMa(PUD, 4), makeEntry(c, PAGE_TABLE)) },
   { name: "L4 entry: writable self-map (linear page table with write access)", rc: E(XenErrno.EINVAL),
     call: (m) => upd(m, m.entryMa(PGD, 300), makeEntry(m.mfn(PGD), PAGE_TABLE)) },
+  { name: "L4 entry: read-only linear map of a root that is not validated", rc: E(XenErrno.EINVAL),
+    setup: (m) => roCandidate(m, 28, [[0, makeEntry(m.mfn(PUD), PAGE_TABLE)]]),
+    call: (m, c) => upd(m, m.entryMa(PGD, 302), makeEntry(c, PAGE_TABLE & ~PAGE_RW)) },
+  { name: "L4 entry: writable linear map of another validated root", rc: E(XenErrno.EINVAL),
+    setup: (m) => {
+      const c = roCandidate(m, 29, [[0, makeEntry(m.mfn(PUD), PAGE_TABLE)]]);
+      if (ext(m, { cmd: MmuExtCmd.PIN_L4_TABLE, mfn: c }) !== 0) throw new Error("fixture: pin");
+      return c;
+    },
+    call: (m, c) => upd(m, m.entryMa(PGD, 303), makeEntry(c, PAGE_TABLE)) },
   { name: "L4 entry: Xen-private slot 256", rc: E(XenErrno.EINVAL),
     call: (m) => upd(m, m.entryMa(PGD, 256), makeEntry(m.mfn(PUD), PAGE_TABLE)) },
   { name: "L4 entry: Xen-private slot 271, even non-present", rc: E(XenErrno.EINVAL),

@@ -8,7 +8,8 @@
  *               (a linear self-map holds none)
  *             + 1 if pinned + 1 per vCPU base pointer (kernel or user) to it
  *   typeCount = 1 per present RW L1 entry referencing it (writable type)
- *             + 1 per present Ln entry (n ≥ 2) referencing it (type Ln−1)
+ *             + 1 per present Ln entry (n ≥ 2) referencing it (type Ln−1,
+ *               or Ln for a linear map of another root)
  *             + 1 if pinned + 1 per base pointer (type L4)
  * and the type those references imply must be the frame's type. The first
  * invariant of Xen PV follows: no frame is both a page table and mapped
@@ -23,6 +24,7 @@ export function auditXen(xen: XenHypervisor, domids: readonly number[]): string[
   const f = xen.frames, n = f.nrFrames;
   const count = new Uint32Array(n), typeCount = new Uint32Array(n);
   const wantType = new Uint8Array(n);
+  const linear = new Int16Array(n);
   const problems: string[] = [];
   const hex = (m: number): string => `0x${m.toString(16)}`;
   const want = (m: number, t: PgType, why: string): void => {
@@ -46,7 +48,11 @@ export function auditXen(xen: XenHypervisor, domids: readonly number[]): string[
       if (level >= 2 && t === m) continue;                     // linear self-map
       if (f.valid(t)) count[t]!++;
       if (level === 1) { if (entryWritable(e)) want(t, PgType.Writable, `RW in l1 ${hex(m)}[${i}]`); }
-      else want(t, (level - 1) as PgType, `entry of l${level} ${hex(m)}[${i}]`);
+      else if (f.type[t] === level) {                          // linear map of another root
+        want(t, level as PgType, `linear entry of l${level} ${hex(m)}[${i}]`);
+        linear[m]!++;
+        linear[t]!--;
+      } else want(t, (level - 1) as PgType, `entry of l${level} ${hex(m)}[${i}]`);
     }
   }
   for (const id of domids) {
@@ -66,6 +72,7 @@ export function auditXen(xen: XenHypervisor, domids: readonly number[]): string[
     if (typeCount[m]! > 0 && wantType[m] !== f.type[m])
       problems.push(`mfn ${hex(m)}: type ${PG_TYPE_NAMES[f.type[m]!]}, references want ${PG_TYPE_NAMES[wantType[m]!]}`);
     if (f.isPageTable(m) && !f.validated(m)) problems.push(`mfn ${hex(m)}: in use as a page table but not validated`);
+    if (linear[m] !== f.linear[m]) problems.push(`mfn ${hex(m)}: linear_pt_count ${f.linear[m]}, linear entries found ${linear[m]}`);
   }
   return problems;
 }

@@ -13,6 +13,9 @@
  *              holds its references.
  *   pinned     PGT_pinned: the guest holds one type reference explicitly.
  *   m2p        machine_to_phys_mapping[mfn]: the guest pfn (−1 = none).
+ *   linear     linear_pt_count: > 0 = this table holds that many linear
+ *              entries (read-only maps of another root of its level),
+ *              < 0 = it is the target of that many; never both.
  *
  * Like Xen, the type stays recorded when typeCount drops to 0 (a page table
  * is then demoted: no longer validated); "in use as" therefore always means
@@ -39,6 +42,7 @@ export interface FrameInfo {
   validated: boolean;
   pinned: boolean;
   m2p: number;
+  linear: number;
 }
 
 export class FrameTable {
@@ -48,6 +52,7 @@ export class FrameTable {
   readonly typeCount: Uint32Array;
   private readonly flags: Uint8Array;
   readonly m2p: Int32Array;
+  readonly linear: Int16Array;
 
   constructor(readonly nrFrames: number) {
     this.owner = new Uint16Array(nrFrames).fill(DomId.INVALID);
@@ -56,6 +61,7 @@ export class FrameTable {
     this.typeCount = new Uint32Array(nrFrames);
     this.flags = new Uint8Array(nrFrames);
     this.m2p = new Int32Array(nrFrames).fill(-1);
+    this.linear = new Int16Array(nrFrames);
   }
 
   /** mfn_valid(): the frame exists as RAM in the frame table. */
@@ -75,7 +81,7 @@ export class FrameTable {
   info(mfn: number): FrameInfo {
     return {
       mfn, owner: this.owner[mfn]!, type: this.type[mfn]! as PgType, typeCount: this.typeCount[mfn]!,
-      count: this.count[mfn]!, validated: this.validated(mfn), pinned: this.pinned(mfn), m2p: this.m2p[mfn]!,
+      count: this.count[mfn]!, validated: this.validated(mfn), pinned: this.pinned(mfn), m2p: this.m2p[mfn]!, linear: this.linear[mfn]!,
     };
   }
 

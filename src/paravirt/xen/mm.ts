@@ -17,9 +17,6 @@
  *   observes once Xen's continuations have run.
  * - No fast path for "sufficiently similar" entries (mod_l1_entry): taking
  *   the new references before dropping the old ones gives the same result.
- * - Linear page tables: only a read-only self-map of the containing table
- *   (get_lN_linear_pagetable's mfn == pde_mfn case); mappings of another
- *   root are rejected.
  * - adjust_guest_l*e (forcing _PAGE_USER on a 64-bit PV kernel's mappings,
  *   because the real guest kernel runs in ring 3) is not modelled: the
  *   emulated guest kernel runs at CPL 0, so entries are stored unchanged.
@@ -170,22 +167,50 @@ export class XenMm {
 
   /**
    * get_page_from_l{2,3,4}e(): the target must validate as the next lower
-   * table type. A read-only entry pointing back at its own table (a linear
-   * self-map) is allowed and holds no reference.
+   * table type — or the entry is a linear page table (below).
    */
   getPageFromEntry(level: number, e: bigint, tableMfn: number, d: number): number {
     if (level === 1) return this.getPageFromL1e(e, d);
     if (XenMm.disallowed(level, e) !== 0n) return -XenErrno.EINVAL;     // "Bad Ln flags"
-    const target = entryFrame(e);
-    const rc = this.getPageAndType(target, (level - 1) as PgType, d);
-    if (rc === -XenErrno.EINVAL && target === tableMfn && !entryWritable(e)) return 0;
+    const rc = this.getPageAndType(entryFrame(e), (level - 1) as PgType, d);
+    if (rc === -XenErrno.EINVAL && this.getLinearPagetable(level, e, tableMfn, d)) return 0;
     return rc;
+  }
+
+  /**
+   * get_lN_linear_pagetable(): a root may map a table of its own level
+   * (recursive / linear page tables) if the entry is read-only — or the guest
+   * could write its own tables — and the target is already validated, which
+   * also keeps validation from waiting on itself. A map of the containing
+   * table itself holds no reference; another table's gets a typed one, and
+   * linear maps do not chain: a table holding linear entries cannot be a
+   * linear target and vice versa (linear_pt_count's sign).
+   */
+  private getLinearPagetable(level: number, e: bigint, tableMfn: number, d: number): boolean {
+    if (entryWritable(e)) return false;                  // "Attempt to create linear p.t. with write perms"
+    const target = entryFrame(e), f = this.frames;
+    if (target === tableMfn) return true;
+    if (f.owner[tableMfn] !== d || !this.getPage(target, d)) return false;
+    if (f.linear[tableMfn]! < 0 || f.linear[target]! > 0 ||
+        !(f.typeCount[target]! > 0 && f.type[target] === level && f.validated(target))) {
+      this.putPage(target);
+      return false;
+    }
+    f.linear[tableMfn]!++;
+    f.linear[target]!--;
+    f.typeCount[target]!++;
+    return true;
   }
 
   putPageFromEntry(level: number, e: bigint, tableMfn: number): void {
     if (level === 1) { this.putPageFromL1e(e); return; }
-    if (!entryPresent(e) || entryFrame(e) === tableMfn) return;
-    this.putPageAndType(entryFrame(e));
+    const target = entryFrame(e);
+    if (!entryPresent(e) || target === tableMfn) return;
+    if (this.frames.type[target] === level) {            // a linear entry (_put_page_type with ptpg)
+      this.frames.linear[tableMfn]!--;
+      this.frames.linear[target]!++;
+    }
+    this.putPageAndType(target);
   }
 
   // ── validation of a whole table ────────────────────────────────────────
