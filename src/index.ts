@@ -20,3 +20,4 @@ export * from "./kernel/x86/tlb.js";
 export * from "./paravirt/xen/index.js";
 export * from "./kernel/ptdump.js";
 export * from "./kernel/pgtable-cost.js";
+export * as s390 from "./kernel/s390/index.js";

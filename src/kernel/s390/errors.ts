@@ -1,0 +1,23 @@
+/**
+ * Errors of the s390 kernel side. Functions that return an errno in Linux
+ * (the gmap API, crst_table_upgrade, the guest storage-key calls) return the
+ * negative number here too; misuse of the model's own API (an unaligned
+ * mapping, an overlap, destroying an mm a gmap still uses) throws S390Error
+ * before anything changes. A kernel BUG is a KernelBugError (../kernel.ts).
+ */
+
+/** Linux errno values the s390 code returns (include/uapi/asm-generic/errno-base.h). */
+export const EFAULT = -14;
+export const ENOMEM = -12;
+export const EINVAL = -22;
+export const EEXIST = -17;
+export const EAGAIN = -11;
+
+export type S390ErrorCode = "EINVAL" | "EFAULT" | "ENOMEM" | "EEXIST" | "EBUSY";
+
+export class S390Error extends Error {
+  constructor(readonly code: S390ErrorCode, message: string) {
+    super(`${message} (${code})`);
+    this.name = "S390Error";
+  }
+}

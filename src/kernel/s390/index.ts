@@ -1,0 +1,9 @@
+// The s390 kernel side (issue 5): one namespace, Linux names inside.
+export * from "./errors.js";
+export * from "./pgtable-bits.js";
+export * from "./kernel.js";
+export * from "./pgalloc.js";
+export * from "./crst.js";
+export * from "./pgtable.js";
+export * from "./mm.js";
+export * from "./gmap.js";

@@ -1,0 +1,165 @@
+/**
+ * The s390 kernel side of one machine: the page allocator, the table
+ * descriptors and NR_PAGETABLE, the PTE-table allocator profile, the RCU
+ * table-freeing queue, the gmap notifier list, the TLB-invalidation log and
+ * the CPU (an engine with the s390 walker) that the address spaces run on.
+ *
+ * One CPU is modelled (cpu 0). "Attached" (mm->context.cpu_attach_mask) means
+ * the mm's ASCE is loaded on it; that is what decides between the lazy and
+ * the direct PTE exchange (arch/s390/mm/pgtable.c ptep_flush_lazy).
+ */
+import { Access } from "../../abi.js";
+import { newTranslation, type Engine, type Translation } from "../../engine/engine.js";
+import type { S390Methods } from "../../engine/s390.js";
+import type { PhysMem } from "../../phys/phys-mem.js";
+import { PageAllocator } from "../page-alloc.js";
+import { PtDescTable } from "../ptdesc.js";
+import { Lockdep, type LockdepMode } from "../ptlock.js";
+import type { Gmap } from "./gmap.js";
+import type { S390Mm } from "./mm.js";
+import { checkFragmentInvariants, __tlbRemoveTable, type TableFree } from "./pgalloc.js";
+
+export type S390Engine = Engine & S390Methods;
+
+/**
+ * PTE-table allocator (SPEC A.3, "Project choices"):
+ *  - "fragref" (default, S390_FRAGREF 6.5–6.7): two 2 KiB tables per page,
+ *    AA/PP bits in the low byte of ptdesc->pt_frag_refcount;
+ *  - "refcount" (S390_REFCOUNT ~4.17–6.4): the same bits in the upper byte
+ *    of page->_refcount;
+ *  - "flags" (S390_FLAGS 2.6.25–2.6.3x): bits in page->flags, immediate frees;
+ *    with `esa390` four 1 KiB tables per page (31-bit);
+ *  - "fullPage" (S390_FULLPAGE ≈6.8+): every PTE table a whole page.
+ */
+export type PgtableProfile = "fragref" | "refcount" | "flags" | "fullPage";
+
+export interface S390KernelOptions {
+  /** The CPU: an engine (its guest memory is the machine's RAM). */
+  engine: S390Engine;
+  profile?: PgtableProfile;
+  /** 31-bit ESA/390 PTE tables (4-byte PTEs, 1 KiB tables): "flags" profile only. */
+  esa390?: boolean;
+  /** Check the fragment invariants after every allocator operation (default true). */
+  debug?: boolean;
+  allocator?: PageAllocator;
+  /** NR_CPUS / CONFIG_SPLIT_PTLOCK_CPUS (split locks when nrCpus ≥ splitPtlockCpus). */
+  nrCpus?: number;
+  splitPtlockCpus?: number;
+  lockdep?: LockdepMode;
+}
+
+/** A TLB invalidation the kernel issued (for tests and tracing). */
+export type TlbEvent =
+  | { op: "ipte"; addr: bigint; ptep: number; asce: bigint }
+  | { op: "idte"; entry: number; asce: bigint }
+  | { op: "flush_mm"; asce: bigint }
+  | { op: "purge" };
+
+/** gmap invalidation notifier (gmap_register_pte_notifier): [start, end] guest range. */
+export type GmapNotifier = (gmap: Gmap, start: bigint, end: bigint) => void;
+
+export class S390Kernel {
+  readonly engine: S390Engine;
+  readonly phys: PhysMem;
+  readonly alloc: PageAllocator;
+  readonly ptdescs: PtDescTable;
+  readonly lockdep: Lockdep;
+  readonly profile: PgtableProfile;
+  readonly esa390: boolean;
+  debug: boolean;
+  /** page->_refcount (S390_REFCOUNT: AA/PP in the upper byte). */
+  readonly pageRefcount = new Map<number, number>();
+  /** page->flags fragment bits (S390_FLAGS). */
+  readonly pageFlags = new Map<number, number>();
+  /** Tables handed to tlb_remove_table whose grace period has not ended. */
+  readonly rcuPending: TableFree[] = [];
+  readonly gmapNotifiers = new Set<GmapNotifier>();
+  readonly tlbEvents: TlbEvent[] = [];
+  readonly mms = new Set<S390Mm>();
+  /** The mm whose ASCE cpu 0 runs (null: none yet). */
+  current: S390Mm | null = null;
+  private nextId = 1;
+
+  constructor(opts: S390KernelOptions) {
+    this.engine = opts.engine;
+    this.phys = opts.engine.phys;
+    this.profile = opts.profile ?? "fragref";
+    this.esa390 = opts.esa390 ?? false;
+    if (this.esa390 && this.profile !== "flags")
+      throw new RangeError(`esa390: 31-bit page tables exist only in the "flags" profile (S390_FLAGS), not "${this.profile}"`);
+    this.debug = opts.debug ?? true;
+    this.lockdep = new Lockdep(opts.lockdep ?? "throw");
+    this.alloc = opts.allocator ?? new PageAllocator({ map: [{ start: 0, end: this.phys.size }], phys: this.phys });
+    this.ptdescs = new PtDescTable({
+      alloc: this.alloc, phys: this.phys, lockdep: this.lockdep, levels: 5,
+      ptlocks: { nrCpus: opts.nrCpus ?? 4, splitPtlockCpus: opts.splitPtlockCpus ?? 4 },
+    });
+  }
+
+  newMmId(): number { return this.nextId++; }
+
+  get nrPagetable(): number { return this.ptdescs.nrPagetable; }
+
+  /** Bytes of one PTE table under this profile. */
+  get pteTableBytes(): number { return this.esa390 ? 1024 : 2048; }
+
+  /**
+   * End the RCU grace period: every table queued by tlb_remove_table since
+   * the last one is passed to __tlb_remove_table (tlb_remove_table_rcu).
+   * Returns how many were processed.
+   */
+  rcuGracePeriod(): number {
+    const batch = this.rcuPending.splice(0);
+    for (const t of batch) __tlbRemoveTable(this, t);
+    return batch.length;
+  }
+
+  /** Pointers queued for __tlb_remove_table (table | half bits), oldest first. */
+  pendingTablePointers(): number[] { return this.rcuPending.map((t) => t.ptr); }
+
+  /** Run the fragment-invariant check if debug mode is on. */
+  debugCheck(): void { if (this.debug) checkFragmentInvariants(this); }
+
+  // ── the CPU ──────────────────────────────────────────────────────────
+
+  /** Load `asce` as the primary ASCE of cpu 0 (64-bit, DAT on, key 0). */
+  loadAsce(asce: bigint): void {
+    const e = this.engine;
+    e.setArch("s390");
+    e.setS390({ asce, pswKey: 0 });
+  }
+
+  /** switch_mm: run `mm` on cpu 0 (its ASCE in CR1; attach mask updated). */
+  switchMm(mm: S390Mm): void {
+    if (this.current && this.current !== mm) this.current.cpuAttachMask.delete(0);
+    this.current = mm;
+    mm.cpuAttachMask.add(0);
+    this.loadAsce(mm.asce);
+  }
+
+  /** One access by cpu 0 through `asce` (process or gmap), with the
+   *  storage-key side effects; faults come back as data. */
+  translate(asce: bigint, va: bigint, access: Access, out: Translation = newTranslation()): Translation {
+    this.loadAsce(asce);
+    const r = this.engine.translateS390(va, access, out);
+    if (this.current) this.loadAsce(this.current.asce);
+    return r;
+  }
+
+  /** IPTE: invalidate the PTE at `ptep` and purge translations of `addr`. */
+  ipte(ptep: number, addr: bigint, asce: bigint): void {
+    this.engine.ipte(ptep, addr);
+    this.tlbEvents.push({ op: "ipte", addr, ptep, asce });
+  }
+
+  /** Purge every translation (PTLB / CSP): __tlb_flush_mm, gmap_flush_tlb. */
+  flushMm(asce: bigint): void {
+    this.engine.purgeTlb();
+    this.tlbEvents.push({ op: "flush_mm", asce });
+  }
+
+  /** IPTE events for `addr` so far. */
+  iptesFor(addr: bigint): number {
+    return this.tlbEvents.filter((e) => e.op === "ipte" && e.addr === addr).length;
+  }
+}
