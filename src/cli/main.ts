@@ -11,6 +11,7 @@ import { registerRun } from "./commands/run.js";
 import { registerXen } from "./commands/xen.js";
 import { registerPtCost } from "./commands/pt-cost.js";
 import { registerPtdump } from "./commands/ptdump.js";
+import { registerS390Pgmem } from "./commands/s390-pgmem.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerXen(program);
   registerPtdump(program);
   registerPtCost(program);
+  registerS390Pgmem(program);
   return program;
 }
 

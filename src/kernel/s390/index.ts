@@ -7,3 +7,4 @@ export * from "./crst.js";
 export * from "./pgtable.js";
 export * from "./mm.js";
 export * from "./gmap.js";
+export * from "./pgtable-memory.js";

@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import { measurePgtableMemory, type PgtableMemory } from "../../kernel/s390/pgtable-memory.js";
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got "${v}"`);
+  return n;
+};
+
+/** `wasmmu s390-pgmem`: page-table memory of many small s390 processes per allocator profile. */
+export function registerS390Pgmem(program: Command): void {
+  program.command("s390-pgmem")
+    .description("s390 page-table memory for N processes with many small mappings: 2 KiB fragments vs full pages vs PGSTEs")
+    .option("-p, --processes <n>", "processes", int, 64)
+    .option("-m, --mappings <n>", "one-page mappings per process, 1 MiB apart", int, 32)
+    .option("--json", "print JSON instead of a table")
+    .action(async (o: { processes: number; mappings: number; json?: boolean }) => {
+      const rows: PgtableMemory[] = [];
+      for (const [profile, pgste] of [["fragref", false], ["fullPage", false], ["fragref", true]] as const)
+        rows.push(await measurePgtableMemory({ processes: o.processes, mappings: o.mappings, profile, pgste }));
+      if (o.json) { console.log(JSON.stringify(rows, null, 2)); return; }
+      const kib = (pages: number): string => `${(pages * 4).toLocaleString("en-US")} KiB`;
+      console.log(`${o.processes} processes × ${o.mappings} one-page mappings 1 MiB apart (${rows[0]!.pteTables} PTE tables)\n`);
+      console.log("| allocator | PTE-table pages | all page-table pages | per process |");
+      console.log("|---|---:|---:|---:|");
+      for (const r of rows)
+        console.log(`| ${r.pgste ? "PGSTE (KVM host)" : r.profile === "fullPage" ? "fullPage (S390_FULLPAGE)" : "fragments (S390_FRAGREF)"} ` +
+          `| ${r.ptePages} (${kib(r.ptePages)}) | ${r.totalPages} (${kib(r.totalPages)}) | ${kib(r.bytesPerProcess / 4096)} |`);
+    });
+}
