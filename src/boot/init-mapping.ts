@@ -211,6 +211,7 @@ export function memoryMapTopDown(em: EarlyMapper, mapStart: number, mapEnd: numb
   const addr = em.input.memblock.findInRange(mapStart, mapEnd, pmd, pmd);
   if (!addr) throw new BootPanic(`memory_map_top_down: no free ${pmd >> 20} MiB block in [${hex(mapStart)}, ${hex(mapEnd)})`);
   const realEnd = addr + pmd;
+  em.steps.push({ op: "note", text: `memory_map_top_down: probe block ${hex(addr)}-${hex(realEnd - 1)} → real_end ${hex(realEnd)}` });
   let step = pmd;
   a.maxPfnMapped = 0;
   a.minPfnMapped = realEnd / PAGE;
@@ -310,7 +311,6 @@ export function planLinux(input: BootInput, sink?: PgtableSink): BootPlan {
     memoryMapBottomUp(em, ISA_END_ADDRESS, kernelEnd, input.stepRule);
   } else {
     probe = memoryMapTopDown(em, ISA_END_ADDRESS, end, input.stepRule);
-    em.steps.push({ op: "note", text: `top-down probe block ${hex(probe[0])}-${hex(probe[1] - 1)}` });
   }
   if (!g.is64) earlyIoremapPageTableRangeInit(em);
   em.loadCr3("load_cr3(swapper_pg_dir) at the end of init_mem_mapping");

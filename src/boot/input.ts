@@ -150,12 +150,18 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
   let ramAbove1M = 0;
   for (const r of mb.memory) ramAbove1M += Math.max(0, Math.min(r.end, maxLowPfn * 4096) - Math.max(r.base, 0x100000));
   if (ramAbove1M <= 0) throw new BootInputError("the memory map has no usable RAM above 1 MiB: nothing for the kernel to run in");
-  const kernel = opts.kernel ?? (g.is64 ? DEBIAN_61_AMD64 : DEBIAN_61_686PAE);
+  const base = opts.kernel ?? (g.is64 ? DEBIAN_61_AMD64 : DEBIAN_61_686PAE);
   const pgtPages = opts.pgtBufPages ?? g.defaultPgtBufPages;
   if (!Number.isInteger(pgtPages) || pgtPages < 1) throw new BootInputError(`brk reserve must be at least 1 page, got ${pgtPages}`);
-  const pgtBufStart = kernel.brkEnd - pgtPages * 4096;
-  if (pgtBufStart < kernel.brkBase)
-    throw new BootInputError(`brk reserve of ${pgtPages} pages does not fit the kernel's brk area [0x${kernel.brkBase.toString(16)}, 0x${kernel.brkEnd.toString(16)})`);
+  // early_alloc_pgt_buf() extends brk from where it stands (the recorded
+  // layouts: _brk_end minus the default buffer); the brk section ends at _end.
+  const pgtBufStart = base.brkEnd - g.defaultPgtBufPages * 4096;
+  const brkEnd = pgtBufStart + pgtPages * 4096;
+  const brkLimit = Math.max(base.end, base.brkEnd);
+  if (brkEnd > brkLimit)
+    throw new BootInputError(`brk reserve of ${pgtPages} pages does not fit the kernel's brk section ` +
+      `[0x${pgtBufStart.toString(16)}, 0x${brkLimit.toString(16)}): at most ${(brkLimit - pgtBufStart) / 4096} pages`);
+  const kernel: KernelLayout = { ...base, brkEnd };
   checkKernelInRam(mb, kernel);
   mb.reserve(0, 0x100000);
   mb.reserve(kernel.text, kernel.brkEnd);

@@ -100,11 +100,15 @@ export class PgtableModel {
     this.sink.allocHook?.(pa, level);
   }
 
-  /** Issue the queued hooks, lowest level first (tables before the tables that point to them). */
+  /**
+   * Issue the queued hooks, lowest level first (tables before the tables that
+   * point to them). The caller records them as one step, so the per-hook
+   * observer is not told.
+   */
   flushHooks(): HookCall[] {
     const q = this.pendingHooks.splice(0).sort((a, b) => a.level - b.level);
     this.deferHooks = false;
-    for (const h of q) this.hook(h.pa, h.level);
+    for (const h of q) { this.hooks.push(h); this.sink.allocHook?.(h.pa, h.level); }
     return q;
   }
 

@@ -84,7 +84,7 @@ export function formatPlan(p: BootPlan, opts: { maxSteps?: number } = {}): strin
   const max = opts.maxSteps ?? Infinity;
   let shown = 0, hidden = 0;
   let i = 0;
-  for (const s of p.steps) {
+  for (const s of mergeHookSteps(p.steps)) {
     if (shown >= max) { hidden++; continue; }
     shown++;
     const n = String(++i).padStart(5);
@@ -102,6 +102,17 @@ export function formatPlan(p: BootPlan, opts: { maxSteps?: number } = {}): strin
   if (hidden) out.push(`       … ${hidden} more steps (use --json for all)`);
   out.push(formatSummary(p));
   return out.join("\n");
+}
+
+/** Consecutive hook steps with the same reason read better as one line. */
+function mergeHookSteps(steps: readonly PlanStep[]): PlanStep[] {
+  const out: PlanStep[] = [];
+  for (const s of steps) {
+    const last = out[out.length - 1];
+    if (s.op === "hook" && last?.op === "hook" && last.why === s.why) out[out.length - 1] = { ...last, frames: [...last.frames, ...s.frames] };
+    else out.push(s);
+  }
+  return out;
 }
 
 export function formatSummary(p: BootPlan): string {

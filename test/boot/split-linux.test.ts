@@ -151,7 +151,7 @@ describe("bad input", () => {
     expect(() => inputFromE820([{ start: 0, end: 0x9f000, type: 1 }])).toThrow(/no usable RAM above 1 MiB/);
   });
   it("a brk reserve that does not fit the kernel's brk area is a clear error", () => {
-    expect(() => inputFromMem(2 ** 30, { pgtBufPages: 1000 })).toThrow(/brk reserve of 1000 pages/);
+    expect(() => inputFromMem(2 ** 30, { pgtBufPages: 1000 })).toThrow(/brk reserve of 1000 pages does not fit/);
     expect(() => inputFromMem(2 ** 30, { pgtBufPages: 0 })).toThrow(/at least 1 page/);
   });
   it("a kernel image outside RAM is a clear error", () => {
