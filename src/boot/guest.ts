@@ -1,0 +1,113 @@
+/**
+ * Building the planned tables in guest memory through the paravirt hook
+ * table, as the kernel does: entries through set_p*_init / *_populate_init
+ * (pv_ops.mmu.set_pte … set_pgd, with make_pte … converting values — pfn→mfn
+ * under Xen), table pages announced by paravirt_alloc_pte/pmd/pud/p4d
+ * before they are linked, and the final load_cr3 through write_cr3.
+ *
+ * The hook table is the kernel side's PvMmuOps (src/paravirt/ops.ts); this
+ * file names only the hooks early boot uses, so any backend (native, Xen,
+ * recording) fits structurally.
+ */
+import { type Geometry, leafEntry, Level, tableEntry } from "./geometry.js";
+import type { PgtableSink } from "./pgtable.js";
+
+/** What the hooks are told about the mm: init_mm (its pgd is swapper_pg_dir / init_top_pgt). */
+export interface EarlyMm { readonly id: number; readonly pgd: number; readonly isInitMm: boolean }
+
+/** The subset of PvMmuOps used during early boot (same names and signatures). */
+export interface EarlyPvOps {
+  readonly name: string;
+  allocPte(mm: EarlyMm, pfn: number): void;
+  allocPmd(mm: EarlyMm, pfn: number): void;
+  allocPud(mm: EarlyMm, pfn: number): void;
+  allocP4d(mm: EarlyMm, pfn: number): void;
+  setPte(ptep: number, pte: bigint): void;
+  setPmd(pmdp: number, pmd: bigint): void;
+  setPud(pudp: number, pud: bigint): void;
+  setP4d(p4dp: number, p4d: bigint): void;
+  setPgd(pgdp: number, pgd: bigint): void;
+  makePte(val: bigint): bigint;
+  makePmd(val: bigint): bigint;
+  makePud(val: bigint): bigint;
+  makeP4d(val: bigint): bigint;
+  makePgd(val: bigint): bigint;
+  writeCr3(v: bigint): void;
+}
+
+/** Physical memory as the sink needs it (PhysMem satisfies this). */
+export interface GuestPhys { fill(pa: number, len: number, byte: number): void }
+
+type Setter = "setPte" | "setPmd" | "setPud" | "setP4d" | "setPgd";
+type Maker = "makePte" | "makePmd" | "makePud" | "makeP4d" | "makePgd";
+
+/**
+ * Which setter writes an entry of a table at `level` — after folding: the
+ * 4-level pgd entry is written with set_p4d (p4d_populate_init), a PAE pgd
+ * entry (PDPTE) with set_pud, a 2-level pgd entry with set_pmd.
+ */
+function setterFor(g: Geometry, level: Level): [Setter, Maker] {
+  switch (level) {
+    case Level.Pte: return ["setPte", "makePte"];
+    case Level.Pmd: return ["setPmd", "makePmd"];
+    case Level.Pud: return ["setPud", "makePud"];
+    case Level.P4d: return ["setP4d", "makeP4d"];
+    default:
+      if (g.mode === "la57") return ["setPgd", "makePgd"];
+      if (g.mode === "x86-64") return ["setP4d", "makeP4d"];
+      if (g.mode === "pae") return ["setPud", "makePud"];
+      return ["setPmd", "makePmd"];
+  }
+}
+
+export interface PvSinkOptions {
+  /** Frames whose direct-map PTE must be read-only (Xen: page-table frames). */
+  readOnly?: (pa: number) => boolean;
+  /** 32-bit kernel text [start, end): PAGE_KERNEL_EXEC there. */
+  kernelText?: [number, number];
+}
+
+/** A PgtableSink writing through a paravirt backend into guest memory. */
+export class PvSink implements PgtableSink {
+  readonly mm: EarlyMm;
+  entriesWritten = 0;
+
+  constructor(readonly g: Geometry, readonly ops: EarlyPvOps, readonly phys: GuestPhys, pgd: number, readonly opts: PvSinkOptions = {}) {
+    this.mm = { id: 0, pgd, isInitMm: true };
+  }
+
+  /** clear_page() of a fresh table page: a plain store, the page is not attached yet. */
+  tableAlloc(pa: number): void { this.phys.fill(pa, 4096, 0); }
+
+  allocHook(pa: number, level: Level): void {
+    const pfn = pa / 4096;
+    switch (level) {
+      case Level.Pte: this.ops.allocPte(this.mm, pfn); break;
+      case Level.Pmd: this.ops.allocPmd(this.mm, pfn); break;
+      case Level.Pud: this.ops.allocPud(this.mm, pfn); break;
+      case Level.P4d: this.ops.allocP4d(this.mm, pfn); break;
+    }
+  }
+
+  private write(table: number, level: Level, index: number, v: bigint, leafLarge = false): void {
+    const [set, make] = leafLarge && this.g.is64 ? (["setPte", "makePte"] as const) : setterFor(this.g, level);
+    this.ops[set](table + index * this.g.entryBytes, v === 0n ? 0n : this.ops[make](v));
+    this.entriesWritten++;
+  }
+
+  setTableEntry(table: number, level: Level, index: number, child: number): void {
+    this.write(table, level, index, tableEntry(this.g, level, child));
+  }
+
+  /** 64-bit large leaves go through set_pte_init((pte_t *)pmd, …) exactly as init_64.c does. */
+  setLeafEntry(table: number, level: Level, index: number, pa: number, large: boolean): void {
+    const kt = this.opts.kernelText;
+    const exec = !this.g.is64 && !!kt && pa < kt[1] && pa + (large ? 2 ** this.g.pmdShift : 4096) > kt[0];
+    const readOnly = !large && !!this.opts.readOnly?.(pa);
+    this.write(table, level, index, leafEntry(this.g, pa, large, { exec, readOnly }), large);
+  }
+
+  clearEntry(table: number, level: Level, index: number): void { this.write(table, level, index, 0n); }
+
+  loadCr3(pgd: number): void { this.ops.writeCr3(BigInt(pgd)); }
+}
