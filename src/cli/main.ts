@@ -3,6 +3,7 @@
  * src/cli/commands/ and registers itself here.
  */
 import { Command } from "commander";
+import { registerBoot } from "./commands/boot.js";
 import { registerConform } from "./commands/conform.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .name("wasmmu")
     .description("WebAssembly-accelerated MMU emulator core: x86 and s390 page-table walkers, TLB, Linux kernel-side model")
     .showHelpAfterError("(run with --help for usage)");
+  registerBoot(program);
   registerDemo(program);
   registerConform(program);
   registerRun(program);

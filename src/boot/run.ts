@@ -1,0 +1,75 @@
+/**
+ * One entry point for tools (the CLI, tests): turn options into a BootInput,
+ * plan with a strategy, optionally build in guest memory and verify.
+ */
+import { readFile } from "node:fs/promises";
+import type { StepRule } from "./alloc-low.js";
+import { type BuildOptions, type BuildResult, buildAndVerify, plan } from "./build.js";
+import { parseE820 } from "./e820.js";
+import { type BootMode, BOOT_MODES } from "./geometry.js";
+import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, parseSize } from "./input.js";
+import type { BootPlan, Strategy } from "./plan.js";
+import { type BootRecord, compareWithRecord, inputFromRecord, parseRecords } from "./record.js";
+
+export interface BootOptions {
+  e820?: string;          // file
+  mem?: string;           // "64G"
+  fromRecord?: string;    // file (JSONL)
+  recordId?: string;
+  strategy?: Strategy;
+  xen?: boolean;
+  mode?: BootMode;
+  pageSizes?: string;     // "4k,2M,1G"
+  brk?: number;
+  bottomUp?: boolean;
+  stepRule?: StepRule;
+}
+
+export function parsePageSizes(s: string, mode: BootMode): { pse: boolean; gbpages: boolean } {
+  const set = new Set(s.split(/[,+\s]+/).filter(Boolean).map((x) => x.toUpperCase()));
+  for (const x of set) if (!["4K", "2M", "4M", "1G"].includes(x)) throw new BootInputError(`unknown page size "${x}" (use 4k, 2M/4M, 1G)`);
+  if (!set.has("4K")) throw new BootInputError("4k pages are always needed (the ISA range and unaligned edges)");
+  const large = mode === "2level" ? "4M" : "2M";
+  const other = mode === "2level" ? "2M" : "4M";
+  if (set.has(other)) throw new BootInputError(`${other} pages do not exist in ${mode} mode (large pages are ${large})`);
+  if (set.has("1G") && (mode === "pae" || mode === "2level")) throw new BootInputError(`1G pages need 64-bit paging, not ${mode}`);
+  if (set.has("1G") && !set.has(large)) throw new BootInputError("1G pages without 2M pages are not a configuration the kernel has (GBPAGES implies PSE)");
+  return { pse: set.has(large), gbpages: set.has("1G") };
+}
+
+export interface Loaded { input: BootInput; record?: BootRecord }
+
+export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
+  const mode = o.mode ?? "x86-64";
+  if (!BOOT_MODES.includes(mode)) throw new BootInputError(`unknown --mode ${mode} (expected ${BOOT_MODES.join(", ")})`);
+  const sources = [o.e820, o.mem, o.fromRecord].filter((x) => x !== undefined).length;
+  if (sources > 1) throw new BootInputError("give one of --e820 FILE, --mem SIZE, --from-record FILE");
+  const backend: Backend = o.xen ? "xen" : "native";
+  if (o.fromRecord) {
+    let recs = parseRecords(await readFile(o.fromRecord, "utf8"));
+    if (o.recordId) recs = recs.filter((r) => r.id === o.recordId);
+    if (!recs.length) throw new BootInputError(o.recordId ? `no record with id "${o.recordId}" in ${o.fromRecord}` : `no records in ${o.fromRecord}`);
+    return recs.map((r) => {
+      const input = inputFromRecord(r);
+      if (o.stepRule) input.stepRule = o.stepRule;
+      if (o.xen) throw new BootInputError("--from-record reproduces a native boot; drop --xen");
+      return { input, record: r };
+    });
+  }
+  const sizes = o.pageSizes ? parsePageSizes(o.pageSizes, mode) : {};
+  const common = { mode, backend, ...sizes, pgtBufPages: o.brk, bottomUp: o.bottomUp, stepRule: o.stepRule };
+  if (o.e820) return [{ input: inputFromE820(parseE820(await readFile(o.e820, "utf8")), common) }];
+  return [{ input: inputFromMem(parseSize(o.mem ?? "64G"), common) }];
+}
+
+export interface RunResult { plan: BootPlan; build?: BuildResult; record?: BootRecord; differences?: string[] }
+
+export async function runBoot(loaded: Loaded, strategy: Strategy, build: false | BuildOptions): Promise<RunResult> {
+  const out: RunResult = build ? { plan: null as unknown as BootPlan } : { plan: plan(strategy, loaded.input) };
+  if (build) {
+    out.build = await buildAndVerify(strategy, loaded.input, build);
+    out.plan = out.build.plan;
+  }
+  if (loaded.record) { out.record = loaded.record; out.differences = strategy === "linux" ? compareWithRecord(out.plan, loaded.record) : undefined; }
+  return out;
+}

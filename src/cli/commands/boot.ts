@@ -1,0 +1,64 @@
+import { type Command, Option } from "commander";
+import type { BuildOptions } from "../../boot/build.js";
+import { formatPlan, planToJson, type Strategy } from "../../boot/plan.js";
+import { type BootOptions, loadInputs, runBoot } from "../../boot/run.js";
+import { xenBuildOptions } from "../../boot/xen.js";
+
+/**
+ * `wasmmu boot`: plan the kernel's early direct mapping (hpa or linux
+ * strategy), build it in a sparse guest memory through the paravirt hooks
+ * (native or Xen PV) and verify it by translating through the wasm engine.
+ */
+export function registerBoot(program: Command): void {
+  program.command("boot")
+    .description("plan, build and verify the early-boot direct mapping (init_mem_mapping / hpa's top-down plan)")
+    .option("--e820 <file>", "memory map: boot-log lines (BIOS-e820: [mem …] usable) or JSON [[start, end, type], …]")
+    .option("--mem <size>", "a QEMU-like machine of this much RAM (default 64G)")
+    .option("--from-record <file>", "recorded boot(s), JSON lines (linux-boot-public.jsonl format): reproduce and compare")
+    .option("--record-id <id>", "with --from-record: only this record")
+    .addOption(new Option("--strategy <s>", "planning strategy").choices(["linux", "hpa"]).default("linux"))
+    .option("--xen", "Xen PV guest: 4k pages only, tables made read-only and pinned through the Xen model")
+    .addOption(new Option("--mode <mode>", "paging mode").choices(["x86-64", "la57", "pae", "2level"]).default("x86-64"))
+    .option("--page-sizes <list>", "allowed page sizes, e.g. 4k,2M,1G (default: all the mode has)")
+    .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages", (v) => Number(v))
+    .option("--bottom-up", "memblock bottom-up (movable_node): memory_map_bottom_up")
+    .addOption(new Option("--step-rule <r>", "top-down step growth").choices(["modern", "v39"]))
+    .option("--no-build", "plan only: do not build tables in guest memory or translate")
+    .addOption(new Option("--engine <e>", "engine used to build and verify").choices(["wasm", "ts"]).default("wasm"))
+    .option("--json", "print the plan as JSON (the record's field names)")
+    .option("--steps <n>", "text output: show at most this many steps", (v) => Number(v), 80)
+    .action(async (o: BootOptions & { build: boolean; engine: "wasm" | "ts"; json?: boolean; steps: number }) => {
+      const strategy = (o.strategy ?? "linux") as Strategy;
+      let failed = false;
+      const json: unknown[] = [];
+      for (const loaded of await loadInputs(o)) {
+        const xen = loaded.input.backend === "xen" ? xenBuildOptions() : {};
+        const build: false | BuildOptions = o.build === false || !xen ? false : { engine: o.engine, ...xen };
+        if (!xen && !o.json) console.log("(Xen hypervisor model not available in this build: planning only, no guest-memory build)");
+        const r = await runBoot(loaded, strategy, build);
+        const v = r.build?.verify;
+        if (v && !v.ok) failed = true;
+        if (r.differences?.length) failed = true;
+        if (o.json) {
+          json.push({
+            ...(r.record ? { id: r.record.id } : {}),
+            ...planToJson(r.plan),
+            ...(v ? { verify: { ok: v.ok, translated: v.translated, regions_2M: v.regions, pages_4k: v.pages,
+              mismatches: v.mismatches.map((m) => ({ va: `0x${m.va.toString(16)}`, pa: `0x${m.pa.toString(16)}`, got: m.got })),
+              tables_from_unmapped: v.tablesFromUnmapped.map((x) => `0x${x.toString(16)}`), end_faults: v.endFaults } } : {}),
+            ...(r.differences ? { matches_record: r.differences.length === 0, differences: r.differences } : {}),
+          });
+          continue;
+        }
+        if (r.record) console.log(`record ${r.record.id}:`);
+        console.log(formatPlan(r.plan, { maxSteps: o.steps }));
+        if (v) console.log(`verify (${o.engine} engine): ${v.ok ? "OK" : "FAILED"} — ${v.translated} translations ` +
+          `(${v.regions} 2M regions, ${v.pages} 4k pages), ${v.mismatches.length} mismatches, ` +
+          `${v.tablesFromUnmapped.length} tables from unmapped memory, end of map faults: ${v.endFaults}; ${v.ms.toFixed(0)} ms`);
+        if (r.differences) console.log(r.differences.length ? `differs from the recorded boot:\n  ${r.differences.join("\n  ")}`
+          : "matches the recorded boot: ranges, pieces, steps, every page-table page (count, source, address, caller)");
+      }
+      if (o.json) console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 1));
+      if (failed) process.exitCode = 1;
+    });
+}
