@@ -18,6 +18,7 @@ import type { BootPlan, Strategy } from "./plan.js";
 import type { PgtableSink } from "./pgtable.js";
 import { type VerifyReport, verifyTranslations } from "./verify.js";
 import type { PhysMem } from "../phys/phys-mem.js";
+import { NativeMmuOps } from "../paravirt/native.js";
 
 export function plan(strategy: Strategy, input: BootInput, sink?: PgtableSink): BootPlan {
   // planning mutates memblock (table pages are reserved): every run gets its own copy
@@ -42,7 +43,7 @@ export interface MachineParts { phys: PhysMem; engine: Engine; geometry: Geometr
 
 export interface BuildOptions {
   engine?: EngineName;
-  /** The paravirt backend; default: plain native stores. */
+  /** The paravirt backend; default: the native one (plain stores, no-op hooks). */
   ops?: (m: MachineParts) => EarlyPvOps;
   /** Extra frames for the backend's own use (Xen's start-of-day tables, …). */
   extraPoolPages?: number;
@@ -63,7 +64,7 @@ export async function buildAndVerify(strategy: Strategy, input: BootInput, opts:
   const engine = (await createEngine(opts.engine ?? "wasm", { backing: "sparse", physSize, poolBytes })) as Engine;
   engine.setX86({ ...pagingRegisters(g), cr3: 0n });
   const parts: MachineParts = { phys: engine.phys, engine, geometry: g, input };
-  const ops = opts.ops ? opts.ops(parts) : plainNativeOps(parts);
+  const ops = opts.ops ? opts.ops(parts) : new NativeMmuOps({ phys: engine.phys, cpu: engine, entryBytes: g.entryBytes });
   opts.prepare?.(parts, ops);
   const sink = new PvSink(g, ops, engine.phys, input.pgdPa,
     { kernelText: [input.kernel.text, input.kernel.end], ...opts.sinkOptions?.(parts) });
@@ -72,22 +73,4 @@ export async function buildAndVerify(strategy: Strategy, input: BootInput, opts:
   const buildMs = performance.now() - t0;
   const verify = verifyTranslations(engine, g, p);
   return { plan: p, engine, verify, ops, buildMs };
-}
-
-/**
- * The native backend's behaviour for early boot: entries are plain stores
- * (native_set_pte …), alloc hooks are paravirt_nop, values pass unchanged,
- * write_cr3 loads CR3 on the CPU.
- */
-export function plainNativeOps(m: MachineParts): EarlyPvOps {
-  const { phys, engine, geometry: g } = m;
-  const store = (pa: number, v: bigint): void => phys.writeEntry(pa, v, g.entryBytes);
-  const id = (v: bigint): bigint => v;
-  const nop = (): void => {};
-  return {
-    name: "native", allocPte: nop, allocPmd: nop, allocPud: nop, allocP4d: nop,
-    setPte: store, setPmd: store, setPud: store, setP4d: store, setPgd: store,
-    makePte: id, makePmd: id, makePud: id, makeP4d: id, makePgd: id,
-    writeCr3: (v) => { const t = engine.writeCr3(v); if (t.fault) throw new Error(`write_cr3(0x${v.toString(16)}) faulted: vector ${t.vector}`); },
-  };
 }

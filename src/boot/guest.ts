@@ -5,35 +5,17 @@
  * under Xen), table pages announced by paravirt_alloc_pte/pmd/pud/p4d
  * before they are linked, and the final load_cr3 through write_cr3.
  *
- * The hook table is the kernel side's PvMmuOps (src/paravirt/ops.ts); this
- * file names only the hooks early boot uses, so any backend (native, Xen,
- * recording) fits structurally.
+ * The hook table is the kernel side's PvMmuOps (src/paravirt/ops.ts); any
+ * backend (native, Xen, recording) drives the build.
  */
 import { type Geometry, leafEntry, Level, tableEntry } from "./geometry.js";
+import type { PvMm, PvMmuOps } from "../paravirt/ops.js";
 import type { PgtableSink } from "./pgtable.js";
 
-/** What the hooks are told about the mm: init_mm (its pgd is swapper_pg_dir / init_top_pgt). */
-export interface EarlyMm { readonly id: number; readonly pgd: number; readonly isInitMm: boolean }
-
-/** The subset of PvMmuOps used during early boot (same names and signatures). */
-export interface EarlyPvOps {
-  readonly name: string;
-  allocPte(mm: EarlyMm, pfn: number): void;
-  allocPmd(mm: EarlyMm, pfn: number): void;
-  allocPud(mm: EarlyMm, pfn: number): void;
-  allocP4d(mm: EarlyMm, pfn: number): void;
-  setPte(ptep: number, pte: bigint): void;
-  setPmd(pmdp: number, pmd: bigint): void;
-  setPud(pudp: number, pud: bigint): void;
-  setP4d(p4dp: number, p4d: bigint): void;
-  setPgd(pgdp: number, pgd: bigint): void;
-  makePte(val: bigint): bigint;
-  makePmd(val: bigint): bigint;
-  makePud(val: bigint): bigint;
-  makeP4d(val: bigint): bigint;
-  makePgd(val: bigint): bigint;
-  writeCr3(v: bigint): void;
-}
+/** The hooks early boot calls (a subset of PvMmuOps, so every backend fits). */
+export type EarlyPvOps = Pick<PvMmuOps, "name" | "allocPte" | "allocPmd" | "allocPud" | "allocP4d"
+  | "setPte" | "setPmd" | "setPud" | "setP4d" | "setPgd"
+  | "makePte" | "makePmd" | "makePud" | "makeP4d" | "makePgd" | "writeCr3">;
 
 /** Physical memory as the sink needs it (PhysMem satisfies this). */
 export interface GuestPhys { fill(pa: number, len: number, byte: number): void }
@@ -69,7 +51,8 @@ export interface PvSinkOptions {
 
 /** A PgtableSink writing through a paravirt backend into guest memory. */
 export class PvSink implements PgtableSink {
-  readonly mm: EarlyMm;
+  /** init_mm as the hooks see it (its pgd is swapper_pg_dir / init_top_pgt). */
+  readonly mm: PvMm;
   entriesWritten = 0;
 
   constructor(readonly g: Geometry, readonly ops: EarlyPvOps, readonly phys: GuestPhys, pgd: number, readonly opts: PvSinkOptions = {}) {
