@@ -125,6 +125,28 @@ export class Kernel {
       ctxs: Array.from({ length: TLB_NR_DYN_ASIDS }, () => ({ ctxId: -1, tlbGen: 0 })),
     };
     swapperInit(this, this.initMm);
+    this.ops.bindFixmap?.((idx, pa, prot) => this.setFixmap(idx, pa, prot));
+  }
+
+  /** fix_to_virt: fixmap slots grow down from FIXADDR_TOP. */
+  fixToVirt(idx: number): bigint {
+    const g = this.geometry;
+    // FIXADDR_TOP: 32-bit -PAGE_SIZE; x86-64 round_up(VSYSCALL_ADDR + PAGE_SIZE, PMD_SIZE) - PAGE_SIZE.
+    const top = g.vaBits === 32 ? 0xffff_f000n : 0xffff_ffff_ff7f_f000n;
+    if (!(Number.isInteger(idx) && idx >= 0 && idx < 1024)) throw new RangeError(`fixmap index must be in [0, 1024), got ${idx}`);
+    return top - BigInt(idx) * BigInt(PAGE_SIZE);
+  }
+
+  /**
+   * __native_set_fixmap → set_pte_vaddr: map pa at the slot in init_mm (replacing
+   * what was there, with the flush that needs), visible in every mm.
+   * `prot` carries the entry's protection bits (RW, NX; PRESENT is implied).
+   */
+  setFixmap(idx: number, pa: PhysAddr, prot: bigint): void {
+    const va = this.fixToVirt(idx);
+    if (this.initMm.findVma(va)) this.initMm.munmap(va, PAGE_SIZE);
+    const rw = (prot & 2n) !== 0n, nx = (prot & (1n << 63n)) !== 0n;
+    this.initMm.mapRange(va, PAGE_SIZE, { pa, prot: `r${rw ? "w" : ""}${nx ? "" : "x"}` });
   }
 
   /** Paging levels in use (2, 3, 4, 5). */

@@ -443,19 +443,21 @@ export class Mm implements PvMm, PtOwner {
           if (readEntry(k, pmdp) === 0n) { if (!__pxdAlloc(k, this, pmdp, depth - 1)) return false; modified.add(entryKind(g, depth - 1)); }
           const tablePa = entryAddr(g, readEntry(k, pmdp));
           this.pageTableLock.lock();
+          k.ops.enterLazyMmu();
           try {
             for (; va < stop; va += ps)
               setEntry(k, PgtLevel.Pte, entryPtr(k, tablePa, tableIndex(g, depth, va)), this.mkLeaf(vma.pa + Number(va - vma.start), vma.prot, false, writable));
-          } finally { this.pageTableLock.unlock(); }
+          } finally { k.ops.leaveLazyMmu(); this.pageTableLock.unlock(); }
           continue;
         }
         if (readEntry(k, pmdp) === 0n) modified.add(entryKind(g, depth - 1));
         const m = pteAllocMapLock(k, this, pmdp, va);
         if (!m) return false;
+        k.ops.enterLazyMmu();                                     // remap_pte_range batches its writes
         try {
           for (let i = 0; va < stop; va += ps, i++)
             setPteAt(k, m.pte.offset(i, k), this.mkLeaf(vma.pa + Number(va - vma.start), vma.prot, false, writable));
-        } finally { pteUnmapUnlock(k, m.pte, m.ptl); }
+        } finally { k.ops.leaveLazyMmu(); pteUnmapUnlock(k, m.pte, m.ptl); }
       } else {
         const p = this.walkAlloc(va, depth, modified);
         if (p === null) return false;
@@ -549,6 +551,7 @@ export class Mm implements PvMm, PtOwner {
         if (this.isInitMm) throw new Error("mprotect on init_mm is not supported (use set_memory_*)");
         const m = pteOffsetMapLock(k, this, entryOrPmd, s);
         if (!m) return;
+        k.ops.enterLazyMmu();                                     // change_pte_range
         try {
           for (let va = s, i = 0; va < e; va += ps, i++) {
             const pte = m.pte.offset(i, k);
@@ -562,7 +565,7 @@ export class Mm implements PvMm, PtOwner {
             k.ops.ptepModifyProtCommit(this, va, pte.pa, was, k.ops.makePte(next));
             gather.removeTlbEntry(va, 12);
           }
-        } finally { pteUnmapUnlock(k, m.pte, m.ptl); }
+        } finally { k.ops.leaveLazyMmu(); pteUnmapUnlock(k, m.pte, m.ptl); }
       } else {
         const p = entryOrPmd;
         const ptl = entryLockptr(k, p);
@@ -638,6 +641,7 @@ export class Mm implements PvMm, PtOwner {
           if (!isPresent(pmd) || isLeafEntry(pmd)) return;
           const tablePa = entryAddr(g, pmd);
           this.pageTableLock.lock();
+          k.ops.enterLazyMmu();
           try {
             for (let va = s; va < e; va += ps) {
               const ptep = entryPtr(k, tablePa, tableIndex(g, depth, va));
@@ -645,11 +649,12 @@ export class Mm implements PvMm, PtOwner {
               setEntry(k, PgtLevel.Pte, ptep, 0n);
               gather.removeTlbEntry(va, 12);
             }
-          } finally { this.pageTableLock.unlock(); }
+          } finally { k.ops.leaveLazyMmu(); this.pageTableLock.unlock(); }
           return;
         }
         const m = pteOffsetMapLock(k, this, p, s);                // zap_pte_range
         if (!m) return;
+        k.ops.enterLazyMmu();
         try {
           for (let va = s, i = 0; va < e; va += ps, i++) {
             const pte = m.pte.offset(i, k);
@@ -659,7 +664,7 @@ export class Mm implements PvMm, PtOwner {
             gather.removeTlbEntry(va, 12);
             freeData(entryAddr(g, old));
           }
-        } finally { pteUnmapUnlock(k, m.pte, m.ptl); }
+        } finally { k.ops.leaveLazyMmu(); pteUnmapUnlock(k, m.pte, m.ptl); }
       } else {
         const ptl = entryLockptr(k, p);                          // zap_huge_pmd / zap_huge_pud
         ptl.lock();

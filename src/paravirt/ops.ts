@@ -161,6 +161,13 @@ export interface PvMmuOps {
 
   /** Map physical `pa` at fixmap slot `idx` with protection `prot` (__set_fixmap). */
   setFixmap(idx: number, pa: PhysAddr, prot: bigint): void;
+
+  /**
+   * Not a hook: the kernel calls this once init_mm exists to give the backend
+   * the function that maps a fixmap slot (set_pte_vaddr on init_mm), which
+   * setFixmap needs. Optional so that older backends stay valid.
+   */
+  bindFixmap?(fn: (idx: number, pa: PhysAddr, prot: bigint) => void): void;
 }
 
 /** Every hook name, in the order above (the recording wrapper and tests use it). */
@@ -181,6 +188,6 @@ export const PV_MMU_OP_NAMES = [
 export type PvMmuOpName = (typeof PV_MMU_OP_NAMES)[number];
 
 /** Compile-time check that PV_MMU_OP_NAMES lists every function-valued hook. */
-type FnKeys<T> = { [K in keyof T]: T[K] extends (...a: never[]) => unknown ? K : never }[keyof T];
-type Missing = Exclude<FnKeys<PvMmuOps>, PvMmuOpName>;
+type FnKeys<T> = { [K in keyof T]-?: NonNullable<T[K]> extends (...a: never[]) => unknown ? K : never }[keyof T];
+type Missing = Exclude<FnKeys<PvMmuOps>, PvMmuOpName | "bindFixmap">;
 export const PV_MMU_OPS_COMPLETE: [Missing] extends [never] ? true : Missing = true;

@@ -40,6 +40,7 @@ export function recordingMmuOps(inner: PvMmuOps, opts: RecordingOptions = {}): R
     clear() { log.length = 0; },
     calls(...ops: PvMmuOpName[]) { return log.filter((c) => ops.includes(c.op)); },
   } as Record<string, unknown>;
+  if (inner.bindFixmap) rec.bindFixmap = inner.bindFixmap.bind(inner);
   for (const op of PV_MMU_OP_NAMES) {
     const fn = inner[op] as (...a: unknown[]) => unknown;
     rec[op] = (...args: unknown[]): unknown => {

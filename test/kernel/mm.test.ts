@@ -283,3 +283,42 @@ describe("NR_PAGETABLE and the free-page count return to their starting values",
     expect(m.k.pgdList).toHaveLength(0);
   });
 });
+
+describe.each(ENGINE_NAMES)("fixmap and lazy MMU mode (%s engine)", (engine) => {
+  it("set_fixmap maps a slot in init_mm for every mm; remapping it flushes the old translation", async () => {
+    const m = await machine(engine, "4level");
+    const mm = m.k.mmCreate();
+    m.k.switchMm(mm);
+    const va = m.k.fixToVirt(3);
+    m.k.ops.setFixmap(3, 0x9000, 0x63n);
+    expectOk(m, va + 8n, Access.Write, 0x9008);
+    m.k.ops.setFixmap(3, 0xa000, 0x63n);
+    expect(m.cpu.stale()).toEqual([]);
+    expectOk(m, va + 8n, Access.Write, 0xa008);
+    expect(m.k.fixToVirt(0) - m.k.fixToVirt(1)).toBe(4096n);
+  });
+
+  it("pte-table loops run in lazy MMU mode, balanced, with the writes inside", async () => {
+    const { recordingMmuOps } = await import("../../src/paravirt/recording.js");
+    const { NativeMmuOps } = await import("../../src/paravirt/native.js");
+    const { Kernel } = await import("../../src/kernel/kernel.js");
+    const { createEngine } = await import("../../src/engine/index.js");
+    const e = await createEngine(engine, { physSize: 16 << 20 });
+    const ops = recordingMmuOps(new NativeMmuOps({ phys: e.phys, cpu: e }));
+    const k = new Kernel({ mode: "4level", cpu: e, ops });
+    const mm = k.mmCreate();
+    ops.clear();
+    mm.mapRange(0x40_0000n, 4 * SZ_4K, { pa: 0x1000, prot: "rw" });
+    mm.mprotect(0x40_0000n, 4 * SZ_4K, "r");
+    mm.munmap(0x40_0000n, 4 * SZ_4K);
+    let depth = 0;
+    for (const c of ops.log) {
+      if (c.op === "enterLazyMmu") depth++;
+      if (c.op === "leaveLazyMmu") depth--;
+      if (c.op === "setPte" || c.op === "ptepModifyProtCommit") expect(depth, c.op).toBe(1);
+      expect(depth).toBeGreaterThanOrEqual(0);
+    }
+    expect(depth).toBe(0);
+    expect(ops.calls("enterLazyMmu").length).toBe(3);
+  });
+});
