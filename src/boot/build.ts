@@ -9,13 +9,13 @@
 import { Cr } from "../abi.js";
 import { createEngine, type Engine, type EngineName } from "../engine/index.js";
 import { type Geometry, geometry } from "./geometry.js";
-import type { EarlyPvOps, PvSinkOptions } from "./guest.js";
+import type { EarlyPvOps, GuestPhys } from "./guest.js";
 import { PvSink } from "./guest.js";
 import { planHpa } from "./hpa.js";
 import { planLinux } from "./init-mapping.js";
 import type { BootInput } from "./input.js";
 import type { BootPlan, Strategy } from "./plan.js";
-import type { PgtableSink } from "./pgtable.js";
+import type { PgtableSink, Preexisting } from "./pgtable.js";
 import { type VerifyReport, verifyTranslations } from "./verify.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 import { NativeMmuOps } from "../paravirt/native.js";
@@ -41,36 +41,54 @@ export function pagingRegisters(g: Geometry): { cr0: bigint; cr4: bigint; efer: 
 /** What a backend factory gets: the machine's memory and CPU. */
 export interface MachineParts { phys: PhysMem; engine: Engine; geometry: Geometry; input: BootInput }
 
-export interface BuildOptions {
-  engine?: EngineName;
-  /** The paravirt backend; default: the native one (plain stores, no-op hooks). */
-  ops?: (m: MachineParts) => EarlyPvOps;
-  /** Extra frames for the backend's own use (Xen's start-of-day tables, …). */
-  extraPoolPages?: number;
-  sinkOptions?: (m: MachineParts) => PvSinkOptions;
-  /** Called after the engine exists and before planning (e.g. Xen start-of-day setup). */
-  prepare?: (m: MachineParts, ops: EarlyPvOps) => void;
+/** What a backend sets up before planning starts. */
+export interface BackendSetup {
+  ops: EarlyPvOps;
+  /** The guest's view of physical memory (Xen: pseudo-physical); default the machine's. */
+  guestPhys?: GuestPhys;
+  /** Machine address of a guest physical address (Xen: through the p2m); default identity. */
+  toMachine?: (pa: number) => number;
+  /** Tables already in memory (and in CR3) when init_mem_mapping starts. */
+  preexisting?: Preexisting;
+  /** Ranges memblock must treat as reserved (the backend's own tables). */
+  reserve?: [number, number][];
+  /** The hypervisor model, if any (for reports and tests). */
+  hypervisor?: unknown;
+  describe?: string;
 }
 
-export interface BuildResult { plan: BootPlan; engine: Engine; verify: VerifyReport; ops: EarlyPvOps; buildMs: number }
+export interface BuildOptions {
+  engine?: EngineName;
+  /** Machine memory to create (default: enough for the map's highest RAM address). */
+  machineBytes?: (input: BootInput) => number;
+  /** The paravirt backend and its start-of-day state; default: native (plain stores, no-op hooks). */
+  backend?: (m: MachineParts) => BackendSetup;
+}
+
+export interface BuildResult { plan: BootPlan; engine: Engine; verify: VerifyReport; setup: BackendSetup; buildMs: number }
 
 export async function buildAndVerify(strategy: Strategy, input: BootInput, opts: BuildOptions = {}): Promise<BuildResult> {
   const g = geometry(input.mode);
+  if (strategy === "hpa" && input.backend === "xen")
+    throw new Error("hpa under Xen cannot be built on this Xen model: hpa fills a new pgd before hooking it, but under " +
+      "Xen PV the kernel already runs on init_top_pgt (pinned), and the backend offers no switch to a freshly built pgd " +
+      "that keeps its direct map (xenSetupKernelPagetable copies the old kernel half over it); plan it with --no-build");
   const dry = plan(strategy, input);
-  const top = Math.max(...input.memblock.memory.map((r) => r.end), input.pgdPa + 4 * 4096);
+  const top = opts.machineBytes?.(input) ?? Math.max(...input.memblock.memory.map((r) => r.end), input.pgdPa + 4 * 4096);
   const physSize = Math.max(2 ** 32, 2 ** Math.ceil(Math.log2(top)));
-  const frames = dry.summary.totalTablePages + 16 + (opts.extraPoolPages ?? 0);
+  const frames = dry.summary.totalTablePages + 64;
   const poolBytes = Math.max(1 << 20, Math.ceil(frames * 1.25) * 4096);
   const engine = (await createEngine(opts.engine ?? "wasm", { backing: "sparse", physSize, poolBytes })) as Engine;
   engine.setX86({ ...pagingRegisters(g), cr3: 0n });
   const parts: MachineParts = { phys: engine.phys, engine, geometry: g, input };
-  const ops = opts.ops ? opts.ops(parts) : new NativeMmuOps({ phys: engine.phys, cpu: engine, entryBytes: g.entryBytes });
-  opts.prepare?.(parts, ops);
-  const sink = new PvSink(g, ops, engine.phys, input.pgdPa,
-    { kernelText: [input.kernel.text, input.kernel.end], ...opts.sinkOptions?.(parts) });
+  const setup: BackendSetup = opts.backend?.(parts)
+    ?? { ops: new NativeMmuOps({ phys: engine.phys, cpu: engine, entryBytes: g.entryBytes }) };
+  const own: BootInput = { ...input, memblock: input.memblock.clone(), preexisting: setup.preexisting };
+  for (const [s, e] of setup.reserve ?? []) own.memblock.reserve(s, e);
+  const sink = new PvSink(g, setup.ops, setup.guestPhys ?? engine.phys, input.pgdPa, { kernelText: [input.kernel.text, input.kernel.end] });
   const t0 = performance.now();
-  const p = plan(strategy, input, sink);
+  const p = plan(strategy, own, sink);
   const buildMs = performance.now() - t0;
-  const verify = verifyTranslations(engine, g, p);
-  return { plan: p, engine, verify, ops, buildMs };
+  const verify = verifyTranslations(engine, g, p, { toMachine: setup.toMachine });
+  return { plan: p, engine, verify, setup, buildMs };
 }

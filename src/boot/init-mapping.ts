@@ -57,6 +57,7 @@ export class EarlyMapper {
       allocPage(caller: string, level: Level): number { return self.allocTablePage(caller, level); },
     };
     if (!this.g.is64) this.addHead32Tables();
+    if (input.preexisting) this.model.registerPreexisting(input.preexisting);
     this.model.onHook = (h) => this.steps.push({ op: "hook", frames: [{ pa: h.pa, level: levelName(this.g, h.level) }],
       why: this.hookWhy });
   }

@@ -11,6 +11,7 @@ import { E820Error, E820Type, type E820Entry, e820EndOfRamPfn, e820SetupArchEdit
 import { type BootMode, geometry } from "./geometry.js";
 import { Memblock } from "./memblock.js";
 import type { StepRule } from "./alloc-low.js";
+import type { Preexisting } from "./pgtable.js";
 
 export type Backend = "native" | "xen";
 
@@ -57,6 +58,8 @@ export interface BootInput {
   fixmap?: Fixmap32;
   /** Pages extend_brk() may still add (0: brk locked, as in 6.1). */
   brkExtendPages: number;
+  /** Tables that exist before init_mem_mapping (set by a backend's start of day). */
+  preexisting?: Preexisting;
 }
 
 export class BootInputError extends Error {
@@ -188,8 +191,15 @@ export function checkKernelInRam(mb: Memblock, k: KernelLayout): void {
     throw new BootInputError(`the kernel image [0x${k.text.toString(16)}, 0x${Math.max(k.end, k.brkEnd).toString(16)}) is not inside usable RAM`);
 }
 
+/** A PV guest's pseudo-physical map (xen_memory_setup): contiguous RAM with the ISA hole. */
+export function pvE820(size: number): E820Entry[] {
+  if (size < 16 * MiB) throw new BootInputError(`--mem ${size} is too small: at least 16 MiB`);
+  return [{ start: 0, end: 0xa0000, type: E820Type.Ram }, { start: 0xa0000, end: 0x100000, type: E820Type.Reserved },
+    { start: 0x100000, end: size, type: E820Type.Ram }];
+}
+
 export function inputFromMem(size: number, opts: InputOptions = {}): BootInput {
-  return inputFromE820(qemuLikeE820(size, opts.mode ?? "x86-64"), opts);
+  return inputFromE820(opts.backend === "xen" ? pvE820(size) : qemuLikeE820(size, opts.mode ?? "x86-64"), opts);
 }
 
 export { E820Error };

@@ -42,6 +42,14 @@ export interface PgtableSink {
 
 export interface HookCall { pa: number; level: Level }
 
+/** Tables that exist before planning starts (head_32's, Xen's start of day), already in memory. */
+export interface Preexisting {
+  tables: { pa: number; level: Level }[];
+  links: { table: number; index: number; child: number }[];
+  /** Leaf runs in pte tables: entries [from, to) map base + i·4 KiB. */
+  leaves: { table: number; from: number; to: number; base: number }[];
+}
+
 export class PgtableModel {
   readonly tables = new Map<number, Table>();
   readonly pgd: Table;
@@ -68,6 +76,17 @@ export class PgtableModel {
     this.tables.set(pa, t);
     if (!preexisting) this.sink.tableAlloc?.(pa, level);
     return t;
+  }
+
+  /** Record pre-existing tables in the picture (nothing is written: they are in memory already). */
+  registerPreexisting(p: Preexisting): void {
+    for (const t of p.tables) if (!this.tables.has(t.pa)) this.addTable(t.pa, t.level, true);
+    for (const l of p.links) {
+      const t = this.table(l.table);
+      t.kind[l.index] = Slot.Table;
+      t.target![l.index] = l.child;
+    }
+    for (const r of p.leaves) this.table(r.table).kind.fill(Slot.Leaf, r.from, r.to);
   }
 
   table(pa: number): Table {

@@ -34,6 +34,8 @@ export interface PlanSummary {
   /** Lowest / highest physical address of an allocated table page (−1 if none). */
   lowestTable: number;
   highestTable: number;
+  /** Lowest table page taken from RAM (memblock) rather than brk (−1 if none). */
+  lowestRamTable: number;
   hooks: number;
   cr3Switches: number;
   /** Leaf entries written. */
@@ -122,7 +124,8 @@ export function formatSummary(p: BootPlan): string {
   return [
     "summary:",
     `  page-table pages: ${s.totalTablePages} (${lv}); from brk ${s.brkPages}, from mapped memory ${s.memblockPages}`,
-    `  tables sit at ${s.lowestTable < 0 ? "-" : hex(s.lowestTable)} … ${s.highestTable < 0 ? "-" : hex(s.highestTable)}`,
+    `  tables sit at ${s.lowestTable < 0 ? "-" : hex(s.lowestTable)} … ${s.highestTable < 0 ? "-" : hex(s.highestTable)}` +
+      (s.lowestRamTable < 0 ? "" : ` (those from RAM: ${hex(s.lowestRamTable)} and up)`),
     `  direct map: ${dp[1]} x 4k, ${dp[2]} x ${p.mode === "2level" ? "4M" : "2M"}, ${dp[3]} x 1G; mapped up to ${hex(p.maxPfnMapped * 4096)}`,
     `  hooks ${s.hooks}, CR3 switches ${s.cr3Switches}, leaf entries written ${s.leaves}, ${s.timeMs.toFixed(1)} ms`,
   ].join("\n");
@@ -152,7 +155,8 @@ export function planToJson(p: BootPlan, opts: { steps?: boolean } = {}): Record<
     pgt_buf: { end_final: hex(p.pgtBufEndFinal) },
     max_pfn_mapped_final: hex(p.maxPfnMapped),
     direct_pages_count_at_paging_init: p.directPages.map(hex),
-    summary: { ...p.summary, lowestTable: hex(p.summary.lowestTable), highestTable: hex(p.summary.highestTable) },
+    summary: { ...p.summary, lowestTable: hex(p.summary.lowestTable), highestTable: hex(p.summary.highestTable),
+      lowestRamTable: p.summary.lowestRamTable < 0 ? null : hex(p.summary.lowestRamTable) },
     ...(opts.steps === false ? {} : { steps: p.steps.map(stepJson) }),
   };
 }
@@ -165,17 +169,17 @@ function stepJson(s: PlanStep): Record<string, unknown> {
 }
 
 export function summarize(p: Omit<BootPlan, "summary">, model: { countByLevel(): Record<string, number>; hooks: unknown[]; leavesWritten: number }, timeMs: number): PlanSummary {
-  let lo = Infinity, hi = -1, brk = 0, mb = 0;
+  let lo = Infinity, hi = -1, brk = 0, mb = 0, loRam = Infinity;
   for (const a of p.allocations) {
     lo = Math.min(lo, a.pa); hi = Math.max(hi, a.pa + (a.num - 1) * 4096);
-    if (a.source === "brk") brk += a.num; else mb += a.num;
+    if (a.source === "brk") brk += a.num; else { mb += a.num; loRam = Math.min(loRam, a.pa); }
   }
   const tablePages = model.countByLevel();
   return {
     tablePages,
     totalTablePages: Object.values(tablePages).reduce((a, b) => a + b, 0),
     brkPages: brk, memblockPages: mb,
-    lowestTable: lo === Infinity ? -1 : lo, highestTable: hi,
+    lowestTable: lo === Infinity ? -1 : lo, highestTable: hi, lowestRamTable: loRam === Infinity ? -1 : loRam,
     hooks: model.hooks.length,
     cr3Switches: p.steps.filter((s) => s.op === "cr3").length,
     leaves: model.leavesWritten,

@@ -9,6 +9,7 @@ import { parseE820 } from "./e820.js";
 import { type BootMode, BOOT_MODES } from "./geometry.js";
 import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, parseSize } from "./input.js";
 import type { BootPlan, Strategy } from "./plan.js";
+import { xenStartOfDayTables } from "./xen.js";
 import { type BootRecord, compareWithRecord, inputFromRecord, parseRecords } from "./record.js";
 
 export interface BootOptions {
@@ -58,8 +59,14 @@ export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
   }
   const sizes = o.pageSizes ? parsePageSizes(o.pageSizes, mode) : {};
   const common = { mode, backend, ...sizes, pgtBufPages: o.brk, bottomUp: o.bottomUp, stepRule: o.stepRule };
-  if (o.e820) return [{ input: inputFromE820(parseE820(await readFile(o.e820, "utf8")), common) }];
-  return [{ input: inputFromMem(parseSize(o.mem ?? "64G"), common) }];
+  const input = o.e820 ? inputFromE820(parseE820(await readFile(o.e820, "utf8")), common) : inputFromMem(parseSize(o.mem ?? "64G"), common);
+  if (backend === "xen") {
+    // plan-only runs see the same start-of-day tables a build creates
+    const sod = xenStartOfDayTables(input);
+    input.preexisting = sod.preexisting;
+    for (const [s, e] of sod.reserve) input.memblock.reserve(s, e);
+  }
+  return [{ input }];
 }
 
 export interface RunResult { plan: BootPlan; build?: BuildResult; record?: BootRecord; differences?: string[] }

@@ -68,7 +68,15 @@ export function tablesFromUnmapped(plan: BootPlan): number[] {
   return bad;
 }
 
-export function verifyTranslations(engine: Engine, g: Geometry, plan: BootPlan, maxMismatches = 20): VerifyReport {
+export interface VerifyOptions {
+  /** Machine address of a guest physical address (Xen's p2m); default identity. */
+  toMachine?: (pa: number) => number;
+  maxMismatches?: number;
+}
+
+export function verifyTranslations(engine: Engine, g: Geometry, plan: BootPlan, opts: VerifyOptions = {}): VerifyReport {
+  const maxMismatches = opts.maxMismatches ?? 20;
+  const toMachine = opts.toMachine ?? ((pa: number): number => pa);
   const t0 = performance.now();
   const ivs = mappedIntervals(plan);
   const b = engine.batch;
@@ -95,7 +103,7 @@ export function verifyTranslations(engine: Engine, g: Geometry, plan: BootPlan, 
   const check = (pa: number): void => {
     b.va[n] = directVa(g, pa);
     b.kind[n] = Access.Read;
-    expected[n] = pa;
+    expected[n] = toMachine(pa);
     if (++n === cap) flush();
   };
   const R = 2 ** 21;
