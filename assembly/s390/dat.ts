@@ -17,11 +17,12 @@
 //
 // Result: an absolute address, or a fault word (BatchOut layout: bit 63,
 // FaultKind, program-interruption code, TEID low bits). Faults are data.
-import { Access, BatchOut, Ctl, Dat, FaultKind, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Teid } from "../../src/abi";
+import { Access, BatchOut, Ctl, Dat, FaultKind, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Stat, Teid } from "../../src/abi";
 import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, PHYS_SIZE } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
 import { NO_KEY, skeyAddr } from "./skey";
 import { s390TlbEnabled, s390TlbFill, s390TlbLoad, s390TlbLookup } from "./tlb";
+import { statAccess, statAdd } from "../tlb";
 
 // ── context, loaded once per call or batch from the control block ──
 let cr0: u32 = 0;
@@ -86,15 +87,19 @@ function addressing(pa: u64): u64 {
 /** Entry read failures: an entry beyond RAM sets this and the walk reports
  *  an addressing exception (never a trap, never metadata). */
 let entryBad: bool = false;
+/** Table entries read by the current walk (Stat.WALK_REFS histogram). */
+let walkRefs: u32 = 0;
 
 // @ts-ignore: decorator
 @inline function readEntry64(pa: u64): u64 {
+  walkRefs++;
   const a = physAddr(pa);
   if (a == BAD_PA) { entryBad = true; return 0; }
   return a == ZERO_PA ? 0 : bswap<u64>(load<u64>(a));
 }
 // @ts-ignore: decorator
 @inline function readEntry32(pa: u64): u32 {
+  walkRefs++;
   const a = physAddr(pa);
   if (a == BAD_PA) { entryBad = true; return 0; }
   return a == ZERO_PA ? 0 : bswap<u32>(load<u32>(a));
@@ -236,6 +241,13 @@ function tlbPerms(key: u32): u32 {
  * sets no reference bits for table frames.
  */
 export function datTranslate(va: u64, acc: u32, sideEffects: bool): u64 {
+  const w = translateCounted(va, acc, sideEffects);
+  if (sideEffects && isFault(w))
+    statAdd((<u32>(w >> BatchOut.KIND_SHIFT) & 0xff) == FaultKind.Bus ? Stat.FAULT_BUS : Stat.FAULT_S390, 1);
+  return w;
+}
+
+function translateCounted(va: u64, acc: u32, sideEffects: bool): u64 {
   va &= amodeMask;
   if (acc > <u32>Access.Fetch) acc = Access.Read;       // unknown kinds are treated as reads
   const teid = ascTeid | (acc == Access.Write ? Teid.Store : Teid.Fetch);
@@ -246,14 +258,20 @@ export function datTranslate(va: u64, acc: u32, sideEffects: bool): u64 {
   const cached = datOn && sideEffects && s390TlbEnabled();
   if (cached) {
     const hit = s390TlbLookup(va, asce, acc);
-    if (hit != ~<u64>0) return hit;
+    if (hit != ~<u64>0) { statAdd(statAccess(1, acc, 0), 1); return hit; }
+    statAdd(statAccess(1, acc, 1), 1);
   }
   walkProt = false;
   walkNoExec = false;
   walkFault = 0;
   let ra = va;
   if (datOn) {
+    walkRefs = 0;
     ra = opts & S390Opt.Esa390 ? walk31(va, teid) : walk64(va, teid);
+    if (sideEffects) {
+      statAdd(Stat.WALKS, 1);
+      statAdd(Stat.WALK_REFS + (walkRefs < 7 ? walkRefs : 7) * 8, 1);
+    }
     if (walkFault != 0) return walkFault;
     if (acc == Access.Write && walkProt) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Dat);
     if (acc == Access.Fetch && walkNoExec) return fault(FaultKind.S390, Pgm.Protection, teid | Teid.Iep);

@@ -128,7 +128,8 @@ function randomVa(r: Rng): bigint {
 function state(e: S390Engine): Uint8Array[] {
   const b = new Uint8Array(e.buffer);
   const l = e.layout;
-  return [b.subarray(Mem.CTL_BASE, Mem.CTL_BASE + Ctl.CTL_SIZE), b.subarray(l.batchOut, l.batchOut + 8 * ACCESSES_PER_RUN),
+  return [b.subarray(Mem.CTL_BASE, Mem.CTL_BASE + Ctl.CTL_SIZE), b.subarray(Mem.STATS_BASE, Mem.STATS_BASE + Mem.STATS_SIZE),
+    b.subarray(l.batchOut, l.batchOut + 8 * ACCESSES_PER_RUN),
     b.subarray(l.skeyBase, l.skeyBase + l.skeyCount), b.subarray(l.ramBase, l.ramBase + l.ramBytes),
     b.subarray(l.hashBase, l.hashBase + (l.hashLog2 ? 8 << l.hashLog2 : 0))];
 }

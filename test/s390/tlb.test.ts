@@ -30,6 +30,22 @@ describe.each(ENGINE_NAMES)("s390 TLB (%s engine)", (name) => {
     expect(e.translateS390(va, Access.Read).pa).toBe(DATA + 0x1000);
   });
 
+  it("counts s390 accesses in the engine statistics: TLB hits/misses, walks and entries read, faults", async () => {
+    const { e, va } = await mapped();
+    e.resetStats();
+    e.translateS390(va, Access.Read);                         // miss, walk of 3 entries (R3, segment, page)
+    e.translateS390(va, Access.Read);                         // hit
+    e.translateS390(va, Access.Write);                        // miss (C not yet set), walk
+    e.translateS390(0x5_0000_0000n, Access.Read);             // miss, walk, region-third translation fault
+    e.probeS390(va, Access.Read);                             // not counted
+    const s = e.stats();
+    expect([s.l1.read.hits, s.l1.read.misses, s.l1.write.misses]).toEqual([1, 2, 1]);
+    expect(s.walks).toBe(3);
+    expect(s.walkRefs[3]).toBe(2);
+    expect(s.walkRefs[1]).toBe(1);
+    expect(s.faults.s390).toBe(1);
+  });
+
   it("the engine-wide flushTlb() drops s390 translations too", async () => {
     const { e, t, va, pte } = await mapped();
     e.translateS390(va, Access.Read);

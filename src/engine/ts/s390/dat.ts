@@ -9,7 +9,7 @@
  * memory side effects (storage keys, sparse frame backing, the RES_* block of
  * the control block) are byte-identical to the core's.
  */
-import { Access, Backing, Ctl, Dat, FaultKind, Mem, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Teid } from "../../../abi.js";
+import { Access, Backing, Ctl, Dat, FaultKind, Mem, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Stat, Teid } from "../../../abi.js";
 import type { Layout } from "../../../layout.js";
 import { PoolExhaustedError, type PhysMem } from "../../../phys/phys-mem.js";
 import type { TsS390Tlb } from "./tlb.js";
@@ -21,6 +21,9 @@ export class TsDat {
   private readonly u8: Uint8Array;
   private readonly ctl: DataView;
   private readonly physSize: number;
+  private readonly m32: Uint32Array;
+  /** Table entries read by the current walk (Stat.WALK_REFS histogram). */
+  private refs = 0;
 
   // context (datLoadContext)
   private cr0 = 0;
@@ -52,6 +55,7 @@ export class TsDat {
     this.u8 = new Uint8Array(buffer);
     this.ctl = new DataView(buffer, Mem.CTL_BASE, Ctl.CTL_SIZE);
     this.physSize = layout.physSize;
+    this.m32 = new Uint32Array(buffer);
   }
 
   loadContext(): void {
@@ -94,7 +98,17 @@ export class TsDat {
   /** Read the 8-byte big-endian entry at (hi, lo) into eHi/eLo; false beyond RAM. */
   private eHi = 0;
   private eLo = 0;
+  /** Add to a u64 counter of the STATS region (same bytes as the core's statAdd). */
+  private statAdd(off: number, n: number): void {
+    const i = (Mem.STATS_BASE + off) >>> 2, m = this.m32;
+    const lo = m[i]! + n;
+    m[i] = lo >>> 0;
+    if (lo >= TWO32) m[i + 1] = (m[i + 1]! + Math.floor(lo / TWO32)) >>> 0;
+  }
+  private static statAccess(access: number, miss: number): number { return Stat.ACCESS + access * 16 + miss * 8; }
+
   private read64(hi: number, lo: number): boolean {
+    this.refs++;
     const o = this.entryOffset(hi, lo);
     if (o === -1) return false;
     if (o === -2) { this.eHi = 0; this.eLo = 0; return true; }
@@ -103,6 +117,7 @@ export class TsDat {
     return true;
   }
   private read32(pa: number): boolean {
+    this.refs++;
     const o = this.entryOffset(0, pa);
     if (o === -1) return false;
     this.eLo = o === -2 ? 0 : this.dv.getUint32(o, false);
@@ -248,6 +263,12 @@ export class TsDat {
    * resultHi/resultLo. False: kind/code/teid (and failHi/failLo) say why.
    */
   translate(vh: number, vl: number, acc: number, sideEffects: boolean): boolean {
+    if (this.translateCounted(vh, vl, acc, sideEffects)) return true;
+    if (sideEffects) this.statAdd(this.kind === FaultKind.Bus ? Stat.FAULT_BUS : Stat.FAULT_S390, 1);
+    return false;
+  }
+
+  private translateCounted(vh: number, vl: number, acc: number, sideEffects: boolean): boolean {
     if (this.amode !== 64) { vh = 0; vl = this.amode === 31 ? (vl & 0x7fffffff) : (vl & 0xffffff); }
     if (acc > Access.Fetch) acc = Access.Read;               // unknown kinds are treated as reads
     const teid = this.ascTeid | (acc === Access.Write ? Teid.Store : Teid.Fetch);
@@ -256,14 +277,23 @@ export class TsDat {
     if (acc === Access.Write && lap && vh === 0 && (vl <= 511 || (vl >= 4096 && vl <= 4607)))
       return this.pgm(Pgm.Protection, teid | Teid.Lap);
     const cached = this.datOn && sideEffects && this.tlb.enabled;
-    if (cached && this.tlb.lookup(vh, vl, this.asceHi, this.asceLo, acc)) {
-      this.rHi = this.tlb.hitHi; this.rLo = this.tlb.hitLo;
-      return true;
+    if (cached) {
+      if (this.tlb.lookup(vh, vl, this.asceHi, this.asceLo, acc)) {
+        this.statAdd(TsDat.statAccess(acc, 0), 1);
+        this.rHi = this.tlb.hitHi; this.rLo = this.tlb.hitLo;
+        return true;
+      }
+      this.statAdd(TsDat.statAccess(acc, 1), 1);
     }
     this.prot = false;
     this.noExec = false;
     if (this.datOn) {
+      this.refs = 0;
       const ok = this.opts & S390Opt.Esa390 ? this.walk31(vl, teid) : this.walk64(vh, vl, teid);
+      if (sideEffects) {
+        this.statAdd(Stat.WALKS, 1);
+        this.statAdd(Stat.WALK_REFS + (this.refs < 7 ? this.refs : 7) * 8, 1);
+      }
       if (!ok) return false;
       if (acc === Access.Write && this.prot) return this.pgm(Pgm.Protection, teid | Teid.Dat);
       if (acc === Access.Fetch && this.noExec) return this.pgm(Pgm.Protection, teid | Teid.Iep);
