@@ -21,3 +21,5 @@ export * from "./paravirt/xen/index.js";
 export * from "./kernel/ptdump.js";
 export * from "./kernel/pgtable-cost.js";
 export * as s390 from "./kernel/s390/index.js";
+// early boot: the direct-mapping plan (linux / hpa strategies), build and verification
+export * as boot from "./boot/index.js";
