@@ -328,8 +328,8 @@ export function pageTableFreeRcu(mm: S390Mm, table: PgTable, vmaddr: bigint, tlb
     queue({ ptr: table.pa | 3, mm, kind: "table" });
   } else if (k.profile === "flags") {
     // 2.6.2x had no RCU table freeing; the table is freed whole after the grace period.
-    const bits = 1 << idx;
-    if (!(fragBits(k, pt) & bits))
+    const bits = (mm.allocPgste && !k.esa390 ? 3 : 1) << idx;
+    if ((fragBits(k, pt) & bits) !== bits || k.rcuPending.some((t) => t.kind === "flags" && t.ptr === table.pa))
       throw new KernelBugError(`page_table_free_rcu: double free of table ${idx} of ${hex(pt.pa)}`);
     queue({ ptr: table.pa, mm, kind: "flags" });
   } else {

@@ -199,7 +199,13 @@ describe("other profiles (SPEC A.3.1, A.3.4)", () => {
     const c = pageTableAlloc(pg)!, d = pageTableAlloc(pg)!;
     expect([c.offset, d.offset, c.pfn !== d.pfn]).toEqual([0, 0, true]);
     expect(k.pageFlags.get(c.pfn)).toBe(3);
-    for (const [m, t] of [[mm, a], [mm, b], [pg, c], [pg, d]] as const) pageTableFree(m, t);
+    // 2.6.2x had no RCU-deferred table freeing: the whole table waits for the grace period.
+    pageTableFreeRcu(mm, a, 0n);
+    expect(() => pageTableFreeRcu(mm, a, 0n)).toThrow(/double free/);
+    expect(k.pageFlags.get(a.pfn)).toBe(3);
+    k.rcuGracePeriod();
+    expect(k.pageFlags.get(a.pfn)).toBe(2);
+    for (const [m, t] of [[mm, b], [pg, c], [pg, d]] as const) pageTableFree(m, t);
     mm.destroy(); pg.destroy();
     leakCheck(k);
   });
