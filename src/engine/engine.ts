@@ -123,6 +123,8 @@ export interface Engine extends EngineBase {
   /** WRPKRU. No TLB effect (PKRU is consulted on every access). */
   setPkru(v: number): void;
   x86(): X86State;
+  /** Why the last setX86 / writeCr* / writeEfer faulted, in words ("" if it did not). */
+  readonly x86Error: string;
   /** One access: physical address or fault, with the A/D (and CR2) side effects. */
   translate(va: bigint, access: Access, out?: Translation): Translation;
   /** The same walk with no side effects at all (debuggers, ptdump). */
