@@ -4,7 +4,7 @@ import type { PagingMode } from "../../kernel/x86/pgtable.js";
 
 const human = (n: number): string =>
   n >= 2 ** 30 && n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : n >= 2 ** 20 && n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB`
-    : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
+    : n >= 1024 ? `${+(n / 1024).toFixed(1)} KiB` : `${+n.toFixed(1)} B`;
 
 /** `wasmmu pt-cost`: page-table memory per GiB mapped, per paging mode and page size. */
 export function registerPtCost(program: Command): void {
