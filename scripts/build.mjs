@@ -17,7 +17,7 @@ for (const target of ["debug", "release"]) {
 }
 // Benchmark kernels (bench/kernels.ts): not part of the library, bundled into the CLI only.
 {
-  const { error, stderr } = await asc.main(["bench/kernels.ts", "--outFile", "build/bench.wasm", "-O3", "--runtime", "stub",
+  const { error, stderr } = await asc.main(["bench/kernels/probes.ts", "--outFile", "build/bench.wasm", "-O3", "--runtime", "stub",
     "--importMemory", "--use", "abort=", "--noAssert", "--config", "none"]);
   if (error) { console.error(stderr.toString()); console.error(`asc (bench) failed: ${error.message}`); process.exit(1); }
 }

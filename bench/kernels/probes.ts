@@ -1,4 +1,4 @@
-// Benchmark kernels (AssemblyScript → build/bench.wasm). Not part of the
+// Benchmark kernels (AssemblyScript, bench/kernels/ → build/bench.wasm; excluded from tsc). Not part of the
 // product: minimal wasm loops that give the benchmark its reference points.
 // One module, instantiated over whichever memory it measures: wasmmu's (the
 // limit probe) or v86's (the v86 peer loops, calling v86's own exports).
