@@ -37,11 +37,11 @@ export class V86Peer {
 
   /** Load v86.wasm from the installed package; null (with the reason) if it is not installed. */
   static async create(ramSize = 96 << 20): Promise<V86Peer | string> {
-    let bytes: Buffer;
+    let bytes: Uint8Array<ArrayBuffer>;
     const from = [import.meta.url, `${process.cwd()}/`];
     const path = from.map((f) => { try { return createRequire(f).resolve("v86/build/v86.wasm"); } catch { return null; } }).find((x) => x);
     if (!path) return "v86 is not installed (npm i -D v86@0.5.462)";
-    bytes = readFileSync(path);
+    bytes = new Uint8Array(readFileSync(path));
     const mod = await WebAssembly.compile(bytes);
     const env: Record<string, unknown> = {
       __indirect_function_table: new WebAssembly.Table({ initial: 900 + 1024, element: "anyfunc" }),
