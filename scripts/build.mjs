@@ -15,6 +15,12 @@ for (const target of ["debug", "release"]) {
     process.exit(1);
   }
 }
+// Benchmark kernels (bench/kernels.ts): not part of the library, bundled into the CLI only.
+{
+  const { error, stderr } = await asc.main(["bench/kernels/probes.ts", "--outFile", "build/bench.wasm", "-O3", "--runtime", "stub",
+    "--importMemory", "--use", "abort=", "--noAssert", "--config", "none"]);
+  if (error) { console.error(stderr.toString()); console.error(`asc (bench) failed: ${error.message}`); process.exit(1); }
+}
 if (!wasmOnly) {
   const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, loader: { ".wasm": "binary" }, logLevel: "warning" };
   await Promise.all([

@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerBoot } from "./commands/boot.js";
+import { registerBench } from "./commands/bench.js";
 import { registerConform } from "./commands/conform.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerPtdump(program);
   registerPtCost(program);
   registerS390Pgmem(program);
+  registerBench(program);
   return program;
 }
 

@@ -1,0 +1,72 @@
+/**
+ * Benchmark machines: wasmmu engines in IA-32e 4-level paging with 4 KiB
+ * mappings written straight into dense guest RAM (A and D already set, as
+ * in a warmed-up system, so walks read but never write), and the batch
+ * buffers filled with VA streams.
+ */
+import { Access } from "../abi.js";
+import { createEngine, type Engine, type EngineName } from "../engine/index.js";
+import type { TlbConfig } from "../tlb/config.js";
+
+export const MiB = 1 << 20;
+/** First mapped VA: 0, so that 2^20 pages (the sweep's top) fit v86's 32-bit linear space too. */
+export const VA_BASE = 0;
+/** Frames the mappings point to (16 MiB + (page mod 4096) × 4 KiB). */
+export const frameOf = (i: number): number => 16 * MiB + (i % 4096) * 4096;
+const TABLES = 32 * MiB;
+const ENTRY = 0x67;   // P RW US A D
+
+/** An engine with `pages` 4 KiB pages mapped from VA_BASE (at most 2^20). */
+export async function benchEngine(name: EngineName, pages: number, tlb?: TlbConfig, batch = 65536): Promise<Engine> {
+  const e = await createEngine(name, { physSize: 48 * MiB, batchCapacity: batch, ...(tlb ? { tlb } : {}) });
+  const ram = new Uint32Array(e.buffer, e.layout.ramBase, (48 * MiB) >>> 2);
+  let next = TABLES;
+  const table = (): number => { const pa = next; next += 4096; ram.fill(0, pa >>> 2, (pa >>> 2) + 1024); return pa; };
+  const set = (pa: number, v: number): void => { ram[pa >>> 2] = v >>> 0; ram[(pa >>> 2) + 1] = 0; };
+  const pml4 = table(), pdpt = table();
+  set(pml4, pdpt | ENTRY);
+  let pd = 0, pt = 0;
+  for (let i = 0; i < pages; i++) {
+    const va = VA_BASE + i * 4096;
+    const l3 = Math.floor(va / 2 ** 30), l2 = Math.floor(va / 2 ** 21) % 512, l1 = Math.floor(va / 4096) % 512;
+    if (i === 0 || va % 2 ** 30 === 0) { pd = table(); set(pdpt + l3 * 8, pd | ENTRY); }
+    if (i === 0 || va % 2 ** 21 === 0) { pt = table(); set(pd + l2 * 8, pt | ENTRY); }
+    set(pt + l1 * 8, frameOf(i) | ENTRY);
+  }
+  const r = e.setX86({ cr0: 0x8001_0001n, cr4: 0x20n, efer: 0x900n, cr3: BigInt(pml4), cpl: 0, eflags: 0n, pkru: 0 });
+  if (r.fault) throw new Error(`bench machine: setX86 faulted (${JSON.stringify(r)})`);
+  return e;
+}
+
+/** Deterministic page stream: `n` page numbers below `pages` (xorshift32), or sequential when `seq`. */
+export function pageStream(n: number, pages: number, seed: number, seq = false): Uint32Array {
+  const out = new Uint32Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    if (seq) { out[i] = i % pages; continue; }
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = x % pages;
+  }
+  return out;
+}
+
+/** Fill the engine's batch with reads of the given pages (+ a varying offset). */
+export function loadBatch(e: Engine, stream: Uint32Array): void {
+  const { va32, kind } = e.batch;
+  for (let i = 0; i < stream.length; i++) {
+    const va = VA_BASE + stream[i]! * 4096 + ((i * 8) & 0xff8);
+    va32[2 * i] = va >>> 0;
+    va32[2 * i + 1] = Math.floor(va / 2 ** 32);
+    kind[i] = Access.Read;
+  }
+}
+
+/** Check a batch result against the mapping; throws on the first wrong PA (before anything is timed). */
+export function checkBatch(e: Engine, stream: Uint32Array, who: string): void {
+  const { out32 } = e.batch;
+  for (let i = 0; i < stream.length; i++) {
+    const want = frameOf(stream[i]!) + ((i * 8) & 0xff8);
+    if (out32[2 * i] !== want || out32[2 * i + 1] !== 0)
+      throw new Error(`${who}: element ${i} translated to 0x${out32[2 * i + 1]!.toString(16)}_${out32[2 * i]!.toString(16)}, expected 0x${want.toString(16)}`);
+  }
+}
