@@ -41,7 +41,7 @@ describe("wasmmu run", () => {
     expect(r.trace.format).toBe("champsim");
     expect(Object.keys(r.faults)).toEqual(["pageFaults", "notPresent", "protection", "unhandled", "unhandledExamples"]);
     expect(Object.keys(r.memory)).toEqual(["pageTablePages", "pageTableBytes", "dataPages", "nrPagetable", "thpCollapses", "premapped"]);
-    expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond"]);
+    expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond", "cpuSeconds", "accessesPerCpuSecond"]);
   });
 
   it("TLB options shape the report's tlb section", async () => {
