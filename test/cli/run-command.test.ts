@@ -96,6 +96,16 @@ describe("wasmmu convert", () => {
   });
 });
 
+describe("wasmmu run --ptdump", () => {
+  it("lists the process's address space after the report, Linux ptdump style", async () => {
+    const out = await cli("run", FIX("small.lackey"), "--ptdump", "--mem", "64M");
+    const dump = out.slice(out.indexOf("---[ User Space ]---"));
+    expect(dump).toMatch(/^---\[ User Space \]---$/m);
+    expect(dump).toMatch(/^0x0000000004022000-0x0000000004023000 +4K USR ro .*pte$/m);
+    expect(dump).toMatch(/^0x000000000421e000-0x000000000421f000 +4K USR RW .*pte$/m);
+  });
+});
+
 describe("wasmmu info tlb", () => {
   it("prints QEMU-style mappings after a run, optionally only the user half", async () => {
     const out = await cli("info", "tlb", FIX("small.lackey"), "--user", "--mem", "64M");
