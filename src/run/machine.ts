@@ -182,6 +182,9 @@ export class Machine {
 
   get processes(): number { return this.procs.size; }
 
+  /** The process that ran last (null before any access). */
+  get currentMm(): Mm | null { return this.current; }
+
   /** Page-table pages of all processes (pgds included). */
   processTablePages(): number {
     return this.kernel.nrPagetable - this.baseTables;

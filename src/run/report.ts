@@ -47,7 +47,7 @@ export interface RunReport {
   };
   tlb: TlbReport;
   contextSwitches: number;
-  time: { seconds: number; accessesPerSecond: number };
+  time: { seconds: number; accessesPerSecond: number; cpuSeconds: number; accessesPerCpuSecond: number };
   /** True when the run was stopped (Ctrl-C or --limit) before the trace ended. */
   interrupted: boolean;
 }
@@ -70,7 +70,8 @@ export function buildReport(reader: TraceReader, m: Machine, r: DriveResult, tlb
       thpCollapses: m.thpCollapses, premapped },
     tlb,
     contextSwitches: c.contextSwitches,
-    time: { seconds: r.seconds, accessesPerSecond: r.seconds > 0 ? c.accesses / r.seconds : 0 },
+    time: { seconds: r.seconds, accessesPerSecond: r.seconds > 0 ? c.accesses / r.seconds : 0,
+      cpuSeconds: r.cpuSeconds, accessesPerCpuSecond: r.cpuSeconds > 0 ? c.accesses / r.cpuSeconds : 0 },
     interrupted: r.interrupted,
   };
 }
@@ -124,7 +125,8 @@ export function formatReport(r: RunReport): string {
     ]],
     ["tlb", tlbRows(r.tlb)],
     ["time", [
-      ["elapsed", `${r.time.seconds.toFixed(3)} s`], ["throughput", `${rate(r.time.accessesPerSecond)} (parse + translate + faults + statistics)`],
+      ["elapsed", `${r.time.seconds.toFixed(3)} s (CPU ${r.time.cpuSeconds.toFixed(3)} s)`],
+      ["throughput", `${rate(r.time.accessesPerSecond)} (parse + translate + faults + statistics; ${rate(r.time.accessesPerCpuSecond)} per CPU second)`],
       ...(r.interrupted ? [["status", "INTERRUPTED: statistics so far"] as [string, string]] : []),
     ]],
   ];

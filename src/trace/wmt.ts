@@ -11,6 +11,7 @@
 import { Access } from "../abi.js";
 import type { AccessBuffer } from "./access-buffer.js";
 import { ByteQueue } from "./byte-queue.js";
+import { firstBadKind } from "./kinds.js";
 import type { ByteSource } from "./byte-source.js";
 import { FileSink } from "./file-sink.js";
 import { LENIENT_HINT, TraceFormatError, TraceOpenError, TraceTruncatedError } from "./errors.js";
@@ -176,8 +177,7 @@ export class WmtReader implements TraceReader {
    */
   private checkKinds(buf: AccessBuffer, from: number, count: number, kindsAt: number): number {
     const k = buf.kind;
-    let bad = -1;
-    for (let i = from, end = from + count; i < end; i++) if (k[i]! > Access.Fetch) { bad = i; break; }
+    const bad = firstBadKind(k, from, from + count);
     if (bad < 0) return count;
     let w = bad;
     for (let i = bad, end = from + count; i < end; i++) {

@@ -41,7 +41,7 @@ describe("wasmmu run", () => {
     expect(r.trace.format).toBe("champsim");
     expect(Object.keys(r.faults)).toEqual(["pageFaults", "notPresent", "protection", "unhandled", "unhandledExamples"]);
     expect(Object.keys(r.memory)).toEqual(["pageTablePages", "pageTableBytes", "dataPages", "nrPagetable", "thpCollapses", "premapped"]);
-    expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond"]);
+    expect(Object.keys(r.time)).toEqual(["seconds", "accessesPerSecond", "cpuSeconds", "accessesPerCpuSecond"]);
   });
 
   it("TLB options shape the report's tlb section", async () => {
@@ -93,6 +93,16 @@ describe("wasmmu convert", () => {
       const r = JSON.parse(await cli("run", out, "--json", "--mem", "64M")) as RunReport;
       expect(r.accesses.total).toBe(1000);
     }
+  });
+});
+
+describe("wasmmu run --ptdump", () => {
+  it("lists the process's address space after the report, Linux ptdump style", async () => {
+    const out = await cli("run", FIX("small.lackey"), "--ptdump", "--mem", "64M");
+    const dump = out.slice(out.indexOf("---[ User Space ]---"));
+    expect(dump).toMatch(/^---\[ User Space \]---$/m);
+    expect(dump).toMatch(/^0x0000000004022000-0x0000000004023000 +4K USR ro .*pte$/m);
+    expect(dump).toMatch(/^0x000000000421e000-0x000000000421f000 +4K USR RW .*pte$/m);
   });
 });
 

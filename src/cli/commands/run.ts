@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { EngineName } from "../../engine/engine.js";
+import { ptdump } from "../../kernel/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
 import { drive, type DriveResult, touchedPages } from "../../run/driver.js";
@@ -123,8 +124,13 @@ export function registerRun(program: Command): void {
       "demand paging and the TLB, and print the statistics (default command; with no TRACE: the bundled gzip trace)");
   addRunOptions(cmd)
     .option("--json", "print the report as JSON (field names: docs/RUN-REPORT.md)")
-    .action(async (trace: string | undefined, o: RunOptions & { json?: boolean }) => {
-      const { report } = await executeRun(trace, o);
+    .option("--ptdump", "after the report, list the process's address space as /sys/kernel/debug/page_tables does")
+    .action(async (trace: string | undefined, o: RunOptions & { json?: boolean; ptdump?: boolean }) => {
+      const { report, machine } = await executeRun(trace, o);
       console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      if (o.ptdump && !o.json) {
+        const mm = machine.currentMm;
+        console.log(mm ? `\n${ptdump(machine.kernel, mm).trimEnd()}` : "\n(no process ran: nothing to dump)");
+      }
     });
 }
