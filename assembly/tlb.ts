@@ -67,7 +67,7 @@ export function accessMask(access: u32): u64 {
  * CR4.SMEP/SMAP/PKE: changing them flushes) into deny bits. A clean page
  * denies every write, so the first store walks again and sets D (SPEC G.1).
  */
-function denyBits(leaf: u32): u64 {
+export function denyBits(leaf: u32): u64 {
   const cr0 = load<u64>(CTL, Ctl.CR0), cr4 = load<u64>(CTL, Ctl.CR4);
   const w = (leaf & Leaf.W) != 0, u = (leaf & Leaf.U) != 0, x = (leaf & Leaf.X) != 0, d = (leaf & Leaf.D) != 0;
   const wp = ((cr0 >> Cr.CR0_WP) & 1) != 0;
@@ -87,7 +87,7 @@ function denyBits(leaf: u32): u64 {
 // @ts-ignore: decorator
 @inline function structAt(i: u32): usize { return TLB_BASE + TlbHdr.STRUCTS + <usize>i * TlbHdr.STRUCT_SIZE; }
 // @ts-ignore: decorator
-@inline function structCount(): u32 { return load<u32>(TLB_BASE, TlbHdr.COUNT); }
+@inline export function structCount(): u32 { return load<u32>(TLB_BASE, TlbHdr.COUNT); }
 
 /** log2 of the page size of a size class in the current mode (4 MiB pages only in 32-bit paging). */
 // @ts-ignore: decorator

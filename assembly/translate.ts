@@ -3,7 +3,8 @@
 // result in the walk globals either way, so the callers below do not change.
 import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, TLB_BASE } from "./layout";
-import { accessMask, currentPcid, statAccess, statAdd, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { accessMask, currentPcid, statAccess, statAdd, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { fastWalkPrepare, SLOW, x86WalkFast } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
 
 /** The linear address as CR2 holds it: 32 bits outside IA-32e mode. */
@@ -26,10 +27,17 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
  */
 export function translateOne(va: u64, access: u32): u32 {
   if (access > <u32>Access.Fetch) access = Access.Read;
-  const lva = linearOf(va);
-  const pcid = currentPcid();
-  const mask = accessMask(access);
-  if (fastTlb()) {
+  fastWalkPrepare();
+  return translateElem(linearOf(va), access, currentPcid(), accessMask(access), false);
+}
+
+/**
+ * translateOne for linear `lva` in a prepared context: `mask` is
+ * accessMask(access); `probed` says the inline probe of structure 0 has
+ * already missed (the batch's hit loop).
+ */
+function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool): u32 {
+  if (!probed && fastTlb()) {
     // The inline probe of structure 0 (TLB-ABI.md), as in the batch loop.
     const sd = TLB_BASE + TlbHdr.STRUCTS;
     const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH))
@@ -42,14 +50,15 @@ export function translateOne(va: u64, access: u32): u32 {
       return FaultKind.None;
     }
   }
-  if (tlbLookup(lva, access, pcid, mask)) return FaultKind.None;
-  return translateMiss(lva, access, pcid);
+  if (structCount() != 0 && tlbLookup(lva, access, pcid, mask)) return FaultKind.None;
+  return translateMiss(lva, access, pcid, mask);
 }
 
 /** The walk after a TLB miss, with its statistics, fill and fault handling. */
-function translateMiss(lva: u64, access: u32, pcid: u64): u32 {
-  let f: u32;
-  if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
+function translateMiss(lva: u64, access: u32, pcid: u64, mask: u64): u32 {
+  let f = x86WalkFast(lva, access);
+  if (f != SLOW) {}
+  else if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
     f = x86Walk(lva, access, false);
     if (f == FaultKind.None) f = x86Walk(lva, access, true);
   } else f = x86Walk(lva, access, true);
@@ -90,8 +99,7 @@ let bPcid: u64 = 0, bEnts: usize = 0, bSetMask: usize = 0, bHash: usize = 0;
  *  change (CPL, EFLAGS.AC, a flush-protected control). */
 const HIT_MASKS: usize = memory.data(256 * 8, 8);
 let hitMasksValid = false;
-function setHitMasks(): void {
-  const r = accessMask(Access.Read), w = accessMask(Access.Write), x = accessMask(Access.Fetch);
+function setHitMasks(r: u64, w: u64, x: u64): void {
   if (hitMasksValid && load<u64>(HIT_MASKS) == r && load<u64>(HIT_MASKS, 8) == w && load<u64>(HIT_MASKS, 16) == x) return;
   store<u64>(HIT_MASKS, r);
   store<u64>(HIT_MASKS, w, 8);
@@ -206,7 +214,9 @@ export function translateBatch(n: u32): u32 {
   bEnts = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
   bSetMask = fast ? (<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1 : 0;
   bHash = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
-  if (fast) setHitMasks();
+  const mr = accessMask(Access.Read), mw = accessMask(Access.Write), mx = accessMask(Access.Fetch);
+  if (fast) setHitMasks(mr, mw, mx);
+  fastWalkPrepare();
   // Elements that left the hit loop (translateOne counts them itself).
   let slow: u32 = 0, slowW: u32 = 0, slowX: u32 = 0;
   let i: u32 = start, stop = end;
@@ -217,9 +227,10 @@ export function translateBatch(n: u32): u32 {
       if (i >= end) break;
     }
     const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
-    const kind = <u32>load<u8>(BATCH_KIND + <usize>i);
+    let kind = <u32>load<u8>(BATCH_KIND + <usize>i);
+    if (kind > <u32>Access.Fetch) kind = Access.Read;
     slow++; slowW += <u32>(kind == Access.Write); slowX += <u32>(kind == Access.Fetch);
-    const f = translateOne(va, kind);
+    const f = translateElem(va, kind, pcid, kind == Access.Read ? mr : kind == Access.Write ? mw : mx, fast);
     let out: u64;
     if (f == FaultKind.None) out = walkPa;
     else {

@@ -45,6 +45,12 @@ export let walkRefs: u32 = 0;
   walkFault = FaultKind.None; walkPa = pa; walkLeaf = leaf; walkShift = shift; walkPtePa = ptePa;
 }
 
+/** The fast walk's result (walk-fast.ts): a successful walk of `refs` levels. */
+// @ts-ignore: decorator
+@inline export function walkSetFast(pa: u64, leaf: u32, shift: u32, ptePa: u64, refs: u32): void {
+  walkFault = FaultKind.None; walkPa = pa; walkLeaf = leaf; walkShift = shift; walkPtePa = ptePa; walkRefs = refs;
+}
+
 // @ts-ignore: decorator
 @inline function statInc(off: u32): void { store<u64>(STATS + <usize>off, load<u64>(STATS + <usize>off) + 1); }
 

@@ -1,0 +1,110 @@
+// The steady-state walk: IA-32e paging (4 or 5 levels) over dense guest RAM,
+// when every entry on the way is present, already accessed, free of reserved
+// bits, and the access is allowed without setting D. That is nearly every walk
+// of a running system (A and D settle after the first touch), and for it the
+// general walker (walk.ts) spends most of its time re-deriving the context and
+// branching over modes, quirks and A/D updates that cannot happen.
+//
+// The contract is strict: the fast walk writes nothing. Either it produces
+// exactly the walk outputs walk.ts would (walkPa, walkLeaf, walkShift,
+// walkPtePa, walkRefs, FaultKind.None), or it returns SLOW having changed
+// nothing, and the caller runs the general walk from the start. Faults, A/D
+// updates, bus errors, protection keys and every non-IA-32e mode therefore
+// stay in one place (walk.ts). Both engines are held to the same results by
+// the differential tests; the TS engine has no fast walk and needs none.
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Pte, X86Mode } from "../../src/abi";
+import { BACKING, CTL, MAXPHYADDR, PHYS_SIZE, RAM_BASE } from "../layout";
+import { accessMask, denyBits } from "../tlb";
+import { walkSetFast } from "./walk";
+
+/** Returned by x86WalkFast when the general walk must decide. */
+// @ts-ignore: decorator
+@inline export const SLOW: u32 = 0xffff_ffff;
+
+// @ts-ignore: decorator
+@inline const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+// The context, derived by fastWalkPrepare() from the control block.
+let fwOn = false;          // IA-32e paging over dense RAM
+let fwTop: u64 = 39;       // shift of the top level's index (39, or 48 with LA57)
+let fwCanon: u64 = 16;     // bits above the linear address width
+let fwRoot: u64 = 0;       // CR3's table address
+let fwRsvd: u64 = 0;       // reserved in every entry: 51:MAXPHYADDR, XD without NXE
+let fwLimit: u64 = 0;      // PHYS_SIZE: an entry at or above is a bus fault
+let fwRam: usize = 0;
+/** Bit (access × 8 + (Leaf bits & (W|U|X))) set: an access of that kind to a
+ *  dirty leaf with those bits is allowed. The TLB's own permission test
+ *  (denyBits & accessMask: exact for a dirty entry; it denies every user data
+ *  access under CR4.PKE, which the general walk then decides), tabulated so
+ *  the walk tests one bit. Recomputed only when its inputs change. */
+let fwAllow: u32 = 0;
+let fwKey0: u64 = 0, fwKey1: u64 = <u64>-1;
+
+/** Derive the fast walk's context; call when the control block may have
+ *  changed (each batch, each single translation). */
+export function fastWalkPrepare(): void {
+  const mode = load<u32>(CTL, Ctl.MODE);
+  fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && BACKING == Backing.Dense;
+  if (!fwOn) return;
+  const la57 = mode == X86Mode.Ia32e5;
+  fwTop = la57 ? 48 : 39;
+  fwCanon = la57 ? 7 : 16;
+  fwRoot = load<u64>(CTL, Ctl.CR3) & ADDR_MASK;
+  const nxe = (load<u64>(CTL, Ctl.EFER) >> Cr.EFER_NXE) & 1;
+  fwRsvd = (ADDR_MASK & ~((<u64>1 << <u64>MAXPHYADDR) - 1)) | (nxe ? 0 : <u64>1 << Pte.XD_BIT);
+  fwLimit = PHYS_SIZE;
+  fwRam = RAM_BASE;
+  // Inputs of denyBits and accessMask: CR0.WP, CR4, the mode, CPL, EFLAGS.AC.
+  const k0 = load<u64>(CTL, Ctl.CR0) ^ (load<u64>(CTL, Ctl.CR4) << 32);
+  const k1 = <u64>mode | (<u64>load<u32>(CTL, Ctl.CPL) << 8) | (load<u64>(CTL, Ctl.EFLAGS) << 16);
+  if (k0 == fwKey0 && k1 == fwKey1) return;
+  fwKey0 = k0; fwKey1 = k1;
+  let allow: u32 = 0;
+  for (let a: u32 = Access.Read; a <= <u32>Access.Fetch; a++) {
+    const m = accessMask(a);
+    for (let c: u32 = 0; c < 8; c++) if (!(denyBits(c | Leaf.D) & m)) allow |= <u32>1 << (a * 8 + c);
+  }
+  fwAllow = allow;
+}
+
+/**
+ * Walk `va` for `access` (Read, Write or Fetch). FaultKind.None with the walk
+ * outputs set, or SLOW with nothing changed.
+ */
+export function x86WalkFast(va: u64, access: u32): u32 {
+  if (!fwOn) return SLOW;
+  const c = fwCanon;
+  if (<u64>((<i64>(va << c)) >> <i64>c) != va) return SLOW;          // #GP: walk.ts
+  const rsvd = fwRsvd, limit = fwLimit, ram = fwRam;
+  const need: u64 = Pte.P | Pte.A;
+  let table = fwRoot, shift = fwTop;
+  let acc: u64 = Pte.RW | Pte.US, anyXd: u64 = 0;
+  let refs: u32 = 0;
+  let e: u64 = 0, epa: u64 = 0;
+  for (;;) {
+    epa = table + (((va >> shift) & 0x1ff) << 3);
+    if (epa >= limit) return SLOW;                                        // bus fault
+    e = load<u64>(ram + <usize>epa);
+    refs++;
+    if ((e & need) != need || (e & rsvd) != 0) return SLOW;               // #PF or A to set
+    acc &= e;
+    anyXd |= e;
+    if (shift == 12) break;
+    if (e & Pte.PS) {
+      // PS is reserved in PML4E/PML5E; a large leaf's bits (shift-1):13 are reserved.
+      if (shift >= 39 || (e & (((<u64>1 << shift) - 1) & ~<u64>0x1fff)) != 0) return SLOW;
+      break;
+    }
+    table = e & ADDR_MASK;
+    shift -= 9;
+  }
+  const d = (e & Pte.D) != 0;
+  if (access == Access.Write && !d) return SLOW;                           // D to set
+  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
+    | ((anyXd >> Pte.XD_BIT) ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0)
+    | ((<u32>(e >> Pte.PKEY_BIT) & 15) << Leaf.PKEY_SHIFT);
+  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  const pageMask: u64 = (<u64>1 << shift) - 1;
+  walkSetFast((e & ADDR_MASK & ~pageMask) | (va & pageMask), leaf, <u32>shift, epa, refs);
+  return FaultKind.None;
+}
