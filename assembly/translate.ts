@@ -51,11 +51,11 @@ function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool
     }
   }
   if (structCount() != 0 && tlbLookup(lva, access, pcid, mask)) return FaultKind.None;
-  return translateMiss(lva, access, pcid, mask);
+  return translateMiss(lva, access, pcid);
 }
 
 /** The walk after a TLB miss, with its statistics, fill and fault handling. */
-function translateMiss(lva: u64, access: u32, pcid: u64, mask: u64): u32 {
+function translateMiss(lva: u64, access: u32, pcid: u64): u32 {
   let f = x86WalkFast(lva, access);
   if (f != SLOW) {}
   else if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
