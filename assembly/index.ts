@@ -50,7 +50,7 @@ export function s390NotifyBits(): u64 { return pgsteNotifyBits; }
 // ── translation (translate.ts, x86/walk.ts) ──
 import { FaultKind } from "../src/abi";
 import { linearOf, translateOne, writeResult } from "./translate";
-import { x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
+import { walkPa, x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
 export { translateBatch, translateRange } from "./translate";
 export { tlbFlushAll, tlbFlushPage, tlbFlushPcid, tlbLoadCr3 } from "./tlb";
 
@@ -59,6 +59,21 @@ export function translate(va: u64, access: u32): u32 {
   const f = translateOne(va, access);
   writeResult(f, linearOf(va));
   return f;
+}
+
+/**
+ * The cheapest single translation from JS: the VA as an f64 holding the
+ * address as a signed integer (exact for every canonical VA: no BigInt at the
+ * boundary), the PA as an f64 (exact: PAs are below 2^52), or -1 on a fault,
+ * whose record is then in the control block as after translate(). A success
+ * writes no record: that is the saving.
+ */
+export function translatePa(va: f64, access: u32): f64 {
+  const v = <u64><i64>va;
+  const f = translateOne(v, access);
+  if (f == FaultKind.None) return <f64>walkPa;
+  writeResult(f, linearOf(v));
+  return -1;
 }
 
 /** The same walk without side effects (no A/D, CR2 or TLB change); result record as translate. */

@@ -27,9 +27,12 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
  */
 export function translateOne(va: u64, access: u32): u32 {
   if (access > <u32>Access.Fetch) access = Access.Read;
-  fastWalkPrepare();
+  walkPrepared = false;         // the fast walk's context, derived on a miss only
   return translateElem(linearOf(va), access, currentPcid(), accessMask(access), false);
 }
+
+/** fastWalkPrepare() has run for the current batch or single translation. */
+let walkPrepared = false;
 
 /**
  * translateOne for linear `lva` in a prepared context: `mask` is
@@ -56,6 +59,7 @@ function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool
 
 /** The walk after a TLB miss, with its statistics, fill and fault handling. */
 function translateMiss(lva: u64, access: u32, pcid: u64): u32 {
+  if (!walkPrepared) { fastWalkPrepare(); walkPrepared = true; }
   let f = x86WalkFast(lva, access);
   if (f != SLOW) {}
   else if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
@@ -216,7 +220,7 @@ export function translateBatch(n: u32): u32 {
   bHash = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
   const mr = accessMask(Access.Read), mw = accessMask(Access.Write), mx = accessMask(Access.Fetch);
   if (fast) setHitMasks(mr, mw, mx);
-  fastWalkPrepare();
+  walkPrepared = false;
   // Elements that left the hit loop (translateOne counts them itself).
   let slow: u32 = 0, slowW: u32 = 0, slowX: u32 = 0;
   let i: u32 = start, stop = end;

@@ -6,7 +6,7 @@
  *
  * Workloads (issue 3):
  *   hit          batched TLB hits, 4 KiB pages, x86-64 (v86: its JIT-style inline probe, 2-level)
- *   call         one translation per call from a JS loop (the single-address API cost)
+ *   call         one translation per call from a JS loop: translatePa (Number in, PA out), translate (full record)
  *   walk-hot     every access walks, page tables hot (wasm/ts: TLB off, 4-level; v86: INVLPG + translate, 2-level)
  *   walk-random  random accesses over 1 GiB of 4 KiB mappings, TLB smaller than the working set
  *   sweep        random accesses over working sets of 16 … 2^20 pages: hit rate and throughput
@@ -16,7 +16,6 @@ import { cpus } from "node:os";
 import benchWasm from "../../build/bench.wasm";
 import { Access } from "../abi.js";
 import type { Engine } from "../engine/index.js";
-import type { CoreExports } from "../engine/wasm-module.js";
 import { benchEngine, checkBatch, frameOf, loadBatch, MiB, pageStream, VA_BASE } from "./machine.js";
 import { V86Peer } from "./v86-peer.js";
 
@@ -104,7 +103,6 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const wasmOff = await benchEngine("wasm", HOT_PAGES, { mode: "off" });
   const tsOff = await benchEngine("ts", HOT_PAGES, { mode: "off" });
   const probe = await kernels((wasm as unknown as { memory: WebAssembly.Memory }).memory);
-  const core = (wasm as unknown as { core: CoreExports }).core;
 
   const peer = await V86Peer.create();
   let v86: V86Peer | null = null, vk: Kernels | null = null;
@@ -172,15 +170,21 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const s = pageStream(4096, HIT_PAGES, 2);
     const vas = Array.from(s, (p, i) => BigInt(VA_BASE + p * 4096 + ((i * 8) & 0xff8)));
     const vas32 = Array.from(s, (p, i) => VA_BASE + p * 4096 + ((i * 8) & 0xff8));
+    const vasN = vas32;
     cases.push({
-      workload: "call", engine: "wasm", elements: vas.length,
-      prepare: () => { for (const v of vas) core.translate(v, Access.Read); },
-      run: () => { for (let i = 0; i < vas.length; i++) core.translate(vas[i]!, Access.Read); },
+      workload: "call", engine: "wasm", elements: vasN.length,
+      prepare: () => { for (const v of vasN) wasm.translatePa(v, Access.Read); },
+      run: () => { for (let i = 0; i < vasN.length; i++) wasm.translatePa(vasN[i]!, Access.Read); },
     });
     const out = { fault: 0, pa: 0, vector: 0, errorCode: 0, addr: 0n, leaf: 0, shift: 0, ptePa: 0 };
     cases.push({
-      workload: "call", engine: "wasm-api", elements: vas.length,
+      workload: "call", engine: "wasm-record", elements: vas.length,
       run: () => { for (let i = 0; i < vas.length; i++) wasm.translate(vas[i]!, Access.Read, out); },
+    });
+    cases.push({
+      workload: "call", engine: "ts", elements: vasN.length,
+      prepare: () => { for (const v of vasN) ts.translatePa(v, Access.Read); },
+      run: () => { for (let i = 0; i < vasN.length; i++) ts.translatePa(vasN[i]!, Access.Read); },
     });
     if (v86) {
       const tr = v86.ex.translate_address_system_read_js;

@@ -127,6 +127,17 @@ export interface Engine extends EngineBase {
   readonly x86Error: string;
   /** One access: physical address or fault, with the A/D (and CR2) side effects. */
   translate(va: bigint, access: Access, out?: Translation): Translation;
+  /**
+   * The cheapest single translation from JS, for emulators calling per access:
+   * `va` as a Number — a canonical address as a signed integer, so every
+   * IA-32e address is exact (0xffff_8880_0000_0000 is -0x7780_0000_0000) —
+   * returns the physical address as a Number, or -1 on a fault. Side effects
+   * as translate(); on a fault (only) the result record is written: read it
+   * with lastTranslation().
+   */
+  translatePa(va: number, access: Access): number;
+  /** The result record of the last translate/probe, or of a translatePa that returned -1. */
+  lastTranslation(out?: Translation): Translation;
   /** The same walk with no side effects at all (debuggers, ptdump). */
   probe(va: bigint, access: Access, out?: Translation): Translation;
   /** Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the number of faults. */

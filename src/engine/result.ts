@@ -3,7 +3,7 @@
  * Translation. The wasm core writes it after every single translate/probe;
  * the TS engine writes the very same bytes so both memories stay identical.
  */
-import { Ctl, FaultKind, Mem } from "../abi.js";
+import { type Access, Ctl, FaultKind, Mem } from "../abi.js";
 import type { Translation } from "./engine.js";
 
 const TWO32 = 4294967296;
@@ -33,4 +33,11 @@ export function writeResult(m32: Uint32Array, fault: FaultKind, vector: number, 
   m32[R_ADDR] = addrLo; m32[R_ADDR + 1] = addrHi;
   m32[R_LEAF] = leaf; m32[R_SHIFT] = shift;
   m32[R_PTE] = ptePa >>> 0; m32[R_PTE + 1] = Math.floor(ptePa / TWO32);
+}
+
+/** translatePa through translate(): the path for the s390 walker, whose
+ *  single-translation API takes BigInt addresses. */
+export function translatePaVia(e: { translate(va: bigint, access: Access): Translation }, va: number, access: Access): number {
+  const r = e.translate(BigInt.asUintN(64, BigInt(va)), access);
+  return r.fault === FaultKind.None ? r.pa : -1;
 }

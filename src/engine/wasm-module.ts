@@ -13,6 +13,7 @@ export interface CoreExports {
   physStore(pa: bigint, size: number, be: number, value: bigint): number;
   physStatus(): number;
   translate(va: bigint, access: number): number;
+  translatePa(va: number, access: number): number;
   probe(va: bigint, access: number): number;
   translateBatch(n: number): number;
   translateRange(start: number, end: number): number;

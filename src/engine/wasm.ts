@@ -13,7 +13,7 @@ import { S390Methods, type S390Core } from "./s390.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
 } from "./engine.js";
-import { readResult } from "./result.js";
+import { readResult, translatePaVia } from "./result.js";
 import { type CoreExports, coreModule } from "./wasm-module.js";
 import { setOk, X86Control, type X86Hardware } from "./x86-control.js";
 
@@ -88,6 +88,11 @@ export class WasmEngineBase extends S390Methods implements Engine {
     this.core.translate(va, access);
     return readResult(this.m32, out);
   }
+  translatePa(va: number, access: Access): number {
+    if (this.m32[ARCH] === Arch.S390) return translatePaVia(this, va, access);
+    return this.core.translatePa(va, access);
+  }
+  lastTranslation(out: Translation = newTranslation()): Translation { return readResult(this.m32, out); }
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[ARCH] === Arch.S390) return this.probeS390(va, access, out);
     this.core.probe(va, access);

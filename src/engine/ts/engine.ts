@@ -13,7 +13,7 @@ import { TsS390Core } from "./s390/core.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
 } from "../engine.js";
-import { readResult, writeResult } from "../result.js";
+import { readResult, translatePaVia, writeResult } from "../result.js";
 import { setOk, X86Control, type X86Hardware } from "../x86-control.js";
 import { createTsMemory } from "./memory.js";
 import { TsTlb } from "./tlb.js";
@@ -136,6 +136,17 @@ export class TsEngineBase extends S390Methods implements Engine {
     const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
     return this.record(this.translateOne(lo, hi, access), lo, hi, out);
   }
+
+  translatePa(va: number, access: Access): number {
+    if (this.m32[C_ARCH] === Arch.S390) return translatePaVia(this, va, access);
+    const lo = va >>> 0, hi = Math.floor(va / TWO32) >>> 0;
+    const f = this.translateOne(lo, hi, access);
+    if (f === FaultKind.None) return this.walker.pa;
+    this.record(f, lo, hi, this.scratch);
+    return -1;
+  }
+  lastTranslation(out: Translation = newTranslation()): Translation { return readResult(this.m32, out); }
+  private readonly scratch = newTranslation();
 
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[C_ARCH] === Arch.S390) return this.probeS390(va, access, out);

@@ -8,6 +8,7 @@
  * Hot-path rules as in the walker: 64-bit values are (lo, hi) u32 halves of
  * a Uint32Array, no BigInt, no allocation.
  */
+import { lowMask } from "./bits.js";
 import { Access, Cr, Ctl, Leaf, Mem, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import type { X86Walker } from "./x86-walk.js";
@@ -54,7 +55,7 @@ export class TsTlb {
   fastHash(pcid: number): number { return Math.imul(pcid, TlbEnt.PCID_HASH) >>> 0; }
   /** Structure 0: u32 index of its entries and its set mask (for the inline probe). */
   get fastEntries32(): number { return this.t32 + (this.m32[this.t32 + ((TlbHdr.STRUCTS + TlbStruct.ENTRIES) >>> 2)]! >>> 2); }
-  get fastSetMask(): number { return (2 ** this.m32[this.t32 + ((TlbHdr.STRUCTS + TlbStruct.SETS_LOG2) >>> 2)]!) - 1; }
+  get fastSetMask(): number { return lowMask(this.m32[this.t32 + ((TlbHdr.STRUCTS + TlbStruct.SETS_LOG2) >>> 2)]!); }
 
   currentPcid(): number {
     const m32 = this.m32;
@@ -104,14 +105,14 @@ export class TsTlb {
 
   /** u32 index of the first entry of the set of (vaHi:vaLo) at shift `sh`, set hash `h`. */
   private setBase(sd: number, vaLo: number, vaHi: number, sh: number, h: number): number {
-    const set = (((vaLo >>> sh) | (vaHi << (32 - sh))) ^ h) & ((2 ** this.sd(sd, TlbStruct.SETS_LOG2)) - 1);
+    const set = (((vaLo >>> sh) | (vaHi << (32 - sh))) ^ h) & lowMask(this.sd(sd, TlbStruct.SETS_LOG2));
     return this.t32 + (this.sd(sd, TlbStruct.ENTRIES) >>> 2) + set * this.sd(sd, TlbStruct.WAYS) * E_WORDS;
   }
 
   private entryMaps(e: number, vaLo: number, vaHi: number, sh: number, pcid: number): boolean {
     const m32 = this.m32, k = m32[e + E_KEY]!, lf = m32[e + E_LEAF]!;
     return !(m32[e + E_DATA]! & TlbDeny.INVALID) && ((lf >>> TlbEnt.SHIFT_SHIFT) & 0xff) === sh
-      && ((k & NOT_DENY) >>> 0) === ((vaLo & ~((2 ** sh) - 1)) >>> 0) && m32[e + E_KEY + 1] === vaHi
+      && ((k & NOT_DENY) >>> 0) === ((vaLo & ~lowMask(sh)) >>> 0) && m32[e + E_KEY + 1] === vaHi
       && ((k & TlbEnt.PCID_MASK) === pcid || (lf & TlbEnt.GLOBAL) !== 0);
   }
 
@@ -239,7 +240,7 @@ export class TsTlb {
   private fillLevel1(vaLo: number, vaHi: number, access: Access, pcid: number, sh: number, c: number,
     dLo: number, dHi: number, pte: number, leafWord: number): void {
     const n = this.count, kind = 1 << access;
-    const keyLo = ((vaLo & ~((2 ** sh) - 1)) | pcid) >>> 0;
+    const keyLo = ((vaLo & ~lowMask(sh)) | pcid) >>> 0;
     for (let i = 0; i < n; i++) {
       const sd = this.structAt(i);
       if (this.sd(sd, TlbStruct.LEVEL) === 1 && this.sd(sd, TlbStruct.KINDS) & kind && this.sd(sd, TlbStruct.SIZES) & c)
@@ -253,7 +254,7 @@ export class TsTlb {
     if (n === 0) return;
     const w = this.w, sh = w.shift;
     const c = sh === 12 ? TlbSize.S4K : sh === 30 ? TlbSize.S1G : TlbSize.LARGE;
-    const offMask = (2 ** sh) - 1;
+    const offMask = lowMask(sh);
     const vbaseLo = (vaLo & ~offMask) >>> 0;
     const paLo = w.pa >>> 0, paHi = Math.floor(w.pa / TWO32);
     const dLo = ((((paLo & ~offMask) ^ vbaseLo) & NOT_DENY) | this.denyBits(w.leaf)) >>> 0;

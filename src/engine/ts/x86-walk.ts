@@ -15,6 +15,7 @@
  * non-leaf; a failed non-leaf cmpxchg re-reads that level, a failed leaf
  * cmpxchg restarts the walk.
  */
+import { lowMask } from "./bits.js";
 import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { frameHashHome } from "../../phys/frame-hash.js";
@@ -60,7 +61,7 @@ export class X86Walker {
     this.ramBase = layout.ramBase;
     this.dense = layout.backing === Backing.Dense;
     this.maxPhyAddr = layout.maxPhyAddr;
-    this.pdpteRsvdHi = (~((2 ** (layout.maxPhyAddr - 32)) - 1)) >>> 0;
+    this.pdpteRsvdHi = (~lowMask(layout.maxPhyAddr - 32)) >>> 0;
   }
 
   /**
@@ -163,7 +164,7 @@ export class X86Walker {
     // Reserved bits of every 8-byte entry, high word: 51:M (M ≥ 32), PAE 62:52, XD without NXE.
     let rsvdHi = 0;
     if (wide) {
-      rsvdHi = (0xfffff & ~((2 ** (M - 32)) - 1)) >>> 0;
+      rsvdHi = (0xfffff & ~lowMask(M - 32)) >>> 0;
       if (!ia32e) rsvdHi |= 0x7ff00000;
       if (!nxe) rsvdHi |= 0x80000000;
       rsvdHi >>>= 0;
@@ -228,7 +229,7 @@ export class X86Walker {
         if (wide) {
           if (shift >= 39) return this.pageFault(rsvdErr);    // PS reserved in PML4E/PML5E
           leaf = true;
-          large = ((2 ** shift - 1) & ~0x1fff) >>> 0;          // (shift-1):13; bit 12 is PAT
+          large = (lowMask(shift) & ~0x1fff) >>> 0;          // (shift-1):13; bit 12 is PAT
         } else if ((cr4 >>> Cr.CR4_PSE) & 1) {
           leaf = true;
           const m = M < 40 ? M : 40;                           // PSE-36: 21:(M'-19) reserved
