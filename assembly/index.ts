@@ -78,7 +78,7 @@ export function translatePa(va: f64, access: u32): f64 {
 
 /** The same walk without side effects (no A/D, CR2 or TLB change); result record as translate. */
 export function probe(va: u64, access: u32): u32 {
-  const f = x86Walk(va, access, false);
+  const f = x86Walk(va, access, false, false);   // probe: no PSC (psc.ts)
   writeResult(f, linearOf(va));
   return f;
 }

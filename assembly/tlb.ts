@@ -23,6 +23,8 @@
 // INVLPG the entries of any page size that map the address for the current
 // PCID, and global ones for any PCID; INVPCID types 0-3; a #PF drops what
 // would translate the faulting address (§4.10.4.1 "page-fault exception").
+// The paging-structure caches (psc.ts) are structures of the same kind,
+// invalidated here alongside the TLB (pscFlush, pscDropVa below).
 import { Access, Cr, Ctl, Leaf, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../src/abi";
 import { CTL, STATS, TLB_BASE } from "./layout";
 import { walkLeaf, walkPa, walkPtePa, walkSetHit, walkShift } from "./x86/walk";
@@ -85,7 +87,7 @@ export function denyBits(leaf: u32): u64 {
 // ── structures ──
 
 // @ts-ignore: decorator
-@inline function structAt(i: u32): usize { return TLB_BASE + TlbHdr.STRUCTS + <usize>i * TlbHdr.STRUCT_SIZE; }
+@inline export function structAt(i: u32): usize { return TLB_BASE + TlbHdr.STRUCTS + <usize>i * TlbHdr.STRUCT_SIZE; }
 // @ts-ignore: decorator
 @inline export function structCount(): u32 { return load<u32>(TLB_BASE, TlbHdr.COUNT); }
 
@@ -105,7 +107,7 @@ export function denyBits(leaf: u32): u64 {
 
 /** First entry of the set of `va` (page shift `sh`, set hash `h`) in structure `sd`. */
 // @ts-ignore: decorator
-@inline function setBase(sd: usize, va: u64, sh: u32, h: u32): usize {
+@inline export function setBase(sd: usize, va: u64, sh: u32, h: u32): usize {
   const set = (<usize>(va >> <u64>sh) ^ <usize>h) & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
   return TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + ((set * load<u32>(sd, TlbStruct.WAYS)) << TlbEnt.SIZE_LOG2);
 }
@@ -124,7 +126,7 @@ export function denyBits(leaf: u32): u64 {
 
 /** Empty a slot; it stays on the valid-entry list (LISTED) until a list flush. */
 // @ts-ignore: decorator
-@inline function entryClear(e: usize): void {
+@inline export function entryClear(e: usize): void {
   store<u64>(e, 0);
   store<u64>(e, TlbDeny.INVALID, TlbEnt.DATA);
   store<u64>(e, 0, TlbEnt.PTE_PA);
@@ -170,8 +172,9 @@ function victim(s0: usize, ways: u32): u32 {
 }
 
 /** Put a translation into structure `sd`: over the same translation, else an
- *  empty way, else the replacement victim (counted as an eviction). */
-function insert(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
+ *  empty way, else the replacement victim (counted as an eviction of a TLB
+ *  entry when `countEviction`; paging-structure caches do not count). */
+export function insert(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: u64, leafWord: u32, countEviction: bool): void {
   const ways = load<u32>(sd, TlbStruct.WAYS);
   const s0 = setBase(sd, va, sh, leafWord & TlbEnt.GLOBAL ? 0 : pcidHash(sd, key & TlbEnt.PCID_MASK));
   let way: i32 = -1;
@@ -184,7 +187,7 @@ function insert(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: u64, le
       if (load<u64>(s0 + (<usize>w << TlbEnt.SIZE_LOG2), TlbEnt.DATA) & TlbDeny.INVALID) { way = <i32>w; break; }
     }
   }
-  if (way < 0) { way = <i32>victim(s0, ways); statAdd(Stat.EVICTIONS, 1); }
+  if (way < 0) { way = <i32>victim(s0, ways); if (countEviction) statAdd(Stat.EVICTIONS, 1); }
   const e = s0 + (<usize>way << TlbEnt.SIZE_LOG2);
   let listed = load<u32>(e, TlbEnt.LEAF) & TlbEnt.LISTED;
   if (!listed) {
@@ -282,7 +285,7 @@ function directLookup(va: u64, access: u32, pcid: u64, mask: u64): bool {
 }
 
 /** The valid entry of the set at `s0` that maps `va` for `pcid`, or 0. */
-function findIn(sd: usize, s0: usize, va: u64, sh: u32, pcid: u64): usize {
+export function findIn(sd: usize, s0: usize, va: u64, sh: u32, pcid: u64): usize {
   const ways = load<u32>(sd, TlbStruct.WAYS);
   for (let w: u32 = 0; w < ways; w++) {
     const e = s0 + (<usize>w << TlbEnt.SIZE_LOG2);
@@ -292,7 +295,7 @@ function findIn(sd: usize, s0: usize, va: u64, sh: u32, pcid: u64): usize {
 }
 
 /** Replacement bookkeeping for a hit on entry `e` of structure `sd`. */
-function hitTouch(sd: usize, e: usize): void {
+export function hitTouch(sd: usize, e: usize): void {
   const ways = load<u32>(sd, TlbStruct.WAYS);
   if (ways == 1) return;
   const ents = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
@@ -307,7 +310,7 @@ function fillLevel1(va: u64, access: u32, pcid: u64, sh: u32, c: u32, data: u64,
   for (let i: u32 = 0; i < n; i++) {
     const sd = structAt(i);
     if (load<u32>(sd, TlbStruct.LEVEL) == 1 && (load<u32>(sd, TlbStruct.KINDS) & kind) && (load<u32>(sd, TlbStruct.SIZES) & c))
-      insert(sd, sh, va, key, data, ptePa, leafWord);
+      insert(sd, sh, va, key, data, ptePa, leafWord, true);
   }
 }
 
@@ -329,7 +332,7 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
     const sd = structAt(i);
     if (!(load<u32>(sd, TlbStruct.SIZES) & c)) continue;
     if (load<u32>(sd, TlbStruct.LEVEL) == 1 && !(load<u32>(sd, TlbStruct.KINDS) & kind)) continue;
-    insert(sd, sh, va, key, data, walkPtePa, leafWord);
+    insert(sd, sh, va, key, data, walkPtePa, leafWord, true);
   }
 }
 
@@ -343,13 +346,17 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
 // @ts-ignore: decorator
 @inline const PCID_NON_GLOBAL: u32 = 2; // non-global entries of one PCID
 
-/** Walk each structure's valid-entry list, drop what `sel` selects, compact
- *  the list to what stays. Returns the number of valid entries dropped. */
-function flushLists(sel: u32, pcid: u64): u64 {
-  const n = structCount();
+/** Walk each TLB structure's valid-entry list, drop what `sel` selects,
+ *  compact the list to what stays; count the valid entries dropped. */
+function flushLists(sel: u32, pcid: u64): void {
+  statAdd(Stat.INVALIDATED, flushListsOf(TLB_BASE + TlbHdr.STRUCTS, structCount(), sel, pcid));
+}
+
+/** flushLists over the `n` descriptors at `descs`; returns the valid entries dropped. */
+function flushListsOf(descs: usize, n: u32, sel: u32, pcid: u64): u64 {
   let dropped: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const sd = structAt(i);
+    const sd = descs + <usize>i * TlbHdr.STRUCT_SIZE;
     const list = TLB_BASE + <usize>load<u32>(sd, TlbStruct.LIST);
     const ents = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
     const cnt = load<u32>(sd, TlbStruct.LIST_COUNT);
@@ -367,9 +374,40 @@ function flushLists(sel: u32, pcid: u64): u64 {
     }
     store<u32>(sd, j, TlbStruct.LIST_COUNT);
   }
-  statAdd(Stat.INVALIDATED, dropped);
   return dropped;
 }
+
+// ── paging-structure caches (SDM §4.10.4.1) ──
+// PSC entries are never global and are not counted in INVALIDATED (a TLB
+// statistic). INVLPG, a CR3 load without bit 63 and INVPCID types 0/1 drop
+// every entry of one PCID whatever its linear address; INVPCID 2/3 and full
+// flushes drop them all.
+
+// @ts-ignore: decorator
+@inline export function pscCount(): u32 { return load<u32>(TLB_BASE, TlbHdr.PSC_COUNT); }
+
+/** Drop the PSC entries of `pcid`, or of every PCID when `all`. */
+function pscFlush(all: bool, pcid: u64): void {
+  const n = pscCount();
+  if (n != 0) flushListsOf(TLB_BASE + TlbHdr.PSC, n, all ? ALL : PCID_NON_GLOBAL, pcid);
+}
+
+/** A #PF drops the PSC entries that would be used to translate `va` for
+ *  `pcid`: at most one per cache, the one whose tag matches. */
+function pscDropVa(va: u64, pcid: u64): void {
+  const n = pscCount();
+  for (let i: u32 = 0; i < n; i++) {
+    const sd = TLB_BASE + TlbHdr.PSC + <usize>i * TlbHdr.STRUCT_SIZE;
+    const sh = pscTagShift(i);
+    const e = findIn(sd, setBase(sd, va, sh, pcidHash(sd, pcid)), va, sh, pcid);
+    if (e != 0) entryClear(e);
+  }
+}
+
+/** The tag shift of PSC `i` (descriptor order PML5E, PML4E, PDPTE, PDE):
+ *  48, 39, 30, 21 — the index shift of the entries it caches. */
+// @ts-ignore: decorator
+@inline export function pscTagShift(i: u32): u32 { return 48 - 9 * i; }
 
 // Page-flush selectors.
 // @ts-ignore: decorator
@@ -418,23 +456,29 @@ function flushSet(sd: usize, s0: usize, va: u64, sh: u32, pcid: u64, sel: u32): 
 export function tlbFlushAll(includeGlobal: bool): void {
   statAdd(Stat.FLUSH_FULL, 1);
   flushLists(includeGlobal ? ALL : NON_GLOBAL, 0);
+  pscFlush(true, 0);
 }
 
 /** MOV to CR3 without the no-flush bit: the non-global entries of the new PCID. */
 export function tlbLoadCr3(pcid: u32): void {
   statAdd(Stat.FLUSH_CR3, 1);
   flushLists(PCID_NON_GLOBAL, <u64>pcid & TlbEnt.PCID_MASK);
+  pscFlush(false, <u64>pcid & TlbEnt.PCID_MASK);
 }
 
-/** INVLPG: the current PCID's and every global entry mapping `va`, any page size. */
+/** INVLPG: the current PCID's and every global entry mapping `va`, any page
+ *  size, and every PSC entry of the current PCID. */
 export function tlbFlushPage(va: u64): void {
   statAdd(Stat.FLUSH_INVLPG, 1);
-  flushVa(linear(va), currentPcid(), PAGE_INVLPG);
+  const pcid = currentPcid();
+  flushVa(linear(va), pcid, PAGE_INVLPG);
+  pscFlush(false, pcid);
 }
 
 /** A #PF drops whatever would translate the faulting address (SDM §4.10.4.1). */
 export function tlbDropFaulting(va: u64, pcid: u64): void {
   if (structCount() != 0) flushVa(va, pcid, PAGE_INVLPG);
+  pscDropVa(va, pcid);
 }
 
 /** INVPCID types 0..3 (SDM Vol. 2A INVPCID): individual address (non-global),
@@ -447,4 +491,6 @@ export function tlbFlushPcid(type: u32, pcid: u32, va: u64): void {
   else if (type == 1) flushLists(PCID_NON_GLOBAL, p);
   else if (type == 2) flushLists(ALL, 0);
   else flushLists(NON_GLOBAL, 0);
+  // Types 0 and 1 drop the PCID's PSC entries whatever their address; 2 and 3 all.
+  pscFlush(type >= 2, p);
 }

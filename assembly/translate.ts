@@ -4,6 +4,7 @@
 import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, TLB_BASE } from "./layout";
 import { accessMask, currentPcid, statAccess, statAdd, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { pscCountWalk } from "./psc";
 import { fastWalkPrepare, SLOW, x86WalkFast } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
 
@@ -63,11 +64,12 @@ function translateMiss(lva: u64, access: u32, pcid: u64): u32 {
   let f = x86WalkFast(lva, access);
   if (f != SLOW) {}
   else if (load<u32>(CTL, Ctl.OPTIONS) & Opt.AdOnFaultNone) {
-    f = x86Walk(lva, access, false);
-    if (f == FaultKind.None) f = x86Walk(lva, access, true);
-  } else f = x86Walk(lva, access, true);
+    f = x86Walk(lva, access, false, true);
+    if (f == FaultKind.None) f = x86Walk(lva, access, true, true);
+  } else f = x86Walk(lva, access, true, true);
   statAdd(Stat.WALKS, 1);
   statAdd(Stat.WALK_REFS + (walkRefs < 7 ? walkRefs : 7) * 8, 1);
+  pscCountWalk();
   if (f == FaultKind.None) tlbFill(lva, access, pcid);
   else if (f == FaultKind.X86) {
     if (walkVector == Vector.PF) {

@@ -393,14 +393,33 @@ export const enum TlbDeny {
   MASK = 0xfff,
 }
 
+/**
+ * A paging-structure-cache entry (Intel SDM Vol. 3A §4.10.3), in a TlbEnt slot
+ * of a PSC structure (descriptors at TlbHdr.PSC, in the order PML5E, PML4E,
+ * PDPTE, PDE; LEVEL 5..2):
+ *   KEY    u64  linear address bits 63:TAG (TAG = 48, 39, 30, 21) | PCID (11:0)
+ *   DATA   u64  physical address of the next paging structure (51:12) | PscData bits
+ *   PTE_PA u64  physical address of the cached paging-structure entry
+ *   LEAF   u32  TAG << TlbEnt.SHIFT_SHIFT | LISTED (never GLOBAL: SDM §4.10.3.1)
+ *   STAMP  u32  as in a TLB entry
+ */
+export const enum PscData {
+  /** Empty slot (TlbDeny.INVALID). */
+  INVALID = 1,
+  /** R/W and U/S ANDed over the entries down to and including this one (Pte bit positions). */
+  RW = 2, US = 4,
+  /** XD ORed over the same entries. */
+  XD = 8,
+}
+
 /** Statistics: u64 counters at Mem.STATS_BASE + offset (src/tlb/stats.ts reads them). */
 export const enum Stat {
   /** [level 0..1][kind 0..2][hit 0 / miss 1]: L1 at 0, L2 at 48; each u64. */
   ACCESS = 0,
   WALKS = 96,          // page walks started by translate (not probe)
   WALK_REFS = 104,     // [0..7] histogram: paging-structure memory reads per walk (7 = 7 or more)
-  PSC_HIT = 168,       // [0..3] paging-structure-cache hits: PML5E, PML4E, PDPTE, PDE
-  PSC_MISS = 200,      // [0..3]
+  PSC_HIT = 168,       // [0..3] paging-structure-cache probes that hit: PML5E, PML4E, PDPTE, PDE
+  PSC_MISS = 200,      // [0..3] … that missed (a walk probes PDE first, then upward until a hit)
   A_WRITES = 232,      // A bits set by the walker
   D_WRITES = 240,      // D bits set by the walker
   FAULT_PF = 248, FAULT_GP = 256, FAULT_BUS = 264, FAULT_S390 = 272,

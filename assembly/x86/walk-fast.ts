@@ -12,8 +12,8 @@
 // updates, bus errors, protection keys and every non-IA-32e mode therefore
 // stay in one place (walk.ts). Both engines are held to the same results by
 // the differential tests; the TS engine has no fast walk and needs none.
-import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Pte, X86Mode } from "../../src/abi";
-import { BACKING, CTL, MAXPHYADDR, PHYS_SIZE, RAM_BASE } from "../layout";
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Pte, TlbHdr, X86Mode } from "../../src/abi";
+import { BACKING, CTL, MAXPHYADDR, PHYS_SIZE, RAM_BASE, TLB_BASE } from "../layout";
 import { accessMask, denyBits } from "../tlb";
 import { walkSetFast } from "./walk";
 
@@ -44,7 +44,9 @@ let fwKey0: u64 = 0, fwKey1: u64 = <u64>-1;
  *  changed (each batch, each single translation). */
 export function fastWalkPrepare(): void {
   const mode = load<u32>(CTL, Ctl.MODE);
-  fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && BACKING == Backing.Dense;
+  // With paging-structure caches the general walk does the PSC work.
+  fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && BACKING == Backing.Dense
+    && load<u32>(TLB_BASE, TlbHdr.PSC_COUNT) == 0;
   if (!fwOn) return;
   const la57 = mode == X86Mode.Ia32e5;
   fwTop = la57 ? 48 : 39;

@@ -15,12 +15,18 @@
 // (SDM §4.8, SPEC G.1). A failed cmpxchg on a non-leaf re-reads that level,
 // on the leaf restarts the walk.
 //
+// With paging-structure caches (psc.ts; IA-32e only) a walk with side effects
+// starts at the longest cached match instead of CR3, and caches each
+// non-leaf entry it passes (SDM §4.10.3.2).
+//
 // The walk allocates nothing: its outputs are the wasm globals below, which
 // translate.ts copies into the result record or a batch slot and which the
 // TLB (issue 3) stores as they are.
 import { Access, Cr, Ctl, FaultKind, Leaf, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../src/abi";
 import { CTL, MAXPHYADDR, STATS } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
+import { pscAcc, pscFill, pscLookup, pscReset, pscTable, pscXd } from "../psc";
+import { currentPcid, pscCount } from "../tlb";
 
 /** FaultKind of the last walk. */
 export let walkFault: u32 = 0;
@@ -108,16 +114,19 @@ function entrySetBits(la: usize, pa: u64, old: u64, bits: u64, wide: bool): bool
 /**
  * Translate `va` for `access` in the current x86 context (control block).
  * With `sideEffects` false nothing is written (probe: debuggers, ptdump).
- * Returns the FaultKind; details in the walk globals.
+ * With `psc` the paging-structure caches are used: read always, filled and
+ * their replacement state updated only with `sideEffects` (translate passes
+ * true, probe false). Returns the FaultKind; details in the walk globals.
  */
-export function x86Walk(va: u64, access: u32, sideEffects: bool): u32 {
+export function x86Walk(va: u64, access: u32, sideEffects: bool, psc: bool): u32 {
   let r: u32;
   walkRefs = 0;
-  do r = walkOnce(va, access, sideEffects); while (r == RESTART);
+  pscReset();
+  do r = walkOnce(va, access, sideEffects, psc); while (r == RESTART);
   return r;
 }
 
-function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
+function walkOnce(va: u64, access: u32, sideEffects: bool, psc: bool): u32 {
   const mode = load<u32>(CTL, Ctl.MODE);
   if (mode == X86Mode.Off) {
     // No paging: linear = physical (32-bit), everything allowed.
@@ -150,6 +159,9 @@ function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
   }
 
   let table: u64, shift: i32;
+  let acc: u64 = Pte.RW | Pte.US;   // AND over the levels
+  let xd = false;                   // OR over the levels
+  let usePsc = false, pcid: u64 = 0;
   if (mode == X86Mode.Legacy32) {
     va &= 0xffff_ffff;
     table = cr3 & 0xffff_f000; shift = 22;
@@ -188,10 +200,15 @@ function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
       return FaultKind.X86;
     }
     table = cr3 & ADDR_MASK; shift = mode == X86Mode.Ia32e5 ? 48 : 39;
+    usePsc = psc && pscCount() != 0;
+    if (usePsc) {
+      // The longest cached match: start below it with its folded permissions.
+      pcid = currentPcid();
+      const s = pscLookup(va, pcid, <u32>shift, sideEffects);
+      if (s != 0) { table = pscTable; shift = <i32>s; acc = pscAcc; xd = pscXd; }
+    }
   }
 
-  let acc: u64 = Pte.RW | Pte.US;   // AND over the levels
-  let xd = false;                   // OR over the levels
   for (;;) {
     const idx: u64 = (va >> <u64>shift) & (wide ? 0x1ff : 0x3ff);
     const epa = table + (idx << (wide ? 3 : 2));
@@ -225,6 +242,8 @@ function walkOnce(va: u64, access: u32, sideEffects: bool): u32 {
       acc &= e;
       if (e & XD) xd = true;
       table = wide ? e & ADDR_MASK : e & 0xffff_f000;
+      // Present, no reserved bits, A set, PS = 0: cacheable (SDM §4.10.3.1).
+      if (usePsc && sideEffects) pscFill(va, pcid, <u32>shift, table, acc, xd, epa);
       shift -= wide ? 9 : 10;
       continue;
     }

@@ -2,7 +2,8 @@
 // 1. wasm ≡ ts: random page tables, random accesses at random CPL/AC/PKRU,
 //    entries changed behind the TLB's back, INVLPG, CR3 loads with PCIDs and
 //    bit 63, INVPCID, CR4.PGE toggles, full flushes, batches — under the fast
-//    TLB and research hierarchies (LRU and tree-PLRU, small enough to evict):
+//    TLB and research hierarchies (LRU and tree-PLRU, small enough to evict),
+//    with and without paging-structure caches (non-leaf entries changed too):
 //    identical results, and identical memory byte for byte (page tables, the
 //    TLB region itself and the statistics).
 // 2. TLB on ≡ TLB off for software that invalidates as the SDM requires.
@@ -28,6 +29,13 @@ const CONFIGS: TlbConfig[] = [
     l2: { unified: { sets: 4, ways: 4 }, "1g": { sets: 1, ways: 2 } } },
   { mode: "research", replacement: "plru", l1d: { "4k": { sets: 2, ways: 4 } }, l1i: { "4k": { sets: 1, ways: 4 } },
     l2: { "4k": { sets: 4, ways: 8 }, large: { sets: 2, ways: 2 } } },
+  // Paging-structure caches small enough to evict: direct-mapped (PCID-hashed sets) and LRU …
+  { entries4k: 16, entriesLarge: 4, entries1g: 2,
+    psc: { pml5: { sets: 1, ways: 1 }, pml4: { sets: 2, ways: 1 }, pdpt: { sets: 1, ways: 2 }, pd: { sets: 2, ways: 1 } } },
+  { mode: "research", psc: { pml4: { sets: 1, ways: 2 }, pdpt: { sets: 1, ways: 2 }, pd: { sets: 1, ways: 2 } },
+    l1d: { "4k": { sets: 2, ways: 2 } }, l1i: { "4k": { sets: 1, ways: 2 } }, l2: null },
+  // … and tree-PLRU with the research defaults.
+  { mode: "research", replacement: "plru", psc: true },
 ];
 
 /** VAs: 48 4 KiB pages in two clusters (user low half, kernel high half), 8 2 MiB pages, 2 1 GiB pages. */
@@ -56,7 +64,8 @@ function randomEntry(r: Rng, i: number): bigint {
   return v;
 }
 
-interface Machine { e: Engine; t: Tables4; eps: number[]; second: Tables4 }
+/** eps: the leaf entries of the VAs; nonLeaf: the PML4Es, PDPTEs and PDEs above them. */
+interface Machine { e: Engine; t: Tables4; eps: number[]; nonLeaf: number[]; second: Tables4 }
 
 async function machine(name: "wasm" | "ts", tlb: TlbConfig, seed: number): Promise<Machine> {
   const e = await createEngine(name, { physSize: 16 * MiB, tlb, batchCapacity: 64 });
@@ -71,8 +80,10 @@ async function machine(name: "wasm" | "ts", tlb: TlbConfig, seed: number): Promi
     // A second address space (PCID 2) sharing the large pages and half the small ones.
     if (i < 48 && i % 2 === 0) second.map4k(va, 0x300_000 + i * 0x1000);
   }
+  const nonLeaf = [...new Set([0, 24, 48, 56].flatMap((i) => [2, 3, 4].filter((l) => l > (i >= 56 ? 3 : i >= 48 ? 2 : 1))
+    .map((l) => t.entryPa(vaOf(i), l))))];
   enterLongMode(e, t, CR4_PCIDE | CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PKE, 1);
-  return { e, t, eps, second };
+  return { e, t, eps, nonLeaf, second };
 }
 
 /** One random operation; returns a string describing everything observable. */
@@ -108,7 +119,17 @@ function step(m: Machine, r: Rng, invalidateProperly: boolean): string {
     const f = e.translateBatch(n);
     return `b ${f} ${Array.from(e.batch.out.subarray(0, n)).join(",")}`;
   }
-  if (k < 79) { e.invlpg(vaOf(r.below(NVA))); return "i"; }
+  if (k < 77) {
+    // A non-leaf entry changes (permissions, XD, A): stale in the paging-structure
+    // caches and the TLB until invalidated; software that invalidates properly
+    // flushes every page below it (INVLPG also drops the PCID's PSC entries).
+    const ep = m.nonLeaf[r.below(m.nonLeaf.length)]!;
+    const bit = [2n, 4n, 0x20n, 1n << 63n][r.below(4)]!;
+    e.phys.write64(ep, e.phys.read64(ep) ^ bit);
+    if (invalidateProperly) for (let i = 0; i < NVA; i++) e.invlpg(vaOf(i));
+    return "nl";
+  }
+  if (k < 80) { e.invlpg(vaOf(r.below(NVA))); return "i"; }
   if (k < 84) {
     const pcid = 1 + r.below(2), keep = !invalidateProperly && r.chance(0.5);
     const root = pcid === 1 ? t.pml4 : m.second.pml4;
@@ -126,7 +147,7 @@ function step(m: Machine, r: Rng, invalidateProperly: boolean): string {
 
 describe("TLB differential", () => {
   it("wasm ≡ ts: results, page tables, TLB contents and statistics agree byte for byte", async () => {
-    let ops = 0;
+    let ops = 0, pscHits = 0;
     await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), fc.constantFrom(...CONFIGS.keys()), async (seed, ci) => {
       const a = await machine("wasm", CONFIGS[ci]!, seed), b = await machine("ts", CONFIGS[ci]!, seed);
       const ra = new Rng(seed ^ 0x5a5a), rb = new Rng(seed ^ 0x5a5a);
@@ -141,8 +162,11 @@ describe("TLB differential", () => {
       const shared = (e: Engine): Uint8Array => new Uint8Array(e.buffer, Mem.CTL_BASE);
       expect(Buffer.compare(shared(a.e), shared(b.e))).toBe(0);
       expect(b.e.stats()).toEqual(a.e.stats());
+      const p = a.e.stats().psc;
+      pscHits += p.pml4.hits + p.pdpt.hits + p.pd.hits;
     }), { numRuns: 40 });
     expect(ops).toBe(40 * 400);
+    expect(pscHits).toBeGreaterThan(0);     // the caches were exercised, not just laid out
   });
 
   it("TLB on ≡ TLB off when software invalidates after every change (results and memory)", async () => {

@@ -103,11 +103,12 @@ export class TsEngineBase extends S390Methods implements Engine {
     const w = this.walker, m32 = this.m32, tlb = this.tlb;
     let f: FaultKind;
     if (m32[C_OPTIONS]! & Opt.AdOnFaultNone) {
-      f = w.walk(vaLo, vaHi, access, false);
-      if (f === FaultKind.None) f = w.walk(vaLo, vaHi, access, true);
-    } else f = w.walk(vaLo, vaHi, access, true);
+      f = w.walk(vaLo, vaHi, access, false, true);
+      if (f === FaultKind.None) f = w.walk(vaLo, vaHi, access, true, true);
+    } else f = w.walk(vaLo, vaHi, access, true, true);
     tlb.statAdd(Stat.WALKS, 1);
     tlb.statAdd(Stat.WALK_REFS + (w.refs < 7 ? w.refs : 7) * 8, 1);
+    tlb.psc.countWalk();
     if (f === FaultKind.None) tlb.fill(vaLo, vaHi, access, pcid);
     else if (f === FaultKind.X86) {
       if (w.vector === Vector.PF) {
@@ -151,7 +152,7 @@ export class TsEngineBase extends S390Methods implements Engine {
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[C_ARCH] === Arch.S390) return this.probeS390(va, access, out);
     const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
-    return this.record(this.walker.walk(lo, hi, access, false), lo, hi, out);
+    return this.record(this.walker.walk(lo, hi, access, false, false), lo, hi, out);   // no PSC (psc.ts)
   }
 
   translateBatch(n: number): number {

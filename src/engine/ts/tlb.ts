@@ -11,6 +11,7 @@
 import { lowMask } from "./bits.js";
 import { Access, Cr, Ctl, Leaf, Mem, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
+import { TsPsc } from "./psc.js";
 import type { X86Walker } from "./x86-walk.js";
 
 const TWO32 = 4294967296;
@@ -31,10 +32,14 @@ export class TsTlb {
   private readonly m32: Uint32Array;
   /** u32 index of the TLB region (header). */
   private readonly t32: number;
+  /** The paging-structure caches (the core's psc.ts), used by the walker. */
+  readonly psc: TsPsc;
 
   constructor(buffer: ArrayBuffer, layout: Layout, private readonly w: X86Walker) {
     this.m32 = new Uint32Array(buffer);
     this.t32 = layout.tlbBase >>> 2;
+    this.psc = new TsPsc(this.m32, this.t32, this);
+    w.psc = this.psc;
   }
 
   // ── statistics ──
@@ -99,13 +104,16 @@ export class TsTlb {
   }
 
   /** The set hash of `pcid` in structure `sd` (see the core's pcidHash). */
-  private pcidHash(sd: number, pcid: number): number {
+  /** @internal */
+  pcidHash(sd: number, pcid: number): number {
     return this.sd(sd, TlbStruct.WAYS) === 1 ? Math.imul(pcid, TlbEnt.PCID_HASH) >>> 0 : 0;
   }
 
-  /** u32 index of the first entry of the set of (vaHi:vaLo) at shift `sh`, set hash `h`. */
-  private setBase(sd: number, vaLo: number, vaHi: number, sh: number, h: number): number {
-    const set = (((vaLo >>> sh) | (vaHi << (32 - sh))) ^ h) & lowMask(this.sd(sd, TlbStruct.SETS_LOG2));
+  /** u32 index of the first entry of the set of (vaHi:vaLo) at shift `sh`,
+   *  set hash `h` (shifts of 32 and more: the PML4E and PML5E caches). @internal */
+  setBase(sd: number, vaLo: number, vaHi: number, sh: number, h: number): number {
+    const idx = sh < 32 ? (vaLo >>> sh) | (vaHi << (32 - sh)) : vaHi >>> (sh - 32);
+    const set = (idx ^ h) & lowMask(this.sd(sd, TlbStruct.SETS_LOG2));
     return this.t32 + (this.sd(sd, TlbStruct.ENTRIES) >>> 2) + set * this.sd(sd, TlbStruct.WAYS) * E_WORDS;
   }
 
@@ -116,7 +124,8 @@ export class TsTlb {
       && ((k & TlbEnt.PCID_MASK) === pcid || (lf & TlbEnt.GLOBAL) !== 0);
   }
 
-  private entryClear(e: number): void {
+  /** @internal */
+  entryClear(e: number): void {
     const m32 = this.m32;
     m32[e] = 0; m32[e + 1] = 0;
     m32[e + E_DATA] = TlbDeny.INVALID; m32[e + E_DATA + 1] = 0;
@@ -161,15 +170,17 @@ export class TsTlb {
     return best;
   }
 
-  private insert(sd: number, sh: number, vaLo: number, vaHi: number, keyLo: number,
-    dLo: number, dHi: number, pte: number, leafWord: number): void {
+  /** The core's insert; `vaHi` is also the key's high word (a PSC passes its
+   *  tag there), `countEviction` false for paging-structure caches. @internal */
+  insert(sd: number, sh: number, vaLo: number, vaHi: number, keyLo: number,
+    dLo: number, dHi: number, pte: number, leafWord: number, countEviction = true): void {
     const m32 = this.m32, ways = this.sd(sd, TlbStruct.WAYS);
     const pcid = keyLo & TlbEnt.PCID_MASK;
     const s0 = this.setBase(sd, vaLo, vaHi, sh, leafWord & TlbEnt.GLOBAL ? 0 : this.pcidHash(sd, pcid));
     let way = -1;
     for (let w = 0; w < ways; w++) if (this.entryMaps(s0 + w * E_WORDS, vaLo, vaHi, sh, pcid)) { way = w; break; }
     if (way < 0) for (let w = 0; w < ways; w++) if (m32[s0 + w * E_WORDS + E_DATA]! & TlbDeny.INVALID) { way = w; break; }
-    if (way < 0) { way = this.victim(s0, ways); this.statAdd(Stat.EVICTIONS, 1); }
+    if (way < 0) { way = this.victim(s0, ways); if (countEviction) this.statAdd(Stat.EVICTIONS, 1); }
     const e = s0 + way * E_WORDS;
     let listed = m32[e + E_LEAF]! & TlbEnt.LISTED;
     if (!listed) {
@@ -223,13 +234,15 @@ export class TsTlb {
   }
 
   /** u32 index of the valid entry of the set at `s0` mapping the address for `pcid`, or -1. */
-  private findIn(sd: number, s0: number, vaLo: number, vaHi: number, sh: number, pcid: number): number {
+  /** @internal */
+  findIn(sd: number, s0: number, vaLo: number, vaHi: number, sh: number, pcid: number): number {
     const ways = this.sd(sd, TlbStruct.WAYS);
     for (let w = 0; w < ways; w++) if (this.entryMaps(s0 + w * E_WORDS, vaLo, vaHi, sh, pcid)) return s0 + w * E_WORDS;
     return -1;
   }
 
-  private hitTouch(sd: number, e: number): void {
+  /** @internal */
+  hitTouch(sd: number, e: number): void {
     const ways = this.sd(sd, TlbStruct.WAYS);
     if (ways === 1) return;
     const idx = (e - this.t32 - (this.sd(sd, TlbStruct.ENTRIES) >>> 2)) / E_WORDS;
@@ -273,10 +286,15 @@ export class TsTlb {
   // ── invalidation ──
 
   private flushLists(sel: number, pcid: number): void {
-    const m32 = this.m32, n = this.count;
+    this.statAdd(Stat.INVALIDATED, this.flushListsOf(this.t32 + (TlbHdr.STRUCTS >>> 2), this.count, sel, pcid));
+  }
+
+  /** flushLists over the `n` descriptors at u32 index `descs`; returns the valid entries dropped. */
+  private flushListsOf(descs: number, n: number, sel: number, pcid: number): number {
+    const m32 = this.m32;
     let dropped = 0;
     for (let i = 0; i < n; i++) {
-      const sd = this.structAt(i);
+      const sd = descs + i * (TlbHdr.STRUCT_SIZE >>> 2);
       const list = this.t32 + (this.sd(sd, TlbStruct.LIST) >>> 2);
       const ents = this.t32 + (this.sd(sd, TlbStruct.ENTRIES) >>> 2);
       const cnt = this.sd(sd, TlbStruct.LIST_COUNT);
@@ -293,7 +311,24 @@ export class TsTlb {
       }
       m32[sd + (TlbStruct.LIST_COUNT >>> 2)] = j;
     }
-    this.statAdd(Stat.INVALIDATED, dropped);
+    return dropped;
+  }
+
+  // ── paging-structure caches (the core's pscFlush, pscDropVa) ──
+
+  /** Drop the PSC entries of `pcid`, or of every PCID when `all`. */
+  private pscFlush(all: boolean, pcid: number): void {
+    const n = this.psc.count;
+    if (n !== 0) this.flushListsOf(this.t32 + (TlbHdr.PSC >>> 2), n, all ? ALL : PCID_NON_GLOBAL, pcid);
+  }
+
+  /** A #PF drops the PSC entries that would translate (vaHi:vaLo) for `pcid`. */
+  private pscDropVa(vaLo: number, vaHi: number, pcid: number): void {
+    const n = this.psc.count;
+    for (let i = 0; i < n; i++) {
+      const e = this.psc.find(i, vaLo, vaHi, pcid);
+      if (e >= 0) this.entryClear(e);
+    }
   }
 
   private flushVa(vaLo: number, vaHi: number, pcid: number, sel: number): void {
@@ -329,17 +364,22 @@ export class TsTlb {
   flushAll(includeGlobal: boolean): void {
     this.statAdd(Stat.FLUSH_FULL, 1);
     this.flushLists(includeGlobal ? ALL : NON_GLOBAL, 0);
+    this.pscFlush(true, 0);
   }
   loadCr3(pcid: number): void {
     this.statAdd(Stat.FLUSH_CR3, 1);
     this.flushLists(PCID_NON_GLOBAL, pcid & TlbEnt.PCID_MASK);
+    this.pscFlush(false, pcid & TlbEnt.PCID_MASK);
   }
   flushPage(vaLo: number, vaHi: number): void {
     this.statAdd(Stat.FLUSH_INVLPG, 1);
-    this.flushVa(vaLo >>> 0, this.linearHi(vaHi >>> 0), this.currentPcid(), PAGE_INVLPG);
+    const pcid = this.currentPcid();
+    this.flushVa(vaLo >>> 0, this.linearHi(vaHi >>> 0), pcid, PAGE_INVLPG);
+    this.pscFlush(false, pcid);
   }
   dropFaulting(vaLo: number, vaHi: number, pcid: number): void {
     if (this.count !== 0) this.flushVa(vaLo, vaHi, pcid, PAGE_INVLPG);
+    this.pscDropVa(vaLo, vaHi, pcid);
   }
   flushPcid(type: number, pcid: number, vaLo: number, vaHi: number): void {
     this.statAdd(Stat.FLUSH_INVPCID, 1);
@@ -348,5 +388,6 @@ export class TsTlb {
     else if (type === 1) this.flushLists(PCID_NON_GLOBAL, p);
     else if (type === 2) this.flushLists(ALL, 0);
     else this.flushLists(NON_GLOBAL, 0);
+    this.pscFlush(type >= 2, p);
   }
 }

@@ -19,6 +19,7 @@ import { lowMask } from "./bits.js";
 import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { frameHashHome } from "../../phys/frame-hash.js";
+import type { TsPsc } from "./psc.js";
 
 const TWO32 = 4294967296;
 /** Outcome of entryOffset(): the PA is beyond guest memory / an unbacked sparse frame. */
@@ -44,6 +45,8 @@ export class X86Walker {
   ptePa = 0;
   /** Paging-structure entries read from memory by the last walk (statistics). */
   refs = 0;
+  /** The paging-structure caches (set by TsTlb). */
+  psc: TsPsc | null = null;
 
   private readonly m32: Uint32Array;
   private readonly u8: Uint8Array;
@@ -132,15 +135,17 @@ export class X86Walker {
     return true;
   }
 
-  /** Translate (vaHi:vaLo) for `access`; see the core's x86Walk. */
-  walk(vaLo: number, vaHi: number, access: Access, sideEffects: boolean): FaultKind {
+  /** Translate (vaHi:vaLo) for `access`; see the core's x86Walk (`psc`: use
+   *  the paging-structure caches, filling them only with side effects). */
+  walk(vaLo: number, vaHi: number, access: Access, sideEffects: boolean, psc: boolean): FaultKind {
     let r: number;
     this.refs = 0;
-    do r = this.walkOnce(vaLo >>> 0, vaHi >>> 0, access, sideEffects); while (r === RESTART);
+    this.psc?.reset();
+    do r = this.walkOnce(vaLo >>> 0, vaHi >>> 0, access, sideEffects, psc); while (r === RESTART);
     return r as FaultKind;
   }
 
-  private walkOnce(vaLo: number, vaHi: number, access: Access, sideEffects: boolean): number {
+  private walkOnce(vaLo: number, vaHi: number, access: Access, sideEffects: boolean, psc: boolean): number {
     const m32 = this.m32;
     const mode = m32[C_MODE]! as X86Mode;
     if (mode === X86Mode.Off) {
@@ -171,6 +176,8 @@ export class X86Walker {
     }
 
     let table: number, shift: number;
+    let acc = Pte.RW | Pte.US, xd = false;
+    let cache: TsPsc | null = null, pcid = 0;
     if (mode === X86Mode.Legacy32) {
       vaHi = 0;
       table = (cr3Lo & 0xfffff000) >>> 0; shift = 22;
@@ -208,9 +215,15 @@ export class X86Walker {
       }
       table = ((cr3Lo & 0xfffff000) >>> 0) + (cr3Hi & 0xfffff) * TWO32;
       shift = mode === X86Mode.Ia32e5 ? 48 : 39;
+      if (psc && this.psc !== null && this.psc.count !== 0) {
+        // The longest cached match: start below it with its folded permissions.
+        cache = this.psc;
+        pcid = (cr4 >>> Cr.CR4_PCIDE) & 1 ? cr3Lo & 0xfff : 0;
+        const s = cache.lookup(vaLo, vaHi, pcid, shift, sideEffects);
+        if (s !== 0) { table = cache.table; shift = s; acc = cache.acc; xd = cache.xd; }
+      }
     }
 
-    let acc = Pte.RW | Pte.US, xd = false;
     for (;;) {
       const idx = shift >= 32 ? (vaHi >>> (shift - 32)) & 0x1ff
         : ((vaLo >>> shift) | (vaHi << (32 - shift))) & (wide ? 0x1ff : 0x3ff);
@@ -243,6 +256,8 @@ export class X86Walker {
         acc &= lo;
         if (hi & 0x80000000) xd = true;
         table = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32;
+        // Present, no reserved bits, A set, PS = 0: cacheable (SDM §4.10.3.1).
+        if (cache !== null && sideEffects) cache.fill(vaLo, vaHi, pcid, shift, table, acc, xd, epa);
         shift -= wide ? 9 : 10;
         continue;
       }
