@@ -2,7 +2,8 @@
 // self-references, entries pointing beyond RAM), random control registers and
 // semantics, random accesses — the wasm core and the TS engine must give the
 // same results and leave the same memory. 100,000 cases on a dense machine
-// plus 10,000 on a sparse one.
+// plus 10,000 on a sparse one, plus 15,000 with paging-structure caches (and
+// no TLB, so that every access walks from the longest cached match).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access, Mem, Quirk } from "../../src/abi.js";
@@ -144,8 +145,15 @@ function ctlDiff(a: Engine, b: Engine): number {
   return -1;
 }
 
+/** First differing byte of the two TLB regions (the PSC entries included), or -1. */
+function tlbDiff(a: Engine, b: Engine): number {
+  const x = new Uint8Array(a.buffer, a.layout.tlbBase, a.layout.tlb.bytes), y = new Uint8Array(b.buffer, b.layout.tlbBase, b.layout.tlb.bytes);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
 /** Run one case on both engines; returns what differed (empty = same). Leaves the tables zero. */
-function runCase(w: Engine, t: Engine, c: Case): string[] {
+function runCase(w: Engine, t: Engine, c: Case, compareTlb = false): string[] {
   const size = c.mode === 0 ? 4 : 8;
   const pas = c.entries.map((en) => en.pa);
   const diffs: string[] = [];
@@ -166,6 +174,8 @@ function runCase(w: Engine, t: Engine, c: Case): string[] {
     }
     const at = ctlDiff(w, t);
     if (at >= 0) diffs.push(`control block differs at +0x${at.toString(16)}`);
+    const tl = compareTlb ? tlbDiff(w, t) : -1;
+    if (tl >= 0) diffs.push(`TLB region differs at +0x${tl.toString(16)}`);
   } finally {
     for (const e of [w, t]) for (const pa of pas) e.phys.writeEntry(pa, 0n, size);
   }
@@ -204,5 +214,23 @@ describe("wasm and TS engines agree on random page tables (fast-check)", () => {
       if (d.length) throw new Error(d.join("\n"));
     }), { numRuns: 10_000, seed: 0x5a55e });
     expect(w.phys.framesBacked).toBe(t.phys.framesBacked);
+  });
+
+  it("paging-structure caches without a TLB: 15,000 cases, identical results, memory and cache contents", async () => {
+    // Tiny caches (evictions, PCID-hashed direct-mapped sets) over garbage and
+    // self-referencing tables; setX86 flushes them between cases.
+    const psc = { pml5: { sets: 1, ways: 1 }, pml4: { sets: 2, ways: 1 }, pdpt: { sets: 1, ways: 2 }, pd: { sets: 2, ways: 2 } };
+    const [w, t] = await pair({ physSize: FRAMES * Mem.PAGE_SIZE, maxPhyAddr: 40, batchCapacity: 16,
+      tlb: { mode: "research", l1d: {}, l1i: {}, l2: null, psc } });
+    expect(w.layout.tlb.structures.length).toBe(0);
+    fc.assert(fc.property(caseArb, (c) => {
+      const d = runCase(w, t, c, true);
+      if (d.length) throw new Error(d.join("\n"));
+    }), { numRuns: 15_000, seed: 0x95c });
+    expect(ramIsZero(w) && ramIsZero(t)).toBe(true);
+    const s = w.stats().psc;
+    expect(s.pd.hits + s.pdpt.hits + s.pml4.hits).toBeGreaterThan(0);
+    expect(s.pml5.hits + s.pml5.misses).toBeGreaterThan(0);
+    expect(t.stats()).toEqual(w.stats());
   });
 });
