@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, PscData, TlbEnt, TlbHdr, Vector } from "../../src/abi.js";
 import { createEngine, ENGINE_NAMES, type Engine } from "../../src/engine/index.js";
-import type { TlbConfig } from "../../src/tlb/config.js";
+import { resolveTlb, type TlbConfig } from "../../src/tlb/config.js";
 import {
   A, CR0_PE, CR0_PG, CR0_WP, CR4_PCIDE, CR4_PGE, EFER_LME, EFER_NXE, enterLongMode, MiB, P, RW, Tables4, US,
 } from "./tables.js";
@@ -18,6 +18,18 @@ const ADDR = 0x000f_ffff_ffff_f000n;
  *  one under another PDPTE of the same PML4E, one under another PML4E. */
 const V1 = 0x4000_0000n, V2 = 0x4000_1000n, V3 = 0x4000_2000n, V4 = 0x4000_3000n;
 const OTHER_PDE = 0x4020_0000n, OTHER_PDPTE = 0x8000_0000n, OTHER_PML4E = 0x80_0000_0000n;
+
+describe("paging-structure-cache configuration", () => {
+  it("defaults, per-level geometry, errors that name the level, nothing with the TLB off", () => {
+    const d = resolveTlb({ psc: true }).psc;
+    expect(d.map((s) => [s.name, s.level, s.sets, s.ways])).toEqual([
+      ["psc-pml5", 5, 1, 2], ["psc-pml4", 4, 1, 4], ["psc-pdpt", 3, 2, 4], ["psc-pd", 2, 4, 8]]);
+    expect(resolveTlb({ mode: "research", psc: { pd: { sets: 8, ways: 2 } } }).psc[3]).toMatchObject({ sets: 8, ways: 2 });
+    expect(() => resolveTlb({ replacement: "plru", psc: { pd: { sets: 4, ways: 3 } } })).toThrow(/psc\.pd.*power-of-two/);
+    expect(() => resolveTlb({ psc: { pdpt: { sets: 3, ways: 1 } } })).toThrow(/psc\.pdpt.*sets/);
+    expect(resolveTlb({ mode: "off", psc: true }).psc).toEqual([]);
+  });
+});
 
 describe.each(ENGINE_NAMES)("paging-structure caches (%s engine)", (name) => {
   async function machine(tlb: TlbConfig = { psc: true }, cr4 = 0n, pcid = 0): Promise<{ e: Engine; t: Tables4 }> {
