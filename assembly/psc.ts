@@ -94,10 +94,15 @@ export function pscFill(va: u64, pcid: u64, sh: u32, next: u64, acc: u64, xd: bo
 }
 
 /** Count the last walk's probes: a hit for the cache that hit, a miss for
- *  each one probed before it (all of them when none hit). */
-export function pscCountWalk(): void {
+ *  each one probed before it (all of them when none hit). Inline test, so a
+ *  walk without caches (every walk of the default TLB) pays one compare. */
+// @ts-ignore: decorator
+@inline export function pscCountWalk(): void {
+  if (pscLast != UNUSED) pscCountProbes();
+}
+
+function pscCountProbes(): void {
   const last = pscLast;
-  if (last == UNUSED) return;
   pscLast = UNUSED;
   const first = last >> 8, hit = last & 0xff;
   for (let i: i32 = 3; i >= <i32>first; i--) {
