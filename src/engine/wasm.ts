@@ -4,14 +4,15 @@
  * a thin typed wrapper over one core export (hash-wasm's shape); bulk work
  * goes through the batch buffers, never one call per address.
  */
+import { X86Methods } from "./x86-methods.js";
 import { readStats, resetStats, type TlbStats } from "../tlb/stats.js";
 import { type Access, Arch, Ctl, FaultKind, Mem } from "../abi.js";
 import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { PhysMem } from "../phys/phys-mem.js";
 import { batchViews, checkRange } from "./batch.js";
-import { S390Methods, type S390Core } from "./s390.js";
+import type { S390Core } from "./s390.js";
 import {
-  type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
+  type BatchViews, type Engine, type EngineOptions, newTranslation, type Translation,
 } from "./engine.js";
 import { readResult, translatePaVia } from "./result.js";
 import { type CoreExports, coreModule } from "./wasm-module.js";
@@ -19,12 +20,12 @@ import { setOk, X86Control, type X86Hardware } from "./x86-control.js";
 
 const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
 
-export class WasmEngineBase extends S390Methods implements Engine {
+export class WasmEngineBase extends X86Methods implements Engine {
   readonly name = "wasm" as const;
   readonly phys: PhysMem;
   readonly batch: BatchViews;
   protected readonly x86ctl: X86Control;
-  private readonly m32: Uint32Array;
+  protected readonly m32: Uint32Array;
 
   protected constructor(
     readonly layout: Layout,
@@ -67,19 +68,7 @@ export class WasmEngineBase extends S390Methods implements Engine {
     return { layout, memory, core };
   }
 
-  // ── x86 context ──
-  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); this.s390Profile(s.profile); }
-  setX86(state: Partial<X86State>): Translation { return this.x86ctl.setX86(state, newTranslation()); }
-  writeCr0(v: bigint): Translation { return this.x86ctl.writeCr0(v, newTranslation()); }
-  writeCr3(v: bigint): Translation { return this.x86ctl.writeCr3(v, newTranslation()); }
-  writeCr4(v: bigint): Translation { return this.x86ctl.writeCr4(v, newTranslation()); }
-  writeEfer(v: bigint): Translation { return this.x86ctl.writeEfer(v, newTranslation()); }
-  setCpl(n: number): void { this.x86ctl.setCpl(n); }
-  setEflags(v: bigint): void { this.x86ctl.setEflags(v); }
-  setPkru(v: number): void { this.x86ctl.setPkru(v); }
-  x86(): X86State { return this.x86ctl.state(); }
-  /** Why the last register write faulted ("" if it did not). */
-  get x86Error(): string { return this.x86ctl.lastError; }
+  // ── x86 context: X86Methods (x86-methods.ts) ──
 
   // ── translation ──
   // The walker follows setArch (Ctl.ARCH): x86 here, s390 in S390Methods.
@@ -92,7 +81,6 @@ export class WasmEngineBase extends S390Methods implements Engine {
     if (this.m32[ARCH] === Arch.S390) return translatePaVia(this, va, access);
     return this.core.translatePa(va, access);
   }
-  lastTranslation(out: Translation = newTranslation()): Translation { return readResult(this.m32, out); }
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[ARCH] === Arch.S390) return this.probeS390(va, access, out);
     this.core.probe(va, access);

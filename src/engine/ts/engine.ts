@@ -3,15 +3,15 @@
  * contract over an ArrayBuffer laid out exactly like the wasm memory, so
  * that results and memory side effects compare byte for byte.
  */
+import { X86Methods } from "../x86-methods.js";
 import { readStats, resetStats, type TlbStats } from "../../tlb/stats.js";
 import { Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Stat, TlbDeny, TlbEnt, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { PhysMem } from "../../phys/phys-mem.js";
 import { batchViews, checkRange } from "../batch.js";
-import { S390Methods } from "../s390.js";
 import { TsS390Core } from "./s390/core.js";
 import {
-  type BatchViews, type Engine, type EngineOptions, newTranslation, type Semantics, type Translation, type X86State,
+  type BatchViews, type Engine, type EngineOptions, newTranslation, type Translation,
 } from "../engine.js";
 import { readResult, translatePaVia, writeResult } from "../result.js";
 import { setOk, X86Control, type X86Hardware } from "../x86-control.js";
@@ -23,7 +23,7 @@ const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_ARCH = c32(Ctl.ARCH), C_MODE = c32(Ctl.MODE), C_OPTIONS = c32(Ctl.OPTIONS), C_CR2 = c32(Ctl.CR2);
 
-export class TsEngineBase extends S390Methods implements Engine {
+export class TsEngineBase extends X86Methods implements Engine {
   readonly name = "ts" as const;
   readonly layout: Layout;
   readonly buffer: ArrayBuffer;
@@ -33,7 +33,7 @@ export class TsEngineBase extends S390Methods implements Engine {
   protected readonly x86ctl: X86Control;
   protected readonly walker: X86Walker;
   protected readonly tlb: TsTlb;
-  private readonly m32: Uint32Array;
+  protected readonly m32: Uint32Array;
 
   protected constructor(opts: EngineOptions) {
     super();
@@ -61,19 +61,7 @@ export class TsEngineBase extends S390Methods implements Engine {
     this.x86ctl = new X86Control(buffer, hw, layout.maxPhyAddr);
   }
 
-  // ── x86 context ──
-  setSemantics(s: Semantics): void { this.x86ctl.setSemantics(s); this.s390Profile(s.profile); }
-  setX86(state: Partial<X86State>): Translation { return this.x86ctl.setX86(state, newTranslation()); }
-  writeCr0(v: bigint): Translation { return this.x86ctl.writeCr0(v, newTranslation()); }
-  writeCr3(v: bigint): Translation { return this.x86ctl.writeCr3(v, newTranslation()); }
-  writeCr4(v: bigint): Translation { return this.x86ctl.writeCr4(v, newTranslation()); }
-  writeEfer(v: bigint): Translation { return this.x86ctl.writeEfer(v, newTranslation()); }
-  setCpl(n: number): void { this.x86ctl.setCpl(n); }
-  setEflags(v: bigint): void { this.x86ctl.setEflags(v); }
-  setPkru(v: number): void { this.x86ctl.setPkru(v); }
-  x86(): X86State { return this.x86ctl.state(); }
-  /** Why the last register write faulted ("" if it did not). */
-  get x86Error(): string { return this.x86ctl.lastError; }
+  // ── x86 context: X86Methods (x86-methods.ts) ──
 
   // ── translation ──
 
@@ -146,7 +134,6 @@ export class TsEngineBase extends S390Methods implements Engine {
     this.record(f, lo, hi, this.scratch);
     return -1;
   }
-  lastTranslation(out: Translation = newTranslation()): Translation { return readResult(this.m32, out); }
   private readonly scratch = newTranslation();
 
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
