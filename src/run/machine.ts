@@ -11,6 +11,7 @@ import type { TlbConfig } from "../tlb/config.js";
 import { Kernel } from "../kernel/kernel.js";
 import { type FaultResult, type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
 import { GEOMETRY, type PagingMode, x86ControlFor } from "../kernel/x86/pgtable.js";
+import { type BootInfo, bootDirectMap, bootInput, type BootStrategy, plannerSupports, prepareBoot } from "./boot-map.js";
 
 /** "4k", "2m" (every fault maps a 2 MiB page, like THP "always"), or "thp":
  *  4 KiB faults, and a 2 MiB-aligned range is collapsed into one 2 MiB page
@@ -35,6 +36,11 @@ export interface MachineOptions {
   tlb?: TlbConfig;
   /** Entries of the engine's batch buffers (default 65536). */
   batchCapacity?: number;
+  /** How the kernel's direct map is built: the boot planner's "linux"
+   *  (init_mem_mapping, the default for 4- and 5-level machines) or "hpa"
+   *  strategy, or "plain" (one range, the largest pmd-level pages; the default
+   *  for PAE and 2-level, which the planner does not build here). */
+  boot?: BootStrategy;
 }
 
 export const DEFAULT_MEM = 1 << 30;
@@ -56,6 +62,8 @@ export interface MachineInfo {
   thpThreshold: number;
   /** How the kernel's direct mapping was built. */
   kernelMapping: string;
+  /** The boot plan that built it (null: plain). */
+  boot: BootInfo | null;
 }
 
 export class Machine {
@@ -77,10 +85,27 @@ export class Machine {
     if (opts.pageSize === "thp" && mode === "2level")
       throw new RangeError("--page-size thp collapses into 2 MiB pages: use PAE, 4level or 5level paging");
     const memBytes = opts.memBytes ?? DEFAULT_MEM;
-    const backing = memBytes > DENSE_LIMIT ? "sparse" : "dense";
+    let strategy: BootStrategy = opts.boot ?? (plannerSupports(mode) ? "linux" : "plain");
+    if (strategy !== "plain" && !plannerSupports(mode))
+      throw new RangeError(`--boot ${strategy}: the boot planner builds 4level and 5level machines here; use --boot plain with ${mode}`);
+    // A planned boot has a firmware memory map with holes: physical
+    // addresses may reach past the RAM size.
+    let booted: ReturnType<typeof bootInput> | null = null, why = "";
+    if (strategy !== "plain") {
+      try {
+        booted = bootInput(mode, memBytes);
+      } catch (e) {
+        if (opts.boot !== undefined) throw e;
+        // The default: a machine too small for the planner's kernel image is mapped plainly.
+        strategy = "plain";
+        why = `; ${memBytes / 2 ** 20} MiB of RAM is too little for the boot planner's kernel image`;
+      }
+    }
+    const physSize = booted ? Math.max(memBytes, booted.physTop) : memBytes;
+    const backing = physSize > DENSE_LIMIT ? "sparse" : "dense";
     const name = opts.engine ?? "wasm";
     const engine = await createEngine(name, {
-      physSize: memBytes, backing,
+      physSize, backing,
       ...(backing === "sparse" ? { poolBytes: 2 * 1024 * 1024 * 1024 } : {}),
       ...(opts.batchCapacity ? { batchCapacity: opts.batchCapacity } : {}),
       ...(opts.tlb ? { tlb: opts.tlb } : {}),
@@ -88,21 +113,32 @@ export class Machine {
     const profile = opts.profile ?? "hardware";
     engine.setSemantics({ profile });
     const pcid = (opts.pcid ?? true) && (mode === "4level" || mode === "5level");
-    const kernel = new Kernel({ mode, cpu: engine, pcid });
+    const prep = booted ? prepareBoot(booted.input, engine.phys) : null;
+    const kernel = new Kernel({ mode, cpu: engine, pcid, ...(prep ? { allocator: prep.allocator } : {}) });
     const g = kernel.geometry;
     // Boot: paging on with swapper_pg_dir, then the kernel's direct mapping of
-    // all RAM at PAGE_OFFSET. Until the boot planner (issue 9) drives this, the
-    // mapping is built plainly: one range, the largest pmd-level pages.
+    // RAM at PAGE_OFFSET — by the boot planner (boot-map.ts), or plainly.
     const f = engine.setX86({ ...x86ControlFor(mode, { pcid }), cr3: BigInt(kernel.initMm.pgd), cpl: 0 });
     if (f.fault) throw new Error(`cannot enable ${mode} paging (fault ${f.fault}, vector ${f.vector})`);
-    const leaf = g.hugeLevels.length > 0 ? (mode === "2level" ? 4 << 20 : SZ_2M) : SZ_4K;
-    const directBytes = Math.min(memBytes, Number(g.vmallocStart - g.pageOffset)) - (Math.min(memBytes, Number(g.vmallocStart - g.pageOffset)) % leaf);
-    kernel.initMm.mapRange(g.pageOffset, directBytes, { pa: 0, prot: "rw", pageSize: leaf });
+    let kernelMapping: string, boot: BootInfo | null = null;
+    if (prep && strategy !== "plain") {
+      boot = bootDirectMap(kernel, prep, strategy).info;
+      const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+      kernelMapping = `direct map of ${mib(boot.mappedBytes)} at 0x${g.pageOffset.toString(16)} by the boot planner ` +
+        `(${strategy === "linux" ? "init_mem_mapping" : "hpa top-down"}, ${boot.pageSizes.join("+")} pages): ` +
+        `${boot.tablePages} table pages (${boot.brkPages} from brk), highest at 0x${boot.highestTable.toString(16)}`;
+    } else {
+      const leaf = g.hugeLevels.length > 0 ? (mode === "2level" ? 4 << 20 : SZ_2M) : SZ_4K;
+      const span = Math.min(memBytes, Number(g.vmallocStart - g.pageOffset));
+      const directBytes = span - (span % leaf);
+      kernel.initMm.mapRange(g.pageOffset, directBytes, { pa: 0, prot: "rw", pageSize: leaf });
+      kernelMapping = `direct map of ${directBytes / 2 ** 20} MiB at 0x${g.pageOffset.toString(16)} with ${leaf / 2 ** 20} MiB pages (plain${why})`;
+    }
     const info: MachineInfo = {
       engine: name, arch: "x86", mode, pageSize: opts.pageSize === "2m" ? (mode === "2level" ? 4 << 20 : SZ_2M) : SZ_4K,
       memBytes, backing, profile, pcid, pagePolicy: opts.pageSize ?? "4k",
       thpThreshold: opts.pageSize === "thp" ? opts.thpThreshold ?? 256 : 0,
-      kernelMapping: `direct map of ${directBytes / 2 ** 20} MiB at 0x${g.pageOffset.toString(16)} with ${leaf / 2 ** 20} MiB pages (plain, not the boot planner)`,
+      kernelMapping, boot,
     };
     return new Machine(engine, kernel, info);
   }

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { BootStrategy } from "../../run/boot-map.js";
 import type { EngineName } from "../../engine/engine.js";
 import { ptdump } from "../../kernel/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
@@ -29,6 +30,7 @@ export interface RunOptions extends SourceOptions {
   psc?: boolean;
   replacement?: "lru" | "plru";
   l2?: string;
+  boot?: BootStrategy;
 }
 
 /** "SETSxWAYS" → geometry, or null for "none". */
@@ -65,6 +67,8 @@ export function addRunOptions(cmd: Command): Command {
     .option("--thp-threshold <pages>", "thp: touched 4 KiB pages (of 512) that make a 2 MiB range dense", parseCount, 256)
     .option("--premap", "pre-map every page the trace touches before the run (a fixed layout: no demand faults; reads the trace twice)")
     .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
+    .addOption(new Option("--boot <strategy>", "how the kernel's direct map is built: the boot planner's linux (init_mem_mapping; " +
+      "default for 4level/5level) or hpa (top-down) strategy, or plain (one range; default for pae/2level)").choices(["linux", "hpa", "plain"]))
     .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
     .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
     .addOption(new Option("--tlb <organisation>", "TLB: fast (large direct-mapped, the default), research (L1 i/d + L2, sets × ways), off (every access walks)")
@@ -84,7 +88,7 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
   const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
   const reader = await openSource(file, o);
   const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
-    pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o) });
+    pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o), ...(o.boot ? { boot: o.boot } : {}) });
   let premapped = 0;
   if (o.premap) {
     const scan = await openSource(file, o);
