@@ -110,3 +110,22 @@ export function x86WalkFast(va: u64, access: u32): u32 {
   walkSetFast((e & ADDR_MASK & ~pageMask) | (va & pageMask), leaf, <u32>shift, epa, refs);
   return FaultKind.None;
 }
+
+/**
+ * Read the entries a walk of `va` would read, down to the leaf, and return
+ * the last one (0 where the fast walk could not go on): a prefetch for the
+ * batch loop (translate.ts prefetchAhead). Writes nothing, decides nothing.
+ */
+export function x86WalkTouch(va: u64): u64 {
+  if (!fwOn) return 0;
+  let table = fwRoot, shift = fwTop, e: u64 = 0;
+  for (;;) {
+    const epa = table + (((va >> shift) & 0x1ff) << 3);
+    if (epa >= fwLimit) return 0;
+    e = load<u64>(fwRam + <usize>epa);
+    if (!(e & Pte.P) || shift == 12 || (e & Pte.PS)) return e;
+    table = e & ADDR_MASK;
+    shift -= 9;
+  }
+  return e;
+}
