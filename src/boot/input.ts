@@ -179,6 +179,27 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
   };
 }
 
+/**
+ * A kernel image at physical [text, end) laid out like the recorded kernel of
+ * the mode: the brk section at the same distance below _end, as much of it in
+ * use at init_mem_mapping() time (the pgt_buf included). `text` must be 2 MiB
+ * aligned (CONFIG_PHYSICAL_ALIGN) and the image large enough for its brk
+ * section.
+ */
+export function kernelLayoutAt(text: number, end: number, mode: BootMode): KernelLayout {
+  const ref = geometry(mode).is64 ? DEBIAN_61_AMD64 : DEBIAN_61_686PAE;
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  if (!(Number.isSafeInteger(text) && Number.isSafeInteger(end) && text >= 0 && end > text))
+    throw new BootInputError(`kernel image [${hex(text)}, ${hex(end)}): the end must be above the start`);
+  if (text % (2 * MiB) !== 0) throw new BootInputError(`kernel image start ${hex(text)} must be 2 MiB aligned (CONFIG_PHYSICAL_ALIGN)`);
+  if (end % 4096 !== 0) throw new BootInputError(`kernel image end ${hex(end)} must be page aligned`);
+  const brkFromEnd = ref.end - ref.brkBase, brkUsed = ref.brkEnd - ref.brkBase;
+  if (end - text < brkFromEnd + (ref.brkBase - ref.text > 0 ? 4096 : 0))
+    throw new BootInputError(`kernel image [${hex(text)}, ${hex(end)}) is too small: its brk section alone is ${hex(brkFromEnd)} bytes`);
+  const brkBase = end - brkFromEnd;
+  return { text, end, brkBase, brkEnd: brkBase + brkUsed };
+}
+
 /** init_top_pgt / swapper_pg_dir stand-in: a page of the image just below the brk area. */
 export function defaultPgdPa(k: KernelLayout): number {
   return k.brkBase - 0x10000;

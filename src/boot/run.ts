@@ -7,7 +7,7 @@ import type { StepRule } from "./alloc-low.js";
 import { type BuildOptions, type BuildResult, buildAndVerify, plan } from "./build.js";
 import { parseE820 } from "./e820.js";
 import { type BootMode, BOOT_MODES } from "./geometry.js";
-import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, parseSize } from "./input.js";
+import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, kernelLayoutAt, parseSize } from "./input.js";
 import type { BootPlan, Strategy } from "./plan.js";
 import { xenStartOfDayTables } from "./xen.js";
 import { type BootRecord, compareWithRecord, inputFromRecord, parseRecords } from "./record.js";
@@ -24,6 +24,16 @@ export interface BootOptions {
   brk?: number;
   bottomUp?: boolean;
   stepRule?: StepRule;
+  /** Physical kernel image as "START-END" (hex, decimal or sizes like 16M). */
+  kernel?: string;
+}
+
+/** "0x1000000-0x4430000", "16M-68M" → [start, end). */
+export function parseRange(s: string): [number, number] {
+  const m = /^\s*([^-\s]+)\s*-\s*([^-\s]+)\s*$/.exec(s);
+  if (!m) throw new BootInputError(`bad range "${s}" (expected START-END, e.g. 0x1000000-0x4430000 or 16M-68M)`);
+  const num = (x: string): number => (/^0x[0-9a-f]+$/i.test(x) ? parseInt(x, 16) : parseSize(x));
+  return [num(m[1]!), num(m[2]!)];
 }
 
 export function parsePageSizes(s: string, mode: BootMode): { pse: boolean; gbpages: boolean } {
@@ -46,6 +56,7 @@ export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
   const sources = [o.e820, o.mem, o.fromRecord].filter((x) => x !== undefined).length;
   if (sources > 1) throw new BootInputError("give one of --e820 FILE, --mem SIZE, --from-record FILE");
   const backend: Backend = o.xen ? "xen" : "native";
+  if (o.fromRecord && o.kernel !== undefined) throw new BootInputError("--kernel: a recorded boot carries its own kernel layout; drop one of them");
   if (o.fromRecord) {
     let recs = parseRecords(await readFile(o.fromRecord, "utf8"));
     if (o.recordId) recs = recs.filter((r) => r.id === o.recordId);
@@ -58,7 +69,8 @@ export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
     });
   }
   const sizes = o.pageSizes ? parsePageSizes(o.pageSizes, mode) : {};
-  const common = { mode, backend, ...sizes, pgtBufPages: o.brk, bottomUp: o.bottomUp, stepRule: o.stepRule };
+  const kernel = o.kernel === undefined ? undefined : kernelLayoutAt(...parseRange(o.kernel), mode);
+  const common = { mode, backend, ...sizes, pgtBufPages: o.brk, bottomUp: o.bottomUp, stepRule: o.stepRule, kernel };
   const input = o.e820 ? inputFromE820(parseE820(await readFile(o.e820, "utf8")), common) : inputFromMem(parseSize(o.mem ?? "64G"), common);
   if (backend === "xen") {
     // plan-only runs see the same start-of-day tables a build creates

@@ -50,6 +50,32 @@ describe("wasmmu boot", () => {
     expect(out).not.toMatch(/verify/);
   });
 
+  it("--kernel moves the image: the brk tables move with it, and the image is reserved", async () => {
+    const { out, code } = await run("--mem", "4G", "--kernel", "32M-84M", "--json");
+    expect(code).toBe(0);
+    const j = JSON.parse(out);
+    expect(j.verify.ok).toBe(true);
+    // brk sits 0x30000 below _end as in the recorded layout: 0x53d0000; its first table page above the pgt_buf start.
+    type Alloc = { source: string; phys: [string, string] };
+    const brk = (j.alloc_low_pages as Alloc[]).filter((a) => a.source === "brk").map((a) => parseInt(a.phys[0], 16));
+    expect(brk.length).toBeGreaterThan(0);
+    for (const pa of brk) { expect(pa).toBeGreaterThanOrEqual(0x53d0000); expect(pa).toBeLessThan(0x5400000); }
+    // No table page from memblock inside the image.
+    for (const a of j.alloc_low_pages as Alloc[]) {
+      const pa = parseInt(a.phys[0], 16);
+      if (a.source !== "brk") expect(pa < 32 * 2 ** 20 || pa >= 84 * 2 ** 20).toBe(true);
+    }
+  });
+
+  it("--kernel rejects bad layouts clearly", async () => {
+    await expect(run("--mem", "1G", "--kernel", "0x1100000-0x4430000")).rejects.toThrow(/2 MiB aligned/);
+    await expect(run("--mem", "1G", "--kernel", "16M-16M")).rejects.toThrow(/end must be above/);
+    await expect(run("--mem", "1G", "--kernel", "0x1000000-0x1020000")).rejects.toThrow(/too small/);
+    await expect(run("--mem", "64M", "--kernel", "32M-100M")).rejects.toThrow(/not inside usable RAM/);
+    await expect(run("--mem", "1G", "--kernel", "abc")).rejects.toThrow(/expected START-END/);
+    await expect(run("--from-record", fixture, "--kernel", "16M-68M")).rejects.toThrow(/own kernel layout/);
+  });
+
   it("bad input is a clear error", async () => {
     await expect(run("--mem", "lots")).rejects.toThrow(/bad size/);
     await expect(run("--mem", "1G", "--mode", "pae", "--page-sizes", "4k,1G")).rejects.toThrow(/1G pages need 64-bit/);

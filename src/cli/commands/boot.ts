@@ -22,6 +22,7 @@ export function registerBoot(program: Command): void {
     .option("--xen", "Xen PV guest: 4k pages only, tables made read-only and pinned through the Xen model")
     .addOption(new Option("--mode <mode>", "paging mode").choices(["x86-64", "la57", "pae", "2level"]).default("x86-64"))
     .option("--page-sizes <list>", "allowed page sizes, e.g. 4k,2M,1G (default: all the mode has)")
+    .option("--kernel <range>", "physical kernel image _text-_end, e.g. 0x2000000-0x5430000 or 32M-84M (default: the recorded Debian 6.1 layout, 0x1000000-0x4430000); its brk section sits below _end as in that layout")
     .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages", (v) => Number(v))
     .option("--bottom-up", "memblock bottom-up (movable_node): memory_map_bottom_up")
     .addOption(new Option("--step-rule <r>", "top-down step growth").choices(["modern", "v39"]))
