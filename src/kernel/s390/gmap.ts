@@ -61,6 +61,18 @@ export class Gmap {
   readonly hostToGuest = new Map<bigint, PhysAddr>();
   readonly guestTableLock: SpinLock;
   removed = false;
+  /**
+   * Failure injection for the radix trees' node allocations (slab, not the
+   * page allocator): the n-th next radix_tree_insert / radix_tree_preload
+   * fails with -ENOMEM (0: none fails). For tests of the error paths.
+   */
+  radixFailNth = 0;
+  /**
+   * The window of gmap_alloc_table between allocating a table (unlocked) and
+   * taking guest_table_lock, where another CPU may link its own table first.
+   * Called once, then cleared; tests run the racing __gmap_link in it.
+   */
+  allocTableWindow: (() => void) | undefined;
 
   constructor(readonly mm: S390Mm, table: PtDesc, asceType: bigint, asceEnd: bigint) {
     this.table = table;
@@ -155,13 +167,19 @@ function unmapByGaddr(gmap: Gmap, gaddr: bigint): boolean {
 export function gmapMapSegment(gmap: Gmap, from: bigint, to: bigint, len: bigint): number {
   if ((from | to | len) & (PMD_SIZE - 1n)) return EINVAL;
   if (len === 0n || from < 0n || to < 0n || from + len - 1n > TASK_SIZE_MAX || to + len - 1n > gmap.asceEnd) return EINVAL;
-  let flush = false;
-  for (let off = 0n; off < len; off += PMD_SIZE) {
+  let flush = false, off = 0n;
+  for (; off < len; off += PMD_SIZE) {
     flush = unmapByGaddr(gmap, to + off) || flush;         // remove the old translation
+    if (!radixNodeAlloc(gmap)) break;                      // radix_tree_insert: -ENOMEM
     gmap.guestToHost.set((to + off) >> PMD_SHIFT, from + off);
   }
   if (flush) gmapFlushTlb(gmap);
-  return 0;
+  if (off >= len) return 0;
+  // A failed insert leaves no half mapping: the whole range is unmapped
+  // (the old translations of the segments already passed are gone too, as in
+  // the kernel).
+  gmapUnmapSegment(gmap, to, len);
+  return ENOMEM;
 }
 
 /** gmap_unmap_segment: same alignment rules as gmap_map_segment. */
@@ -180,13 +198,24 @@ export function __gmapTranslate(gmap: Gmap, gaddr: bigint): bigint | typeof EFAU
   return vmaddr === undefined ? EFAULT : vmaddr | (gaddr & (PMD_SIZE - 1n));
 }
 
+/** One node allocation of a radix tree (radix_tree_insert, radix_tree_preload): false = -ENOMEM. */
+function radixNodeAlloc(gmap: Gmap): boolean {
+  if (gmap.radixFailNth === 0) return true;
+  return --gmap.radixFailNth !== 0;
+}
+
 /** gmap_alloc_table: a lower CRST table for the invalid entry at `entry`,
- *  remembering the guest base it covers; a racing winner keeps its table. */
+ *  remembering the guest base it covers; if another CPU linked a table
+ *  there meanwhile (the entry is valid once guest_table_lock is held), its
+ *  table stays and ours is freed (arch/s390/mm/gmap.c gmap_alloc_table). */
 function gmapAllocTable(gmap: Gmap, entry: PhysAddr, init: bigint, gaddr: bigint): number {
   const mm = gmap.mm;
   const pt = crstTableAlloc(mm);
   if (!pt) return ENOMEM;
   crstTableInit(mm, pt.pa, init);
+  const racer = gmap.allocTableWindow;
+  gmap.allocTableWindow = undefined;
+  racer?.();
   gmap.guestTableLock.lock();
   let used = false;
   try {
@@ -231,6 +260,9 @@ export function __gmapLink(gmap: Gmap, gaddr: bigint, vmaddr: bigint): number {
   const pmd = mm.k.phys.read64(pmdp, true);
   if (pmd & _SEGMENT_ENTRY_LARGE) return EFAULT;         // large pmds cannot be linked
   if (pmd & _SEGMENT_ENTRY_INVALID) throw new KernelBugError(`__gmap_link: host ${hex(vmaddr)} has no PTE table (VM_BUG_ON(pmd_none))`);
+  // radix_tree_preload: the node host_to_guest needs, allocated before the
+  // locks; if it fails nothing below the upper tables has changed.
+  if (!radixNodeAlloc(gmap)) return ENOMEM;
   const ptl = mm.pmdLockptr(pmdp);
   ptl.lock();
   gmap.guestTableLock.lock();

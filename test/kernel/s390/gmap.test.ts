@@ -99,6 +99,61 @@ describe.each(ENGINE_NAMES)("guest and host share the PTE table (%s engine)", (n
     leakCheck(k);
   });
 
+  it("-ENOMEM from a radix-tree insert: gmap_map_segment leaves the range unmapped, __gmap_link leaves the entry invalid", async () => {
+    const { k, mm, g, read } = await vm();
+    // map_segment: the third insert of four fails; nothing of the range stays mapped, the rest is untouched.
+    expect(gmapMapSegment(g, 0x1_0000_0000n, 16n * MiB, MiB)).toBe(0);
+    g.radixFailNth = 3;
+    expect(gmapMapSegment(g, 0x1_0000_0000n, 4n * MiB, 4n * MiB)).toBe(-12);
+    for (let s = 4n; s < 8n; s++) expect(__gmapTranslate(g, s * MiB)).toBe(-14);
+    expect(__gmapTranslate(g, 16n * MiB)).toBe(0x1_0000_0000n);           // another range: untouched
+    expect(__gmapTranslate(g, MiB)).toBe(0x1_0010_0000n);                 // the vm()'s own mapping too
+    // Remapping over a live translation that then fails drops the old one as well (as the kernel does).
+    g.radixFailNth = 1;
+    expect(gmapMapSegment(g, 0x1_0020_0000n, 0n, MiB)).toBe(-12);
+    expect(__gmapTranslate(g, 0n)).toBe(-14);
+    expect(gmapMapSegment(g, 0x1_0000_0000n, 0n, MiB)).toBe(0);           // and it works again
+    // __gmap_link: the preload fails after the host page is in; the gmap segment entry stays invalid.
+    g.radixFailNth = 1;
+    expect(gmapFault(g, 0x1234n)).toBe(-12);
+    expect(g.hostToGuest.size).toBe(0);
+    const link = mm.lookupPtep(0x1_0000_1000n);
+    expect(link).not.toBeNull();                                         // the host side did fault in
+    const r = gmapGuestAccess(g, 0x1234n, Access.Read);                  // the next fault links it
+    expect([r.fault, r.rc]).toEqual([FaultKind.None, 0]);
+    expect(g.hostToGuest.size).toBe(1);
+    expect(read(g.hostToGuest.get(0x1000n)!)).toBe(read(mm.pmdOffset(0x1_0000_1234n, false)!));
+    mm.munmap(0x1_0000_0000n, 4 << 20);
+    gmapRemove(g);
+    mm.destroy();
+    leakCheck(k);
+  });
+
+  it("gmap_alloc_table race: another CPU links a table in the unlocked window; ours is freed, one table stays", async () => {
+    const { k, mm, g } = await vm();
+    const frames = k.alloc.allocatedPagesCount;
+    // The first link in this 1 TiB gmap needs a segment table under the region-third entry.
+    g.allocTableWindow = () => { expect(gmapFault(g, 0x10_0000n)).toBe(0); };   // the other CPU wins
+    expect(gmapFault(g, 0x1234n)).toBe(0);
+    expect(g.allocTableWindow).toBeUndefined();
+    expect(g.crstList.size).toBe(2);                                     // the top table + one segment table
+    // Both guest segments translate through the one segment table.
+    for (const ga of [0x1234n, 0x10_0042n]) {
+      const r = gmapGuestAccess(g, ga, Access.Read);
+      expect([r.fault, r.rc]).toEqual([FaultKind.None, 0]);
+    }
+    // Ours went back: the same frames are in use as after the two faults without a race.
+    const calm = await vm();
+    const calmFrames = calm.k.alloc.allocatedPagesCount;
+    expect(gmapFault(calm.g, 0x10_0000n)).toBe(0);
+    expect(gmapFault(calm.g, 0x1234n)).toBe(0);
+    expect(k.alloc.allocatedPagesCount - frames).toBe(calm.k.alloc.allocatedPagesCount - calmFrames);
+    mm.munmap(0x1_0000_0000n, 4 << 20);
+    gmapRemove(g);
+    mm.destroy();
+    leakCheck(k);
+  });
+
   it("a guest store faults the host page in and leaves R/C in the key, UC in the PGSTE; the host's unmap saves GR/GC", async () => {
     const { k, mm, g, engine } = await vm();
     const r = gmapGuestAccess(g, 0x20_5678n, Access.Write);   // nothing there yet: gmap_fault does it all
