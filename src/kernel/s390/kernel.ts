@@ -8,7 +8,7 @@
  * the mm's ASCE is loaded on it; that is what decides between the lazy and
  * the direct PTE exchange (arch/s390/mm/pgtable.c ptep_flush_lazy).
  */
-import { Access } from "../../abi.js";
+import { Access, S390Opt } from "../../abi.js";
 import { newTranslation, type Engine, type Translation } from "../../engine/engine.js";
 import type { S390Methods } from "../../engine/s390.js";
 import type { PhysMem } from "../../phys/phys-mem.js";
@@ -57,6 +57,9 @@ export type TlbEvent =
 
 /** gmap invalidation notifier (gmap_register_pte_notifier): [start, end] guest range. */
 export type GmapNotifier = (gmap: Gmap, start: bigint, end: bigint) => void;
+
+/** PSW of a user program in an ESA/390 kernel: DAT on (bit 5), 31-bit addressing (bit 32). */
+const ESA390_PSW = 0x0400_0000_8000_0000n;
 
 export class S390Kernel {
   readonly engine: S390Engine;
@@ -122,11 +125,14 @@ export class S390Kernel {
 
   // ── the CPU ──────────────────────────────────────────────────────────
 
-  /** Load `asce` as the primary ASCE of cpu 0 (64-bit, DAT on, key 0). */
+  /** Load `asce` as the primary ASCE of cpu 0 (64-bit, DAT on, key 0); in an
+   *  ESA/390 kernel an STD, with the CPU in ESA/390 DAT format and 31-bit mode. */
   loadAsce(asce: bigint): void {
     const e = this.engine;
     e.setArch("s390");
-    e.setS390({ asce, pswKey: 0 });
+    if (this.esa390)
+      e.setS390({ asce, pswKey: 0, pswMask: ESA390_PSW, options: e.s390().options | S390Opt.Esa390 });
+    else e.setS390({ asce, pswKey: 0 });
   }
 
   /** switch_mm: run `mm` on cpu 0 (its ASCE in CR1; attach mask updated). */
@@ -148,7 +154,12 @@ export class S390Kernel {
 
   /** IPTE: invalidate the PTE at `ptep` and purge translations of `addr`. */
   ipte(ptep: number, addr: bigint, asce: bigint): void {
-    this.engine.ipte(ptep, addr);
+    if (this.esa390) {
+      // The 4-byte ESA/390 entry: set its I bit, then purge (the core's IPTE
+      // knows the 64-bit format only; a full purge is a superset).
+      this.phys.write32(ptep, this.phys.read32(ptep, true) | 0x400, true);
+      this.engine.purgeTlb();
+    } else this.engine.ipte(ptep, addr);
     this.tlbEvents.push({ op: "ipte", addr, ptep, asce });
   }
 

@@ -29,9 +29,10 @@ import { S390Error } from "./errors.js";
 import type { Gmap } from "./gmap.js";
 import { gmapUnlink } from "./gmap.js";
 import type { S390Kernel } from "./kernel.js";
-import { pageTableAlloc, pageTableFree, pageTableFreeRcu, pmdPgtable, pmdPopulate, type PgTable, type TableFree } from "./pgalloc.js";
+import { pageTableAlloc, pageTableFree, pageTableFreeRcu, pmdPgtable, pmdPgtable31, pmdPopulate, type PgTable, type TableFree } from "./pgalloc.js";
 import {
-  _ASCE_TABLE_LENGTH, _ASCE_TYPE_REGION3, _ASCE_USER_BITS, _PAGE_INVALID, _REGION2_SIZE, _REGION_ENTRY_INVALID,
+  _ASCE_TABLE_LENGTH, _ASCE_TYPE_REGION3, _ASCE_USER_BITS, _PAGE_INVALID, _PAGE_NOEXEC, _REGION2_SIZE, _REGION_ENTRY_INVALID,
+  _SEGMENT_ENTRY_INVALID,
   _SEGMENT_ENTRY_EMPTY, _REGION_ENTRY_ORIGIN, crstEmpty, crstEntry, crstIndex, crstShift, hex, mkPtePhys, pteAddr,
   pteIndex, pteMkdirty, pteMkwrite, pteMkyoung, pteNone, ptePresent, protToPgprot, pteWrite, TASK_SIZE_MAX,
   type CrstLevel,
@@ -39,6 +40,9 @@ import {
 import { ptepGet, ptepGetAndClear, ptepSetAccessFlags, setPteAt } from "./pgtable.js";
 import { asceLevel } from "./crst.js";
 
+
+/** The end of an ESA/390 (31-bit) address space. */
+const ESA_LIMIT = 1n << 31n;
 
 export interface S390Vma {
   start: bigint;
@@ -118,6 +122,20 @@ export class S390Mm implements PtOwner {
   /** init_new_context + pgd_alloc: a 3-level address space (asce_limit 2^42). */
   static create(k: S390Kernel, opts: S390MmOptions = {}): S390Mm {
     const mm = new S390Mm(k, k.newMmId(), opts);
+    if (k.esa390) {
+      // 31-bit (ESA/390): one segment table of 2048 4-byte entries (8 KiB,
+      // order 1) is the whole upper level; the ASCE is an STD with STL 127.
+      if (mm.hasPgste) throw new S390Error("EINVAL", "PGSTEs (KVM) need 64-bit page tables, not ESA/390");
+      const pgd = k.ptdescs.pagetableAlloc(1);
+      if (!pgd) throw new S390Error("ENOMEM", "mm_alloc: pgd_alloc failed");
+      for (let i = 0; i < 2048; i++) k.phys.write32(pgd.pa + 4 * i, Number(_SEGMENT_ENTRY_EMPTY), true);
+      k.ptdescs.pgdCtor(mm, pgd);
+      mm.pgdDesc = pgd;
+      mm.asce = BigInt(pgd.pa) | 0x7fn;
+      mm.asceLimit = ESA_LIMIT;
+      k.mms.add(mm);
+      return mm;
+    }
     const pgd = pgdAlloc(mm);
     if (!pgd) throw new S390Error("ENOMEM", "mm_alloc: pgd_alloc failed");
     mm.pgdDesc = pgd;
@@ -137,6 +155,7 @@ export class S390Mm implements PtOwner {
    *  segment tables when `alloc`; null if missing (or out of memory). */
   pmdOffset(va: bigint, alloc: boolean): PhysAddr | null {
     const k = this.k;
+    if (k.esa390) return va < ESA_LIMIT ? this.pgd + 4 * Number((va >> 20n) & 0x7ffn) : null;
     let table = this.pgd;
     for (let lvl = asceLevel(this.asce); lvl > 0; lvl--) {
       const ep = table + 8 * crstIndex(lvl as CrstLevel, va);
@@ -157,14 +176,26 @@ export class S390Mm implements PtOwner {
     return table + 8 * crstIndex(0, va);
   }
 
+  /** The segment entry at `pmdp` (4 bytes in ESA/390, else 8). */
+  pmdGet(pmdp: PhysAddr): bigint {
+    return this.k.esa390 ? BigInt(this.k.phys.read32(pmdp, true)) : this.k.phys.read64(pmdp, true);
+  }
+  private pmdSet(pmdp: PhysAddr, v: bigint): void {
+    if (this.k.esa390) this.k.phys.write32(pmdp, Number(v), true); else this.k.phys.write64(pmdp, v, true);
+  }
+  /** The PTE slot of `va` in the table the segment entry `pmd` points to. */
+  private ptepIn(pmd: bigint, va: bigint): PhysAddr {
+    return this.k.esa390 ? pmdPgtable31(pmd).pa + 4 * pteIndex(va) : pmdPgtable(pmd).pa + 8 * pteIndex(va);
+  }
+
   /** The PTE slot for `va` if its PTE table exists (no allocation). */
   lookupPtep(va: bigint): PhysAddr | null {
     if (va >= this.asceLimit) return null;
     const pmdp = this.pmdOffset(va, false);
     if (pmdp === null) return null;
-    const pmd = this.k.phys.read64(pmdp, true);
+    const pmd = this.pmdGet(pmdp);
     if (pmd & _SEGMENT_ENTRY_EMPTY) return null;
-    return pmdPgtable(pmd).pa + 8 * pteIndex(va);
+    return this.ptepIn(pmd, va);
   }
 
   /** get_locked_pte's walk: the PTE slot, allocating tables; null on OOM. */
@@ -178,14 +209,14 @@ export class S390Mm implements PtOwner {
    *  under the pmd lock; a lost race frees the new table). */
   private pteAlloc(pmdp: PhysAddr, va: bigint): PhysAddr | null {
     const k = this.k;
-    if (k.phys.read64(pmdp, true) & _SEGMENT_ENTRY_EMPTY) {
+    if (this.pmdGet(pmdp) & _SEGMENT_ENTRY_EMPTY) {
       const t = pageTableAlloc(this);
       if (!t) return null;
       const ptl = this.pmdLockptr(pmdp);
       ptl.lock();
       let used = false;
       try {
-        if (k.phys.read64(pmdp, true) & _SEGMENT_ENTRY_EMPTY) {
+        if (this.pmdGet(pmdp) & _SEGMENT_ENTRY_EMPTY) {
           this.nrPtes++;
           pmdPopulate(this, pmdp, t);
           used = true;
@@ -193,11 +224,12 @@ export class S390Mm implements PtOwner {
       } finally { ptl.unlock(); }
       if (!used) pageTableFree(this, t);
     }
-    return pmdPgtable(k.phys.read64(pmdp, true)).pa + 8 * pteIndex(va);
+    return this.ptepIn(this.pmdGet(pmdp), va);
   }
 
   /** pmd_lockptr: the segment table's split lock, else page_table_lock. */
   pmdLockptr(pmdp: PhysAddr): SpinLock {
+    if (this.k.esa390) return this.pageTableLock;      // no split pmd locks on 31-bit
     const pt = this.k.ptdescs.get(Math.floor(pmdp / (4 * PAGE_SIZE)) * 4);
     return pt?.ptl ?? this.pageTableLock;
   }
@@ -234,7 +266,7 @@ export class S390Mm implements PtOwner {
         this.munmap(va, size);
         throw new S390Error("ENOMEM", `mapRange(${hex(va)}, ${hex(size)}): out of memory; rolled back`);
       }
-      this.withPteLock(ptep, () => setPteAt(this, a, ptep, mkPtePhys(vma.pa + Number(a - va), protToPgprot(vma.prot))));
+      this.withPteLock(ptep, () => setPteAt(this, a, ptep, mkPtePhys(vma.pa + Number(a - va), this.pgprot(vma.prot))));
     }
   }
 
@@ -289,13 +321,13 @@ export class S390Mm implements PtOwner {
         let entry: bigint;
         if (vma.kind === "pfn") {
           pa = vma.pa + Number(page - vma.start);
-          entry = mkPtePhys(pa, protToPgprot(vma.prot));
+          entry = mkPtePhys(pa, this.pgprot(vma.prot));
           if (write) entry = pteMkdirty(entry);
         } else {
           const pfn = this.k.alloc.allocPage({ zero: true });
           if (pfn === null) return { ok: false, error: "oom" };
           pa = pfn * PAGE_SIZE;
-          entry = mkPtePhys(pa, protToPgprot(vma.prot));
+          entry = mkPtePhys(pa, this.pgprot(vma.prot));
           if (vma.prot & PROT_WRITE) entry = pteMkwrite(pteMkdirty(entry));
         }
         setPteAt(this, page, ptep, entry);
@@ -338,7 +370,7 @@ export class S390Mm implements PtOwner {
     this.vmas.length = 0;
     this.freePgtables(tlb, 0n, this.asceLimit === TASK_SIZE_MAX ? 1n << 64n : this.asceLimit);
     tlb.finish();
-    crstTableFree(this, this.pgdDesc);
+    crstTableFree(this, this.pgdDesc);          // the ESA/390 segment table too (its order is in the ptdesc)
     if (this.nrTables !== 0) throw new Error(`exit_mmap: mm ${this.id} still accounts ${this.nrTables} page tables`);
     this.dead = true;
     k.mms.delete(this);
@@ -373,6 +405,18 @@ export class S390Mm implements PtOwner {
   private freePgtables(tlb: S390MmuGather, s: bigint, e: bigint): void {
     const k = this.k;
     const used = (lo: bigint, hi: bigint): boolean => this.vmas.some((v) => v.start < hi && lo < v.end);
+    if (k.esa390) {
+      // One level: the segment table's 4-byte entries, 1 MiB each.
+      for (let base = s & ~0xfffffn; base < e && base < ESA_LIMIT; base += 1n << 20n) {
+        const ep = this.pgd + 4 * Number(base >> 20n);
+        const ent = this.pmdGet(ep);
+        if (ent & _SEGMENT_ENTRY_INVALID || used(base, base + (1n << 20n))) continue;
+        this.pmdSet(ep, _SEGMENT_ENTRY_EMPTY);
+        this.nrPtes--;
+        pageTableFreeRcu(this, pmdPgtable31(ent), base, tlb);
+      }
+      return;
+    }
     const visit = (table: PhysAddr, lvl: CrstLevel, lo: bigint, hi: bigint): void => {
       const span = 1n << crstShift(lvl);
       for (let va = lo; va < hi;) {
@@ -407,6 +451,12 @@ export class S390Mm implements PtOwner {
     visit(this.pgd, top, s & ~0xfffffn, e);
   }
 
+  /** protection_map for this mm: ESA/390 has no instruction-execution protection (bit 55 must be 0). */
+  private pgprot(prot: number): bigint {
+    const p = protToPgprot(prot);
+    return this.k.esa390 ? p & ~_PAGE_NOEXEC : p;
+  }
+
   // ── checks and VMA bookkeeping ───────────────────────────────────────
 
   private checkLive(): void { if (this.dead) throw new Error(`mm ${this.id} has been destroyed`); }
@@ -432,6 +482,7 @@ export class S390Mm implements PtOwner {
   /** check_asce_limit: grow the address space to cover `end`. */
   private checkAsceLimit(end: bigint): void {
     if (end <= this.asceLimit) return;
+    if (this.k.esa390) throw new S390Error("EINVAL", `${hex(end)} is beyond the 31-bit address space (2 GiB)`);
     if (crstTableUpgrade(this, end) !== 0)
       throw new S390Error("ENOMEM", `crst_table_upgrade to ${hex(end)}: out of memory; the mm is unchanged`);
   }

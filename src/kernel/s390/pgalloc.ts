@@ -383,11 +383,16 @@ export function __tlbRemoveTable(k: S390Kernel, t: TableFree): void {
 
 /** pmd_populate: point the segment entry at `pmdp` to the PTE table. */
 export function pmdPopulate(mm: S390Mm, pmdp: PhysAddr, table: PgTable): void {
-  mm.k.phys.write64(pmdp, _SEGMENT_ENTRY | BigInt(table.pa), true);
+  // ESA/390: a 4-byte entry, page-table origin (64-byte aligned) | PTL 15 (256 entries).
+  if (mm.k.esa390) mm.k.phys.write32(pmdp, table.pa | 0xf, true);
+  else mm.k.phys.write64(pmdp, _SEGMENT_ENTRY | BigInt(table.pa), true);
 }
 
 /** pmd_pgtable: the pgtable_t a segment entry points to (low 11 bits cleared). */
 export function pmdPgtable(pmd: bigint): PgTable { return PgTable.at(pmdPgtableOrigin(pmd)); }
+
+/** pmd_pgtable of an ESA/390 segment entry: the origin is 64-byte aligned (1 KiB tables). */
+export function pmdPgtable31(ste: bigint): PgTable { return PgTable.at(Number(ste & 0x7fff_ffc0n)); }
 
 // ── integrity ───────────────────────────────────────────────────────────
 

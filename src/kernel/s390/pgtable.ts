@@ -56,9 +56,13 @@ const PAGE_DEFAULT_KEY = 0;
 
 // ── raw access ───────────────────────────────────────────────────────────
 
-export const ptepGet = (mm: S390Mm, ptep: PhysAddr): bigint => mm.k.phys.read64(ptep, true);
+/** The PTE at `ptep`: 8 bytes, or 4 in an ESA/390 (31-bit) kernel. */
+export const ptepGet = (mm: S390Mm, ptep: PhysAddr): bigint =>
+  mm.k.esa390 ? BigInt(mm.k.phys.read32(ptep, true)) : mm.k.phys.read64(ptep, true);
 /** set_pte: one store of the whole entry (no exchange, no flush). */
-export const setPte = (mm: S390Mm, ptep: PhysAddr, pte: bigint): void => mm.k.phys.write64(ptep, pte, true);
+export const setPte = (mm: S390Mm, ptep: PhysAddr, pte: bigint): void => {
+  if (mm.k.esa390) mm.k.phys.write32(ptep, Number(pte), true); else mm.k.phys.write64(ptep, pte, true);
+};
 const pgsteGet = (mm: S390Mm, ptep: PhysAddr): bigint => mm.k.phys.read64(ptep + Pgste.OFFSET, true);
 
 const hasEsop = (mm: S390Mm): boolean => (mm.k.engine.s390().options & S390Opt.Esop) !== 0;
