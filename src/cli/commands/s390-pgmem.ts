@@ -16,15 +16,16 @@ export function registerS390Pgmem(program: Command): void {
     .option("--json", "print JSON instead of a table")
     .action(async (o: { processes: number; mappings: number; json?: boolean }) => {
       const rows: PgtableMemory[] = [];
-      for (const [profile, pgste] of [["fragref", false], ["fullPage", false], ["fragref", true]] as const)
-        rows.push(await measurePgtableMemory({ processes: o.processes, mappings: o.mappings, profile, pgste }));
+      for (const [profile, pgste, esa390] of [["fragref", false, false], ["fullPage", false, false], ["fragref", true, false],
+        ["flags", false, true]] as const)
+        rows.push(await measurePgtableMemory({ processes: o.processes, mappings: o.mappings, profile, pgste, esa390 }));
       if (o.json) { console.log(JSON.stringify(rows, null, 2)); return; }
       const kib = (pages: number): string => `${(pages * 4).toLocaleString("en-US")} KiB`;
       console.log(`${o.processes} processes × ${o.mappings} one-page mappings 1 MiB apart (${rows[0]!.pteTables} PTE tables)\n`);
       console.log("| allocator | PTE-table pages | all page-table pages | per process |");
       console.log("|---|---:|---:|---:|");
       for (const r of rows)
-        console.log(`| ${r.pgste ? "PGSTE (KVM host)" : r.profile === "fullPage" ? "fullPage (S390_FULLPAGE)" : "fragments (S390_FRAGREF)"} ` +
+        console.log(`| ${r.esa390 ? "31-bit ESA/390 (S390_FLAGS, 1 KiB)" : r.pgste ? "PGSTE (KVM host)" : r.profile === "fullPage" ? "fullPage (S390_FULLPAGE)" : "fragments (S390_FRAGREF)"} ` +
           `| ${r.ptePages} (${kib(r.ptePages)}) | ${r.totalPages} (${kib(r.totalPages)}) | ${kib(r.bytesPerProcess / 4096)} |`);
     });
 }

@@ -22,12 +22,15 @@ export interface PgtableMemoryOptions {
   profile: PgtableProfile;
   /** Processes with PGSTEs (KVM hosts): full-page tables whatever the profile. */
   pgste?: boolean;
+  /** 31-bit ESA/390 address spaces (profile "flags"): 1 KiB tables, four to a page, an 8 KiB segment table. */
+  esa390?: boolean;
   engine?: EngineName;
 }
 
 export interface PgtableMemory {
   profile: PgtableProfile;
   pgste: boolean;
+  esa390: boolean;
   processes: number;
   mappings: number;
   /** PTE tables in use (mm nr_ptes summed). */
@@ -43,7 +46,7 @@ export async function measurePgtableMemory(o: PgtableMemoryOptions): Promise<Pgt
   const stride = BigInt(o.stride ?? 1 << 20);
   const need = o.processes * (o.mappings + 16) * 4096 * 2 + (64 << 20);
   const engine = await createEngine(o.engine ?? "wasm", { physSize: 2 ** Math.ceil(Math.log2(need)) });
-  const k = new S390Kernel({ engine, profile: o.profile, debug: false });
+  const k = new S390Kernel({ engine, profile: o.profile, debug: false, esa390: o.esa390 ?? false });
   const mms: S390Mm[] = [];
   for (let p = 0; p < o.processes; p++) {
     const mm = S390Mm.create(k, { pgste: o.pgste ?? false });
@@ -57,7 +60,7 @@ export async function measurePgtableMemory(o: PgtableMemoryOptions): Promise<Pgt
   for (const d of k.ptdescs.all()) if (d.pgtable && d.level === PgtLevel.Pte) ptePages += d.pages;
   const pteTables = mms.reduce((n, mm) => n + mm.nrPtes, 0);
   return {
-    profile: o.profile, pgste: o.pgste ?? false, processes: o.processes, mappings: o.mappings,
+    profile: o.profile, pgste: o.pgste ?? false, esa390: o.esa390 ?? false, processes: o.processes, mappings: o.mappings,
     pteTables, ptePages, totalPages: k.nrPagetable, bytesPerProcess: (k.nrPagetable * 4096) / o.processes,
   };
 }

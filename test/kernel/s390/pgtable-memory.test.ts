@@ -18,6 +18,11 @@ describe("page-table memory: fragments vs full pages vs PGSTEs", () => {
     expect(pgste.ptePages).toBe(42);
     // CRST part (R3 top + one segment table, 4 pages each) is the same everywhere.
     for (const r of [frag, full, pgste]) expect(r.totalPages - r.ptePages).toBe(6 * 8);
+    // 31-bit: 1 KiB tables four to a page, and an 8 KiB segment table as the whole upper level.
+    const esa = await measurePgtableMemory({ ...o, profile: "flags", esa390: true });
+    expect(esa.pteTables).toBe(42);
+    expect(esa.ptePages).toBe(6 * 2);                   // ceil(7 / 4) pages per process
+    expect(esa.totalPages - esa.ptePages).toBe(6 * 2);
   });
 });
 
