@@ -20,6 +20,15 @@ import { type VerifyReport, verifyTranslations } from "./verify.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 import { NativeMmuOps } from "../paravirt/native.js";
 
+/**
+ * hpa's own top-level table: the first page of the brk reserve (the rest
+ * stays the reserve), and no tables before it — the hierarchy is new.
+ */
+export function hpaOwnPgd(input: BootInput): BootInput {
+  const pgdPa = input.pgtBuf.start;
+  return { ...input, pgdPa, preexisting: undefined, pgtBuf: { start: pgdPa + 4096, pages: input.pgtBuf.pages - 1 } };
+}
+
 export function plan(strategy: Strategy, input: BootInput, sink?: PgtableSink): BootPlan {
   // planning mutates memblock (table pages are reserved): every run gets its own copy
   const own = { ...input, memblock: input.memblock.clone() };
@@ -55,6 +64,12 @@ export interface BackendSetup {
   /** The hypervisor model, if any (for reports and tests). */
   hypervisor?: unknown;
   describe?: string;
+  /** Frames whose new direct-map PTEs must be read-only (Xen: page tables that exist already). */
+  readOnly?: (pa: number) => boolean;
+  /** Switch the kernel to a freshly built top-level table (Xen: pin it, then load it — hpa step 4). */
+  switchPgd?: (pgd: number) => void;
+  /** The first `n` pages of the brk reserve are page tables too (Xen: mask_rw_pte over pgt_buf). */
+  pgtBuf?: (startPfn: number, topPfn: number) => void;
 }
 
 export interface BuildOptions {
@@ -69,11 +84,11 @@ export interface BuildResult { plan: BootPlan; engine: Engine; verify: VerifyRep
 
 export async function buildAndVerify(strategy: Strategy, input: BootInput, opts: BuildOptions = {}): Promise<BuildResult> {
   const g = geometry(input.mode);
-  if (strategy === "hpa" && input.backend === "xen")
-    throw new Error("hpa under Xen cannot be built on this Xen model: hpa fills a new pgd before hooking it, but under " +
-      "Xen PV the kernel already runs on init_top_pgt (pinned), and the backend offers no switch to a freshly built pgd " +
-      "that keeps its direct map (xenSetupKernelPagetable copies the old kernel half over it); plan it with --no-build");
-  const dry = plan(strategy, input);
+  // hpa under Xen PV builds a new hierarchy beside the pinned, live one (a
+  // top-level table from the brk reserve) and switches to it at step 4 —
+  // pinned first, through the backend's switchPgd; see xenBuildOptions.
+  const newPgd = strategy === "hpa" && input.backend === "xen";
+  const dry = plan(strategy, newPgd ? hpaOwnPgd(input) : input);
   const top = opts.machineBytes?.(input) ?? Math.max(...input.memblock.memory.map((r) => r.end), input.pgdPa + 4 * 4096);
   const physSize = Math.max(2 ** 32, 2 ** Math.ceil(Math.log2(top)));
   const frames = dry.summary.totalTablePages + 64;
@@ -83,9 +98,19 @@ export async function buildAndVerify(strategy: Strategy, input: BootInput, opts:
   const parts: MachineParts = { phys: engine.phys, engine, geometry: g, input };
   const setup: BackendSetup = opts.backend?.(parts)
     ?? { ops: new NativeMmuOps({ phys: engine.phys, cpu: engine, entryBytes: g.entryBytes }) };
-  const own: BootInput = { ...input, memblock: input.memblock.clone(), preexisting: setup.preexisting };
+  let own: BootInput = { ...input, memblock: input.memblock.clone(), preexisting: setup.preexisting };
   for (const [s, e] of setup.reserve ?? []) own.memblock.reserve(s, e);
-  const sink = new PvSink(g, setup.ops, setup.guestPhys ?? engine.phys, input.pgdPa, { kernelText: [input.kernel.text, input.kernel.end] });
+  if (newPgd) {
+    own = hpaOwnPgd(own);
+    setup.pgtBuf?.(input.pgtBuf.start / 4096, input.pgtBuf.start / 4096 + input.pgtBuf.pages);
+  }
+  const livePgd = input.pgdPa;
+  const sink = new PvSink(g, setup.ops, setup.guestPhys ?? engine.phys, own.pgdPa, {
+    kernelText: [input.kernel.text, input.kernel.end],
+    ...(setup.readOnly ? { readOnly: setup.readOnly } : {}),
+    ...(setup.switchPgd ? { switchPgd: (pgd: number) => (pgd === livePgd ? setup.ops.writeCr3(BigInt(pgd)) : setup.switchPgd!(pgd)) } : {}),
+  });
+  if (newPgd) sink.tableAlloc(own.pgdPa);
   const t0 = performance.now();
   const p = plan(strategy, own, sink);
   const buildMs = performance.now() - t0;

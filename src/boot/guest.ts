@@ -47,6 +47,8 @@ export interface PvSinkOptions {
   readOnly?: (pa: number) => boolean;
   /** 32-bit kernel text [start, end): PAGE_KERNEL_EXEC there. */
   kernelText?: [number, number];
+  /** load_cr3 of a top-level table: instead of the write_cr3 hook (Xen: pin a new pgd, then load it). */
+  switchPgd?: (pgd: number) => void;
 }
 
 /** A PgtableSink writing through a paravirt backend into guest memory. */
@@ -92,5 +94,7 @@ export class PvSink implements PgtableSink {
 
   clearEntry(table: number, level: Level, index: number): void { this.write(table, level, index, 0n); }
 
-  loadCr3(pgd: number): void { this.ops.writeCr3(BigInt(pgd)); }
+  loadCr3(pgd: number): void {
+    if (this.opts.switchPgd) this.opts.switchPgd(pgd); else this.ops.writeCr3(BigInt(pgd));
+  }
 }

@@ -95,7 +95,8 @@ export function planHpa(input: BootInput, sink?: PgtableSink): BootPlan {
   const kernelIvs = unmappedRam(input, mapped, k0, k1);
   const kNeed = need(kernelIvs);
   if (kNeed > brkLeft())
-    throw new BootInputError(`brk reserve too small for the kernel image: mapping it needs ${kNeed} page-table pages, the reserve has ${brkLeft()}`);
+    throw new BootInputError(`brk reserve too small for the kernel image: mapping it needs ${kNeed} page-table pages, the reserve has ${brkLeft()} ` +
+      `(raise it with --brk ${kNeed + 1 + (input.backend === "xen" ? 1 : 0)} or more: with 4k pages only, as under Xen, the image needs a pte page per 2 MiB)`);
   takeBrk(kNeed);
   a.canUseBrkPgt = true;
   mapIntervals(kernelIvs, "hpa 1 (kernel image, brk)");

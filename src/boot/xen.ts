@@ -107,7 +107,16 @@ function xenStartOfDay(m: MachineParts): BackendSetup {
 
   const ops = new XenMmuOps({ xen, domid: domain.id, p2m, cpu: engine, machine: engine.phys, initPgd: pgd, splitPtlocks: true });
   const { preexisting: pre, reserve } = xenStartOfDayTables(input);
+  const builderEnd = ptBase + (2 + nPte) * PAGE;
   return {
+    // A new hierarchy (hpa) must map the live tables — init_top_pgt and the
+    // builder's — read-only, or Xen refuses to validate it.
+    readOnly: (pa) => pa === pgd || (pa >= ptBase && pa < builderEnd),
+    // hpa step 4: xen_setup_kernel_pagetable on the new pgd — pin it (Xen
+    // validates everything below it), load it, unpin the old one.
+    switchPgd: (newPgd) => ops.xenSetupKernelPagetable(newPgd),
+    // mask_rw_pte: new ptes that map the brk page-table buffer are read-only.
+    pgtBuf: (start, top) => ops.setPgtBuf(start, top),
     ops, guestPhys: pseudoPhysMem(engine.phys, engine.buffer, p2m),
     toMachine: (pa) => p2m.physToMachine(pa),
     preexisting: pre,

@@ -39,13 +39,10 @@ export function registerBoot(program: Command): void {
         const isXen = loaded.input.backend === "xen";
         // Under Xen every pte is a checked kernel store and every pte page a validated pin: ~2.5 s per GiB.
         const xenTooBig = isXen && loaded.input.maxPfn * 4096 > XEN_BUILD_LIMIT && !o.forceBuild;
-        const noXenHpa = isXen && strategy === "hpa";
-        const build: false | BuildOptions = o.build === false || xenTooBig || noXenHpa ? false
+        const build: false | BuildOptions = o.build === false || xenTooBig ? false
           : { engine: o.engine, ...(isXen ? xenBuildOptions() : {}) };
         if (!o.json && o.build !== false && xenTooBig)
           console.log(`(planning only: building ${loaded.input.maxPfn * 4096 / 2 ** 30} GiB through the Xen model takes minutes — pass --force-build to do it)`);
-        if (!o.json && o.build !== false && noXenHpa)
-          console.log("(planning only: hpa cannot be built on the Xen model — see the report of issue 9)");
         const r = await runBoot(loaded, strategy, build);
         const v = r.build?.verify;
         if (v && !v.ok) failed = true;

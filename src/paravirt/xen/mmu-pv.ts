@@ -404,6 +404,9 @@ export class XenMmuOps implements PvMmuOps {
     this.mc.flush();
     for (let i = USER_PGD_PTRS; i < PTRS_PER_TABLE; i++) {
       if (i >= HOLE_LOW && i < HOLE_HIGH) continue;
+      // Entries the new pgd already has stay (hpa builds its own direct map
+      // there before switching); the rest come from the old one.
+      if (this.readEntry(pgd + i * 8) !== 0n) continue;
       const e = this.readEntry(old + i * 8);
       if (e !== 0n) this.kernelStore(pgd + i * 8, e);
     }
