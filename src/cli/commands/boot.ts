@@ -42,7 +42,8 @@ export function registerBoot(program: Command): void {
         const build: false | BuildOptions = o.build === false || xenTooBig ? false
           : { engine: o.engine, ...(isXen ? xenBuildOptions() : {}) };
         if (!o.json && o.build !== false && xenTooBig)
-          console.log(`(planning only: building ${loaded.input.maxPfn * 4096 / 2 ** 30} GiB through the Xen model takes minutes — pass --force-build to do it)`);
+          console.log(`(planning only: building ${loaded.input.maxPfn * 4096 / 2 ** 30} GiB through the Xen model checks every one of its ` +
+            `${(loaded.input.maxPfn / 2 ** 20).toFixed(1)} M pte stores — about 0.4 s and 13 MB per GiB here (64 GiB: 27 s, 0.8 GB); pass --force-build to do it)`);
         const r = await runBoot(loaded, strategy, build);
         const v = r.build?.verify;
         if (v && !v.ok) failed = true;
