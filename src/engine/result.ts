@@ -41,3 +41,12 @@ export function translatePaVia(e: { translate(va: bigint, access: Access): Trans
   const r = e.translate(BigInt.asUintN(64, BigInt(va)), access);
   return r.fault === FaultKind.None ? r.pa : -1;
 }
+
+/** translatePa's address check, the same in both engines: `va` must be an
+ *  integer in [-2^63, 2^63). Given hi = floor(va / 2^32), it is exactly when
+ *  (hi | 0) · 2^32 + (va >>> 0) gives `va` back — a multiply and an add on
+ *  values the TS engine computes anyway; NaN, ±Infinity, fractions and
+ *  out-of-range values all fail it. */
+export function badPaVa(va: number): RangeError {
+  return new RangeError(`translatePa: the address must be an integer (a signed 64-bit address), got ${va}`);
+}

@@ -14,7 +14,7 @@ import type { S390Core } from "./s390.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Translation,
 } from "./engine.js";
-import { readResult, translatePaVia } from "./result.js";
+import { badPaVa, readResult, translatePaVia } from "./result.js";
 import { type CoreExports, coreModule } from "./wasm-module.js";
 import { setOk, X86Control, type X86Hardware } from "./x86-control.js";
 
@@ -78,6 +78,7 @@ export class WasmEngineBase extends X86Methods implements Engine {
     return readResult(this.m32, out);
   }
   translatePa(va: number, access: Access): number {
+    if ((Math.floor(va / 4294967296) | 0) * 4294967296 + (va >>> 0) !== va) throw badPaVa(va);
     if (this.m32[ARCH] === Arch.S390) return translatePaVia(this, va, access);
     return this.core.translatePa(va, access);
   }

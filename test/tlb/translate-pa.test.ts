@@ -48,6 +48,14 @@ describe.each(ENGINE_NAMES)("translatePa (%s)", (name) => {
     expect(e.lastTranslation().vector).toBe(13);
   });
 
+  it("rejects what is not an address, the same way in both engines", async () => {
+    const { e } = await machine(name);
+    for (const bad of [NaN, Infinity, -Infinity, 0.5, 2 ** 63, -(2 ** 64)])
+      expect(() => e.translatePa(bad, Access.Read), String(bad)).toThrow(RangeError);
+    expect(e.translatePa(-(2 ** 63), Access.Read)).toBe(-1);                        // non-canonical: #GP
+    expect(e.lastTranslation().vector).toBe(13);
+  });
+
   it("has exactly translate()'s side effects: A/D bits, TLB, statistics (property)", async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.record({ page: fc.integer({ min: 0, max: 18 }), off: fc.integer({ min: 0, max: 4095 }),

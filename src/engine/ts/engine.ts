@@ -13,7 +13,7 @@ import { TsS390Core } from "./s390/core.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Translation,
 } from "../engine.js";
-import { readResult, translatePaVia, writeResult } from "../result.js";
+import { readResult, badPaVa, translatePaVia, writeResult } from "../result.js";
 import { setOk, X86Control, type X86Hardware } from "../x86-control.js";
 import { createTsMemory } from "./memory.js";
 import { TsTlb } from "./tlb.js";
@@ -127,8 +127,10 @@ export class TsEngineBase extends X86Methods implements Engine {
   }
 
   translatePa(va: number, access: Access): number {
+    const lo = va >>> 0, hiS = Math.floor(va / TWO32);
+    if ((hiS | 0) * TWO32 + lo !== va) throw badPaVa(va);
     if (this.m32[C_ARCH] === Arch.S390) return translatePaVia(this, va, access);
-    const lo = va >>> 0, hi = Math.floor(va / TWO32) >>> 0;
+    const hi = hiS >>> 0;
     const f = this.translateOne(lo, hi, access);
     if (f === FaultKind.None) return this.walker.pa;
     this.record(f, lo, hi, this.scratch);
