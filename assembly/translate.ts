@@ -228,10 +228,10 @@ function prefetchAhead(from: u32, end: u32, vaMask: u64): u32 {
 
 /**
  * Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the
- * fault count. Runs of hits go through hitRun (two loads, one masked
- * compare, one store per element); each miss, other structures and faults
- * go through translateOne, out of line. Hit counts are added to the
- * statistics once per batch.
+ * fault count. Runs of hits go through the hit loops (hitLoop: the entry's
+ * tag and data, the kind's mask, one store per element); each miss, other
+ * structures and faults go through translateElem, out of line. Hit counts
+ * are added to the statistics once per batch (countKinds).
  */
 export function translateBatch(n: u32): u32 {
   return batchLoop(0, n, false);
