@@ -170,11 +170,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const s = pageStream(4096, HIT_PAGES, 2);
     const vas = Array.from(s, (p, i) => BigInt(VA_BASE + p * 4096 + ((i * 8) & 0xff8)));
     const vas32 = Array.from(s, (p, i) => VA_BASE + p * 4096 + ((i * 8) & 0xff8));
-    const vasN = vas32;
     cases.push({
-      workload: "call", engine: "wasm", elements: vasN.length,
-      prepare: () => { for (const v of vasN) wasm.translatePa(v, Access.Read); },
-      run: () => { for (let i = 0; i < vasN.length; i++) wasm.translatePa(vasN[i]!, Access.Read); },
+      workload: "call", engine: "wasm", elements: vas32.length,
+      prepare: () => { for (const v of vas32) wasm.translatePa(v, Access.Read); },
+      run: () => { for (let i = 0; i < vas32.length; i++) wasm.translatePa(vas32[i]!, Access.Read); },
     });
     const out = { fault: 0, pa: 0, vector: 0, errorCode: 0, addr: 0n, leaf: 0, shift: 0, ptePa: 0 };
     cases.push({
@@ -182,9 +181,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       run: () => { for (let i = 0; i < vas.length; i++) wasm.translate(vas[i]!, Access.Read, out); },
     });
     cases.push({
-      workload: "call", engine: "ts", elements: vasN.length,
-      prepare: () => { for (const v of vasN) ts.translatePa(v, Access.Read); },
-      run: () => { for (let i = 0; i < vasN.length; i++) ts.translatePa(vasN[i]!, Access.Read); },
+      workload: "call", engine: "ts", elements: vas32.length,
+      prepare: () => { for (const v of vas32) ts.translatePa(v, Access.Read); },
+      run: () => { for (let i = 0; i < vas32.length; i++) ts.translatePa(vas32[i]!, Access.Read); },
     });
     if (v86) {
       const tr = v86.ex.translate_address_system_read_js;
