@@ -7,11 +7,17 @@ import { BAD_PA, ZERO_PA, physAddr, physAddrForWrite } from "./phys";
 export function init(): void { loadLayout(); }
 
 /** Debug/probe: load `size` (1, 4, 8) bytes at guest-physical `pa`, big-endian
- *  if `be`. Returns the value; sets nothing. Out-of-range reads return
+ *  if `be`. Returns the value; sets nothing. Out-of-range reads, sizes other
+ *  than 1, 4 and 8, and unaligned addresses (which could cross a frame) return
  *  0xffff_ffff_ffff_ffff and `physStatus()` 1; unbacked sparse frames read 0. */
 let lastStatus: i32 = 0;
+// @ts-ignore: decorator
+@inline function badSize(pa: u64, size: i32): bool {
+  return (size != 1 && size != 4 && size != 8) || (pa & <u64>(size - 1)) != 0;
+}
 export function physLoad(pa: u64, size: i32, be: bool): u64 {
   lastStatus = 0;
+  if (badSize(pa, size)) { lastStatus = 1; return <u64>-1; }
   const a = physAddr(pa);
   if (a == BAD_PA) { lastStatus = 1; return <u64>-1; }
   if (a == ZERO_PA) return 0;
@@ -19,8 +25,10 @@ export function physLoad(pa: u64, size: i32, be: bool): u64 {
   if (size == 4) { const v = load<u32>(a); return <u64>(be ? bswap<u32>(v) : v); }
   const v = load<u64>(a); return be ? bswap<u64>(v) : v;
 }
-/** Debug/probe: store; returns 0, or 1 for a bus error / exhausted pool. */
+/** Debug/probe: store; returns 0, or 1 for a bus error, an exhausted pool or
+ *  a size or alignment physLoad refuses. */
 export function physStore(pa: u64, size: i32, be: bool, value: u64): i32 {
+  if (badSize(pa, size)) return 1;
   const a = physAddrForWrite(pa);
   if (a == BAD_PA) return 1;
   if (size == 1) store<u8>(a, <u8>value);

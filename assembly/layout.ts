@@ -24,6 +24,11 @@ export let MAXPHYADDR: u32 = 52;
 // @ts-ignore: decorator
 @inline export const STATS: usize = <usize>Mem.STATS_BASE;
 
+/** What translateBatch/translateRange and the s390 batch return for a count
+ *  or range outside the batch buffers: no element is touched. */
+// @ts-ignore: decorator
+@inline export const BATCH_REFUSED: u32 = 0xffff_ffff;
+
 export function loadLayout(): void {
   RAM_BASE = <usize>load<u32>(CTL, Ctl.RAM_BASE);
   BACKING = load<u32>(CTL, Ctl.BACKING);

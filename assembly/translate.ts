@@ -2,7 +2,7 @@
 // (tlb.ts, issue 3) plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
 import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
-import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, TLB_BASE } from "./layout";
+import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE } from "./layout";
 import { accessMask, currentPcid, statAccess, statAdd, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
 import { pscCountWalk } from "./psc";
 import { fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
@@ -234,6 +234,9 @@ function prefetchAhead(from: u32, end: u32, vaMask: u64): u32 {
  * are added to the statistics once per batch (countKinds).
  */
 export function translateBatch(n: u32): u32 {
+  // The core refuses a count past the batch buffers itself (the host checks
+  // first and says why): the loop would write past batch.out.
+  if (n > BATCH_CAP) return BATCH_REFUSED;
   return batchLoop(0, n, false);
 }
 
@@ -306,5 +309,6 @@ export function translateBatch(n: u32): u32 {
  * index sees exactly what a CPU restarting the faulting access would.
  */
 export function translateRange(start: u32, end: u32): u32 {
+  if (start > end || end > BATCH_CAP) return BATCH_REFUSED;
   return batchLoop(start, end, true);
 }

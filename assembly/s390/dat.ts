@@ -18,7 +18,7 @@
 // Result: an absolute address, or a fault word (BatchOut layout: bit 63,
 // FaultKind, program-interruption code, TEID low bits). Faults are data.
 import { Access, BatchOut, Ctl, Dat, FaultKind, Pgm, S390Cr0, S390Opt, S390Tlb, Skey, Stat, Teid } from "../../src/abi";
-import { BATCH_KIND, BATCH_OUT, BATCH_VA, CTL, PHYS_SIZE } from "../layout";
+import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, PHYS_SIZE } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
 import { NO_KEY, skeyAddr } from "./skey";
 import { s390TlbEnabled, s390TlbFill, s390TlbLoad, s390TlbLookup } from "./tlb";
@@ -320,6 +320,7 @@ export function datTranslateOne(va: u64, acc: u32, sideEffects: bool): u32 {
 
 /** Translate batch.va[0..n) / batch.kind[0..n) into batch.out; returns the fault count. */
 export function datTranslateBatch(n: u32): u32 {
+  if (n > BATCH_CAP) return BATCH_REFUSED;
   datLoadContext();
   let faults: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {

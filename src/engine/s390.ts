@@ -12,6 +12,7 @@
 import { Access, Arch, Ctl, FaultKind, LinuxPte, Mem, Pgste, S390Opt, S390Status, Skey } from "../abi.js";
 import type { Layout } from "../layout.js";
 import { BusError, type PhysMem } from "../phys/phys-mem.js";
+import { checkAccess, checkBool, checkInt, checkKeys, checkObject, checkS64, checkU64, show } from "../check.js";
 import { newTranslation, type BatchViews, type Translation } from "./engine.js";
 
 /** Raw operations of the core (assembly/index.ts s390 exports), same in both engines. */
@@ -79,7 +80,8 @@ export class S390OpError extends Error {
  * control block and the batch views.
  */
 export abstract class S390Methods {
-  protected abstract readonly s390Core: S390Core;
+  /** The engine's raw s390 operations; private at run time (see coreOf in wasm.ts). */
+  #s390Core!: S390Core;
   abstract readonly layout: Layout;
   abstract readonly batch: BatchViews;
   abstract readonly buffer: ArrayBufferLike;
@@ -92,7 +94,8 @@ export abstract class S390Methods {
   }
 
   /** Called once by the engine constructor: a z14-class CPU after reset. */
-  protected s390Init(): void {
+  protected s390Init(core: S390Core): void {
+    this.#s390Core = core;
     this.setS390({ cr0: 0n, asce: 0n, secondaryAsce: 0n, homeAsce: 0n, pswMask: S390_DEFAULT_PSW, prefix: 0n,
       options: S390Opt.Hardware });
   }
@@ -115,12 +118,18 @@ export abstract class S390Methods {
 
   /**
    * Load s390 context. Like loading control registers and the PSW, the new
-   * values take effect for the next access (there is no s390 TLB yet, so
-   * nothing cached needs purging). Throws on states the walker cannot run:
+   * values take effect for the next access; the s390 TLB is purged when
+   * anything but the ASCEs changes. Throws on states the walker cannot run:
    * access-register mode, the invalid EA=1/BA=0 addressing mode, a prefix
    * that is not 8 KiB aligned.
    */
   setS390(s: S390Update): void {
+    checkObject("setS390", "state", s);
+    checkKeys("setS390", "field", s, ["cr0", "asce", "secondaryAsce", "homeAsce", "pswMask", "prefix", "options", "pswKey"]);
+    for (const k of ["cr0", "asce", "secondaryAsce", "homeAsce", "pswMask", "prefix"] as const)
+      if (s[k] !== undefined) checkU64("setS390", k, s[k]);
+    if (s.options !== undefined) checkInt("setS390", "options", s.options, 0, 31);
+    if (s.pswKey !== undefined) checkInt("setS390", "pswKey", s.pswKey, 0, 15);
     const c = this.ctl;
     const cur = this.s390();
     let psw = u64(s.pswMask ?? cur.pswMask);
@@ -140,7 +149,7 @@ export abstract class S390Methods {
     // The s390 TLB is tagged by ASCE, so switching address spaces keeps it;
     // everything else its entries depend on purges it (assembly/s390/tlb.ts).
     if (cr0 !== cur.cr0 || psw !== cur.pswMask || prefix !== cur.prefix || options !== cur.options)
-      this.s390Core.s390TlbPurgeAll();
+      this.#s390Core.s390TlbPurgeAll();
     c.setBigUint64(Ctl.S390_CR0, cr0, true);
     c.setBigUint64(Ctl.S390_ASCE, u64(s.asce ?? cur.asce), true);
     c.setBigUint64(Ctl.S390_SASCE, u64(s.secondaryAsce ?? cur.secondaryAsce), true);
@@ -172,21 +181,19 @@ export abstract class S390Methods {
   /** DAT translation of one access with the s390 walker: sets storage-key
    *  R (and C on a store). Faults come back as data (FaultKind.S390). */
   translateS390(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
-    this.s390Core.s390Translate(u64(va), access, 1);
+    this.#s390Core.s390Translate(checkS64("translate", "va", va), checkAccess("translate", access), 1);
     return this.readResult(out);
   }
 
   /** Same walk as translateS390 without side effects (no key update, no frame backing). */
   probeS390(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
-    this.s390Core.s390Translate(u64(va), access, 0);
+    this.#s390Core.s390Translate(checkS64("probe", "va", va), checkAccess("probe", access), 0);
     return this.readResult(out);
   }
 
   /** batch.va[0..n) / batch.kind[0..n) → batch.out with the s390 walker; returns the fault count. */
   translateBatchS390(n: number): number {
-    if (!Number.isInteger(n) || n < 0 || n > this.batch.capacity)
-      throw new RangeError(`translateBatch: n must be in [0, ${this.batch.capacity}], got ${n}`);
-    return this.s390Core.s390TranslateBatch(n);
+    return this.#s390Core.s390TranslateBatch(checkInt("translateBatch", "n", n, 0, this.batch.capacity));
   }
 
   /** Read the RES_* block of the control block into `out`. */
@@ -208,25 +215,28 @@ export abstract class S390Methods {
   /** IPTE: invalidate the (big-endian, 64-bit format) PTE at `ptep` and purge
    *  translations of `va`. */
   ipte(ptep: number, va: bigint): void {
+    this.absolute("ipte", ptep, "ptep");
+    va = checkS64("ipte", "va", va);
     this.phys.write64(ptep, this.phys.read64(ptep, true) | BigInt(LinuxPte.INVALID), true);
-    this.s390Core.s390TlbPurgePage(u64(va));
+    this.#s390Core.s390TlbPurgePage(u64(va));
   }
 
   /** IDTE: invalidate the region- or segment-table entry at `entry` (I bit
    *  0x20) and purge translations that used it. */
   idte(entry: number): void {
+    this.absolute("idte", entry, "entry");
     this.phys.write64(entry, this.phys.read64(entry, true) | 0x20n, true);
-    this.s390Core.s390TlbPurgeAll();
+    this.#s390Core.s390TlbPurgeAll();
   }
 
   /** PTLB / COMPARE AND SWAP AND PURGE: purge every s390 translation. */
-  purgeTlb(): void { this.s390Core.s390TlbPurgeAll(); }
+  purgeTlb(): void { this.#s390Core.s390TlbPurgeAll(); }
 
   // ── storage-key instructions (per absolute frame) ──
 
   /** ISKE: the storage key (ACC F R C, 7 bits) of the frame holding `pa`. */
   iske(pa: number): number {
-    const k = this.s390Core.iske(this.absolute("iske", pa));
+    const k = this.#s390Core.iske(this.absolute("iske", pa));
     this.checkSkey("iske", pa);
     return k;
   }
@@ -234,15 +244,18 @@ export abstract class S390Methods {
   /** SSKE: set the key of the frame holding `pa`. `mr`/`mc` keep R/C unchanged
    *  (conditional SSKE); `nq` (non-quiescing) matters only to a TLB. */
   sske(pa: number, key: number, opts: { mr?: boolean; mc?: boolean; nq?: boolean } = {}): void {
-    if (!Number.isInteger(key) || key < 0 || key > 0xff) throw new RangeError(`sske: key must be a byte, got ${key}`);
+    checkInt("sske", "key", key, 0, 0xff);
+    checkObject("sske", "opts", opts);
+    checkKeys("sske", "option", opts, ["mr", "mc", "nq"]);
+    for (const k of ["mr", "mc", "nq"] as const) if (opts[k] !== undefined) checkBool("sske", k, opts[k]);
     const keep = (opts.mr ? Skey.R : 0) | (opts.mc ? Skey.C : 0);
-    this.s390Core.sske(this.absolute("sske", pa), key, keep);
+    this.#s390Core.sske(this.absolute("sske", pa), key, keep);
     this.checkSkey("sske", pa);
   }
 
   /** RRBE: reset the reference bit; returns cc = R·2 + C before the reset. */
   rrbe(pa: number): number {
-    const cc = this.s390Core.rrbe(this.absolute("rrbe", pa));
+    const cc = this.#s390Core.rrbe(this.absolute("rrbe", pa));
     this.checkSkey("rrbe", pa);
     return cc;
   }
@@ -251,21 +264,23 @@ export abstract class S390Methods {
 
   /** pgste_get_lock: take the page-control lock; returns the PGSTE with PCL set. */
   pgsteGetLock(ptep: number): bigint {
-    const v = u64(this.s390Core.pgsteGetLock(this.ptep("pgsteGetLock", ptep)));
+    const v = u64(this.#s390Core.pgsteGetLock(this.ptep("pgsteGetLock", ptep)));
     this.checkPgste("pgsteGetLock", ptep);
     return v;
   }
 
   /** pgste_set_unlock: store exactly `pgste` with PCL clear. */
   pgsteSetUnlock(ptep: number, pgste: bigint): void {
-    this.s390Core.pgsteSetUnlock(this.ptep("pgsteSetUnlock", ptep), u64(pgste));
+    this.#s390Core.pgsteSetUnlock(this.ptep("pgsteSetUnlock", ptep), checkS64("pgsteSetUnlock", "pgste", pgste));
     this.checkPgste("pgsteSetUnlock", ptep);
   }
 
   /** pgste_update_all: a valid `pte` is going away; returns `pgste` with the
    *  real key's R/C in GR/GC and ACC/F in ACC/FP. */
   pgsteUpdateAll(pte: bigint, pgste: bigint): bigint {
-    const v = u64(this.s390Core.pgsteUpdateAll(u64(pte), u64(pgste)));
+    checkS64("pgsteUpdateAll", "pte", pte);
+    checkS64("pgsteUpdateAll", "pgste", pgste);
+    const v = u64(this.#s390Core.pgsteUpdateAll(u64(pte), u64(pgste)));
     this.checkPgste("pgsteUpdateAll", Number(u64(pte) & ~0xfffn));
     return v;
   }
@@ -273,7 +288,8 @@ export abstract class S390Methods {
   /** pgste_set_key: the invalid PTE at `ptep` is about to become `entry`;
    *  the frame's real key gets ACC/F and GR/GC from `pgste`. */
   pgsteSetKey(ptep: number, pgste: bigint, entry: bigint): void {
-    this.s390Core.pgsteSetKey(this.ptep("pgsteSetKey", ptep), u64(pgste), u64(entry));
+    this.#s390Core.pgsteSetKey(this.ptep("pgsteSetKey", ptep), checkS64("pgsteSetKey", "pgste", pgste),
+      checkS64("pgsteSetKey", "entry", entry));
     this.checkPgste("pgsteSetKey", ptep);
   }
 
@@ -282,32 +298,36 @@ export abstract class S390Methods {
    *  INVALID). `notify` receives the IN/VSIE bits the call cleared, as
    *  ptep_notify would. */
   ptepTestAndClearUc(ptep: number, addr: bigint, notify?: (bits: bigint, addr: bigint) => void): boolean {
+    addr = checkS64("ptepTestAndClearUc", "addr", addr);
+    if (notify !== undefined && typeof notify !== "function")
+      throw new TypeError(`ptepTestAndClearUc: notify must be a function, got ${show(notify)}`);
     const esop = (this.ctl.getUint32(Ctl.S390_OPTIONS, true) & S390Opt.Esop) !== 0;
-    const dirty = this.s390Core.ptepTestAndClearUc(this.ptep("ptepTestAndClearUc", ptep), esop ? 1 : 0) !== 0;
+    const dirty = this.#s390Core.ptepTestAndClearUc(this.ptep("ptepTestAndClearUc", ptep), esop ? 1 : 0) !== 0;
     this.checkPgste("ptepTestAndClearUc", ptep);
-    const bits = u64(this.s390Core.s390NotifyBits());
+    const bits = u64(this.#s390Core.s390NotifyBits());
     if (bits !== 0n) notify?.(bits, addr);
-    if (dirty) this.s390Core.s390TlbPurgePage(u64(addr));   // ptep_ipte_global
+    if (dirty) this.#s390Core.s390TlbPurgePage(u64(addr));   // ptep_ipte_global
     return dirty;
   }
 
   /** get_guest_storage_key for the PTE at `ptep`. */
   getGuestStorageKey(ptep: number): number {
-    const k = this.s390Core.getGuestStorageKey(this.ptep("getGuestStorageKey", ptep));
+    const k = this.#s390Core.getGuestStorageKey(this.ptep("getGuestStorageKey", ptep));
     this.checkPgste("getGuestStorageKey", ptep);
     return k;
   }
 
   /** set_guest_storage_key for the PTE at `ptep`. */
   setGuestStorageKey(ptep: number, key: number, nq = false): void {
-    if (!Number.isInteger(key) || key < 0 || key > 0xff) throw new RangeError(`setGuestStorageKey: key must be a byte, got ${key}`);
-    this.s390Core.setGuestStorageKey(this.ptep("setGuestStorageKey", ptep), key, nq ? 1 : 0);
+    checkInt("setGuestStorageKey", "key", key, 0, 0xff);
+    checkBool("setGuestStorageKey", "nq", nq);
+    this.#s390Core.setGuestStorageKey(this.ptep("setGuestStorageKey", ptep), key, nq ? 1 : 0);
     this.checkPgste("setGuestStorageKey", ptep);
   }
 
   /** reset_guest_reference_bit (RRBE for a guest); returns cc = R·2 + C. */
   resetGuestReferenceBit(ptep: number): number {
-    const cc = this.s390Core.resetGuestReferenceBit(this.ptep("resetGuestReferenceBit", ptep));
+    const cc = this.#s390Core.resetGuestReferenceBit(this.ptep("resetGuestReferenceBit", ptep));
     this.checkPgste("resetGuestReferenceBit", ptep);
     return cc;
   }
@@ -315,7 +335,7 @@ export abstract class S390Methods {
   /** ptep_zap_key: the guest key becomes ACC 0, F 0 with GR/GC set; a valid
    *  writable page's real key is reset to the default key 0. */
   ptepZapKey(ptep: number): void {
-    this.s390Core.ptepZapKey(this.ptep("ptepZapKey", ptep));
+    this.#s390Core.ptepZapKey(this.ptep("ptepZapKey", ptep));
     this.checkPgste("ptepZapKey", ptep);
   }
 
@@ -329,32 +349,32 @@ export abstract class S390Methods {
    *  (only pgsteSetUnlock releases the lock). */
   pgsteSet(ptep: number, pgste: bigint): void {
     this.pgsteSlot("pgsteSet", ptep);
+    checkS64("pgsteSet", "pgste", pgste);
     const pcl = 1n << BigInt(Pgste.PCL);
     const cur = this.phys.read64(ptep + Pgste.OFFSET, true);
     this.phys.write64(ptep + Pgste.OFFSET, (u64(pgste) & ~pcl) | (cur & pcl), true);
   }
 
   private pgsteSlot(op: string, ptep: number): void {
-    this.absolute(op, ptep);
+    this.absolute(op, ptep, "ptep");
     if (ptep + Pgste.OFFSET + 8 > this.layout.physSize) throw statusError(op, S390Status.Addressing, ptep);
     if (ptep % 8 !== 0 || ptep % 4096 >= Pgste.OFFSET) throw statusError(op, S390Status.BadPtep, ptep);
   }
 
   // ── argument checks and status → error ──
 
-  private absolute(op: string, pa: number): bigint {
-    if (!Number.isSafeInteger(pa) || pa < 0) throw new RangeError(`${op}: address must be a non-negative integer, got ${pa}`);
-    return BigInt(pa);
+  private absolute(op: string, pa: number, name = "pa"): bigint {
+    return BigInt(checkInt(op, name, pa, 0, Number.MAX_SAFE_INTEGER));
   }
-  private ptep(op: string, ptep: number): bigint { return this.absolute(op, ptep); }
+  private ptep(op: string, ptep: number): bigint { return this.absolute(op, ptep, "ptep"); }
 
   private checkSkey(op: string, pa: number): void {
-    const st = this.s390Core.s390SkeyStatus() as S390Status;
+    const st = this.#s390Core.s390SkeyStatus() as S390Status;
     if (st === S390Status.Addressing) throw new BusError(pa, 1, this.layout.physSize);
     if (st !== S390Status.Ok) throw statusError(op, st, pa);
   }
   private checkPgste(op: string, ptep: number): void {
-    const st = this.s390Core.s390PgsteStatus() as S390Status;
+    const st = this.#s390Core.s390PgsteStatus() as S390Status;
     if (st !== S390Status.Ok) throw statusError(op, st, ptep);
   }
 }

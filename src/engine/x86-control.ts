@@ -10,6 +10,7 @@
  */
 import { Cr, Ctl, FaultKind, Mem, Opt, Quirk, Vector, X86Mode } from "../abi.js";
 import type { Semantics, Translation, X86State } from "./engine.js";
+import { checkInt, checkKeys, checkObject, checkU64 } from "../check.js";
 
 /** What the control logic needs from an engine's hardware side. */
 export interface X86Hardware {
@@ -19,6 +20,17 @@ export interface X86Hardware {
   /** The TLB side of MOV to CR3: drop the non-global entries of `pcid`. */
   loadCr3(pcid: number): void;
 }
+
+/** CR4 bits this model accepts: every bit the SDM defines (0–14, 16–25,
+ *  LASS 27, LAM_SUP 28, FRED 32). Setting any other bit is #GP; see
+ *  docs/SEMANTICS.md for why the set is fixed rather than taken from a CPUID. */
+export const CR4_DEFINED = 0x1_1bff_7fffn;
+/** CR0 bits 63:32 are reserved: setting one is #GP (SDM Vol. 2B MOV CR). */
+const CR0_HIGH = 0xffff_ffff_0000_0000n;
+/** IA32_EFER bits of an Intel processor: SCE 0, LME 8, LMA 10, NXE 11. */
+export const EFER_DEFINED = 0xd01n;
+const CR0_PE = 0, CR0_NW = 29, CR0_CD = 30;
+const STATE_KEYS = ["cr0", "cr3", "cr4", "efer", "eflags", "cpl", "pkru", "cr2"] as const;
 
 const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
 const mask = (n: number): bigint => 1n << BigInt(n);
@@ -75,6 +87,11 @@ export class X86Control {
 
   /** #GP conditions of a register set as a whole, or "" if consistent. */
   private inconsistency(s: X86State): string {
+    if (s.cr0 & CR0_HIGH) return `CR0 0x${s.cr0.toString(16)} sets reserved bits 63:32 (#GP)`;
+    if (bit(s.cr0, Cr.CR0_PG) && !bit(s.cr0, CR0_PE)) return "CR0.PG=1 requires CR0.PE=1 (#GP)";
+    if (bit(s.cr0, CR0_NW) && !bit(s.cr0, CR0_CD)) return "CR0.NW=1 requires CR0.CD=1 (#GP)";
+    if (s.cr4 & ~CR4_DEFINED) return `CR4 0x${s.cr4.toString(16)} sets reserved bits 0x${(s.cr4 & ~CR4_DEFINED).toString(16)} (#GP)`;
+    if (s.efer & ~EFER_DEFINED) return `EFER 0x${s.efer.toString(16)} sets reserved bits 0x${(s.efer & ~EFER_DEFINED).toString(16)} (#GP)`;
     if (bit(s.cr0, Cr.CR0_PG) && bit(s.efer, Cr.EFER_LME) && !bit(s.cr4, Cr.CR4_PAE))
       return "CR0.PG=1 with EFER.LME=1 requires CR4.PAE=1 (SDM Vol. 2B MOV CR: #GP)";
     if (bit(s.efer, Cr.EFER_LMA)) {
@@ -111,6 +128,12 @@ export class X86Control {
   }
 
   setX86(p: Partial<X86State>, out: Translation): Translation {
+    checkObject("setX86", "state", p);
+    checkKeys("setX86", "register", p, STATE_KEYS);
+    for (const k of ["cr0", "cr3", "cr4", "efer", "eflags", "cr2"] as const)
+      if (p[k] !== undefined) checkU64("setX86", k, p[k]);
+    if (p.cpl !== undefined) checkInt("setX86", "cpl", p.cpl, 0, 3);
+    if (p.pkru !== undefined) checkInt("setX86", "pkru", p.pkru, 0, 0xffff_ffff);
     const s = { ...this.state(), ...p };
     s.efer = withLma(s.efer, s.cr0);
     if (x86Mode(s.cr0, s.cr4, s.efer) < X86Mode.Ia32e4) s.cr3 &= 0xffff_ffffn;
@@ -121,7 +144,7 @@ export class X86Control {
 
   writeCr0(v: bigint, out: Translation): Translation {
     const old = this.state();
-    const s = { ...old, cr0: v & 0xffff_ffffn };
+    const s = { ...old, cr0: checkU64("writeCr0", "value", v) };
     s.efer = withLma(s.efer, s.cr0);
     const changed = old.cr0 ^ s.cr0;
     // PDPTEs load when PAE paging follows and PG, CD (30) or NW (29) changes (SDM §4.4.1).
@@ -134,8 +157,9 @@ export class X86Control {
   writeCr3(v: bigint, out: Translation): Translation {
     const old = this.state();
     const pcide = bit(old.cr4, Cr.CR4_PCIDE);
+    checkU64("writeCr3", "value", v);
     const noFlush = pcide && bit(v, Cr.CR3_NOFLUSH);
-    let cr3 = v & U64;
+    let cr3 = v;
     if (pcide) cr3 &= ~mask(Cr.CR3_NOFLUSH);
     if (this.mode < X86Mode.Ia32e4) cr3 &= 0xffff_ffffn;
     this.commit({ ...old, cr3 }, true, out);
@@ -147,7 +171,7 @@ export class X86Control {
 
   writeCr4(v: bigint, out: Translation): Translation {
     const old = this.state();
-    const s = { ...old, cr4: v & U64 };
+    const s = { ...old, cr4: checkU64("writeCr4", "value", v) };
     const changed = old.cr4 ^ s.cr4;
     if (bit(old.efer, Cr.EFER_LMA)) {
       if (!bit(s.cr4, Cr.CR4_PAE)) { this.lastError = "clearing CR4.PAE in IA-32e mode (#GP)"; return setGp(out); }
@@ -164,24 +188,24 @@ export class X86Control {
   }
 
   writeEfer(v: bigint, out: Translation): Translation {
+    checkU64("writeEfer", "value", v);
     const old = this.state();
     if (bit(old.cr0, Cr.CR0_PG) && bit(old.efer ^ v, Cr.EFER_LME)) {
       this.lastError = "changing EFER.LME while CR0.PG=1 (#GP)"; return setGp(out);
     }
-    const s = { ...old, efer: withLma(v & U64, old.cr0) };
+    const s = { ...old, efer: withLma(v, old.cr0) };
     this.commit(s, false, out);
     if (out.fault === FaultKind.None && bit(old.efer ^ s.efer, Cr.EFER_NXE)) this.hw.flushTlb(true);
     return out;
   }
 
-  setCpl(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 3) throw new RangeError(`CPL must be 0..3, got ${n}`);
-    this.dv.setUint32(Ctl.CPL, n, true);
-  }
-  setEflags(v: bigint): void { this.set64(Ctl.EFLAGS, v); }
-  setPkru(v: number): void { this.dv.setUint32(Ctl.PKRU, v >>> 0, true); }
+  setCpl(n: number): void { this.dv.setUint32(Ctl.CPL, checkInt("setCpl", "cpl", n, 0, 3), true); }
+  setEflags(v: bigint): void { this.set64(Ctl.EFLAGS, checkU64("setEflags", "value", v)); }
+  setPkru(v: number): void { this.dv.setUint32(Ctl.PKRU, checkInt("setPkru", "value", v, 0, 0xffff_ffff), true); }
 
   setSemantics(sem: Semantics): void {
+    checkObject("setSemantics", "semantics", sem);
+    checkKeys("setSemantics", "option", sem, ["profile", "quirks", "adOnFault", "pdpteGp"]);
     let quirks = this.dv.getUint32(Ctl.QUIRKS, true);
     if (sem.profile === "qemu") quirks = Quirk.All;
     else if (sem.profile === "hardware") quirks = 0;

@@ -9,6 +9,7 @@
 import { Backing, Ctl, Mem } from "../abi.js";
 import type { Layout } from "../layout.js";
 import { frameHashHome } from "./frame-hash.js";
+import { checkInt, checkS64, show } from "../check.js";
 
 /** A physical address outside guest memory: the host-side twin of a bus fault. */
 export class BusError extends RangeError {
@@ -26,6 +27,12 @@ export class PoolExhaustedError extends Error {
       `while backing pfn 0x${pfn.toString(16)}; create the machine with a larger poolBytes`);
     this.name = "PoolExhaustedError";
   }
+}
+
+/** A physical address that is not an integer Number (a fraction, NaN, a BigInt…). */
+function badPa(pa: unknown): Error {
+  const msg = `physical address must be an integer Number, got ${show(pa)}`;
+  return typeof pa === "number" ? new RangeError(msg) : new TypeError(msg);
 }
 
 export class PhysMem {
@@ -80,6 +87,7 @@ export class PhysMem {
 
   /** Linear offset of byte `pa` for an access of `size` bytes that must not cross a frame. */
   private at(pa: number, size: number, forWrite: boolean): number {
+    if (!Number.isInteger(pa)) throw badPa(pa);
     if (!(pa >= 0 && pa + size <= this.size)) throw new BusError(pa, size, this.size);
     if ((pa % Mem.PAGE_SIZE) + size > Mem.PAGE_SIZE)
       throw new RangeError(`physical access of ${size} bytes at 0x${pa.toString(16)} crosses a frame`);
@@ -88,19 +96,30 @@ export class PhysMem {
   }
 
   read8(pa: number): number { const o = this.at(pa, 1, false); return o < 0 ? 0 : this.u8[o]!; }
-  write8(pa: number, v: number): void { this.u8[this.at(pa, 1, true)] = v; }
+  write8(pa: number, v: number): void {
+    checkInt("write8", "value", v, -0x80, 0xff);
+    this.u8[this.at(pa, 1, true)] = v;
+  }
   read32(pa: number, be = false): number { const o = this.at(pa, 4, false); return o < 0 ? 0 : this.dv.getUint32(o, !be); }
-  write32(pa: number, v: number, be = false): void { this.dv.setUint32(this.at(pa, 4, true), v >>> 0, !be); }
+  write32(pa: number, v: number, be = false): void {
+    checkInt("write32", "value", v, -0x8000_0000, 0xffff_ffff);
+    this.dv.setUint32(this.at(pa, 4, true), v >>> 0, !be);
+  }
   read64(pa: number, be = false): bigint { const o = this.at(pa, 8, false); return o < 0 ? 0n : this.dv.getBigUint64(o, !be); }
-  write64(pa: number, v: bigint, be = false): void { this.dv.setBigUint64(this.at(pa, 8, true), BigInt.asUintN(64, v), !be); }
+  write64(pa: number, v: bigint, be = false): void {
+    this.dv.setBigUint64(this.at(pa, 8, true), checkS64("write64", "value", v), !be);
+  }
   /** Read an entry of `size` 4 or 8 bytes. */
   readEntry(pa: number, size: 4 | 8, be = false): bigint { return size === 8 ? this.read64(pa, be) : BigInt(this.read32(pa, be)); }
   writeEntry(pa: number, v: bigint, size: 4 | 8, be = false): void {
+    checkS64("writeEntry", "value", v);
     if (size === 8) this.write64(pa, v, be); else this.write32(pa, Number(BigInt.asUintN(32, v)), be);
   }
 
   /** Copy bytes out; unbacked sparse frames read as zero. */
   readBytes(pa: number, len: number): Uint8Array {
+    if (!Number.isInteger(pa)) throw badPa(pa);
+    checkInt("readBytes", "len", len, 0, Number.MAX_SAFE_INTEGER);
     if (!(pa >= 0 && len >= 0 && pa + len <= this.size)) throw new BusError(pa, len, this.size);
     const out = new Uint8Array(len);
     for (let done = 0; done < len;) {
@@ -113,6 +132,8 @@ export class PhysMem {
   }
 
   writeBytes(pa: number, bytes: Uint8Array): void {
+    if (!Number.isInteger(pa)) throw badPa(pa);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`writeBytes: bytes must be a Uint8Array, got ${show(bytes)}`);
     if (!(pa >= 0 && pa + bytes.length <= this.size)) throw new BusError(pa, bytes.length, this.size);
     for (let done = 0; done < bytes.length;) {
       const cur = pa + done, n = Math.min(bytes.length - done, Mem.PAGE_SIZE - (cur % Mem.PAGE_SIZE));
@@ -124,6 +145,9 @@ export class PhysMem {
 
   /** Fill [pa, pa+len) with a byte. Zero-filling unbacked sparse frames backs nothing. */
   fill(pa: number, len: number, byte: number): void {
+    if (!Number.isInteger(pa)) throw badPa(pa);
+    checkInt("fill", "len", len, 0, Number.MAX_SAFE_INTEGER);
+    checkInt("fill", "byte", byte, 0, 0xff);
     if (!(pa >= 0 && len >= 0 && pa + len <= this.size)) throw new BusError(pa, len, this.size);
     for (let done = 0; done < len;) {
       const cur = pa + done, n = Math.min(len - done, Mem.PAGE_SIZE - (cur % Mem.PAGE_SIZE));

@@ -466,7 +466,7 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
       const before = e.s390();
       expect(() => e.setS390({ pswMask: 0x0400_0001_0000_0000n })).toThrow(/EA=1, BA=0/);
       expect(() => e.setS390({ prefix: 0x1000n })).toThrow(/8 KiB aligned/);
-      expect(() => e.setS390({ pswKey: 16 })).toThrow(/0-15/);
+      expect(() => e.setS390({ pswKey: 16 })).toThrow(/pswKey must be an integer in \[0, 15\], got 16/);
       expect(e.s390()).toEqual(before);
     });
   });

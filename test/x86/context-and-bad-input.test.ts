@@ -70,7 +70,7 @@ describe.each(ENGINE_NAMES)("x86 context, bad input and batches (%s engine)", (n
 
     it("setCpl, setSemantics and invpcid reject nonsense with clear errors", async () => {
       const e = await createEngine(name, { physSize: MiB });
-      expect(() => e.setCpl(4)).toThrow(/CPL/);
+      expect(() => e.setCpl(4)).toThrow(/setCpl: cpl must be an integer in \[0, 3\], got 4/);
       expect(() => e.setSemantics({ profile: "bochs" as "qemu" })).toThrow(/profile/);
       expect(() => e.setSemantics({ quirks: 99 })).toThrow(/quirks/);
       expect(() => e.setSemantics({ adOnFault: "some" as "none" })).toThrow(/adOnFault/);

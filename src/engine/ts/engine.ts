@@ -8,7 +8,8 @@ import { readStats, resetStats, type TlbStats } from "../../tlb/stats.js";
 import { Access, Arch, BatchOut, Ctl, FaultKind, Mem, Opt, Stat, TlbDeny, TlbEnt, Vector, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { PhysMem } from "../../phys/phys-mem.js";
-import { batchViews, checkRange } from "../batch.js";
+import { batchViews, checkInvpcid, checkRange } from "../batch.js";
+import { badAccess, checkAccess, checkBool, checkInt, checkS64 } from "../../check.js";
 import { TsS390Core } from "./s390/core.js";
 import {
   type BatchViews, type Engine, type EngineOptions, newTranslation, type Translation,
@@ -29,7 +30,6 @@ export class TsEngineBase extends X86Methods implements Engine {
   readonly buffer: ArrayBuffer;
   readonly phys: PhysMem;
   readonly batch: BatchViews;
-  protected readonly s390Core: TsS390Core;
   protected readonly x86ctl: X86Control;
   protected readonly walker: X86Walker;
   protected readonly tlb: TsTlb;
@@ -43,8 +43,7 @@ export class TsEngineBase extends X86Methods implements Engine {
     this.buffer = buffer;
     this.phys = new PhysMem(buffer, layout);
     this.batch = batchViews(buffer, layout);
-    this.s390Core = new TsS390Core(buffer, layout, this.phys, this.batch);
-    this.s390Init();
+    this.s390Init(new TsS390Core(buffer, layout, this.phys, this.batch));
     this.m32 = new Uint32Array(buffer);
     this.walker = new X86Walker(buffer, layout);
     this.tlb = new TsTlb(buffer, layout, this.walker);
@@ -122,13 +121,16 @@ export class TsEngineBase extends X86Methods implements Engine {
   // The walker follows setArch (Ctl.ARCH): x86 here, s390 in S390Methods.
   translate(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[C_ARCH] === Arch.S390) return this.translateS390(va, access, out);
-    const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
+    const v = checkS64("translate", "va", va);
+    checkAccess("translate", access);
+    const lo = Number(v & 0xffff_ffffn), hi = Number(v >> 32n);
     return this.record(this.translateOne(lo, hi, access), lo, hi, out);
   }
 
   translatePa(va: number, access: Access): number {
     const lo = va >>> 0, hiS = Math.floor(va / TWO32);
     if ((hiS | 0) * TWO32 + lo !== va) throw badPaVa(va);
+    if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);
     if (this.m32[C_ARCH] === Arch.S390) return translatePaVia(this, va, access);
     const hi = hiS >>> 0;
     const f = this.translateOne(lo, hi, access);
@@ -140,14 +142,15 @@ export class TsEngineBase extends X86Methods implements Engine {
 
   probe(va: bigint, access: Access, out: Translation = newTranslation()): Translation {
     if (this.m32[C_ARCH] === Arch.S390) return this.probeS390(va, access, out);
-    const lo = Number(va & 0xffff_ffffn), hi = Number((va >> 32n) & 0xffff_ffffn);
+    const v = checkS64("probe", "va", va);
+    checkAccess("probe", access);
+    const lo = Number(v & 0xffff_ffffn), hi = Number(v >> 32n);
     return this.record(this.walker.walk(lo, hi, access, false, false), lo, hi, out);   // no PSC (psc.ts)
   }
 
   translateBatch(n: number): number {
     if (this.m32[C_ARCH] === Arch.S390) return this.translateBatchS390(n);
-    if (!Number.isInteger(n) || n < 0 || n > this.layout.batchCap)
-      throw new RangeError(`translateBatch: n must be 0..${this.layout.batchCap}, got ${n}`);
+    checkInt("translateBatch", "n", n, 0, this.layout.batchCap);
     const { va32, kind, out32 } = this.batch, w = this.walker, tlb = this.tlb, m32 = this.m32;
     const ia32e = m32[C_MODE]! >= X86Mode.Ia32e4;
     const pcid = tlb.currentPcid();
@@ -205,12 +208,18 @@ export class TsEngineBase extends X86Methods implements Engine {
   }
 
   // ── TLB control ──
-  invlpg(va: bigint): void { this.tlb.flushPage(Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn)); }
-  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void {
-    if (![0, 1, 2, 3].includes(type)) throw new RangeError(`invpcid: type must be 0..3, got ${type}`);
-    this.tlb.flushPcid(type, pcid & 0xfff, Number(va & 0xffff_ffffn), Number((va >> 32n) & 0xffff_ffffn));
+  invlpg(va: bigint): void {
+    const v = checkS64("invlpg", "va", va);
+    this.tlb.flushPage(Number(v & 0xffff_ffffn), Number(v >> 32n));
   }
-  flushTlb(includeGlobal = true): void { this.tlb.flushAll(includeGlobal); this.purgeTlb(); }
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void {
+    const v = checkInvpcid(type, pcid, va);
+    this.tlb.flushPcid(type, pcid, Number(v & 0xffff_ffffn), Number(v >> 32n));
+  }
+  flushTlb(includeGlobal = true): void {
+    this.tlb.flushAll(checkBool("flushTlb", "includeGlobal", includeGlobal));
+    this.purgeTlb();
+  }
 
   // ── statistics ──
   stats(): TlbStats { return readStats(this.buffer); }
