@@ -17,6 +17,7 @@ export default defineConfig({
   plugins: [wasmBinary],
   test: {
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/setup-fuzz.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

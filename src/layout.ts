@@ -5,6 +5,7 @@
  */
 import { Backing, Ctl, Mem } from "./abi.js";
 import { machineTlb, type TlbConfig, type TlbLayout, writeTlbHeader } from "./tlb/config.js";
+import { checkInt, checkKeys, checkObject, checkOneOf, show } from "./check.js";
 
 export interface MachineConfig {
   /** Bytes of guest physical address space. Dense: all of it is backed
@@ -53,12 +54,22 @@ export interface Layout {
 }
 
 const MiB = 1 << 20;
+/** The options createEngine takes: these, and `memory` (wasm engine). */
+const MACHINE_OPTIONS = ["physSize", "backing", "poolBytes", "maxPhyAddr", "batchCapacity", "tlbBytes", "s390TlbEntries", "tlb", "memory"];
 /** wasm32 can address 4 GiB; keep room for metadata. */
 export const MAX_LINEAR_BYTES = 4 * 1024 * MiB - Mem.WASM_PAGE;
 
 const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 export function computeLayout(cfg: MachineConfig = {}): Layout {
+  checkObject("createEngine", "options", cfg);
+  checkKeys("createEngine", "option", cfg, MACHINE_OPTIONS);
+  if (cfg.backing !== undefined) checkOneOf("createEngine", "backing", cfg.backing, ["dense", "sparse"]);
+  if (cfg.tlbBytes !== undefined) checkInt("createEngine", "tlbBytes", cfg.tlbBytes, 0, MAX_LINEAR_BYTES);
+  for (const k of ["physSize", "poolBytes", "maxPhyAddr", "batchCapacity", "s390TlbEntries"] as const)
+    if (cfg[k] !== undefined && typeof cfg[k] !== "number")
+      throw new TypeError(`createEngine: ${k} must be a Number, got ${show(cfg[k])}`);
+  if (cfg.tlb !== undefined) checkObject("createEngine", "tlb", cfg.tlb);
   const backing = cfg.backing === "sparse" ? Backing.Sparse : Backing.Dense;
   const maxPhyAddr = cfg.maxPhyAddr ?? 52;
   if (!Number.isInteger(maxPhyAddr) || maxPhyAddr < 32 || maxPhyAddr > 52)

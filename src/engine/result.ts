@@ -5,6 +5,7 @@
  */
 import { type Access, Ctl, FaultKind, Mem } from "../abi.js";
 import type { Translation } from "./engine.js";
+import { show } from "../check.js";
 
 const TWO32 = 4294967296;
 const r32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
@@ -47,6 +48,7 @@ export function translatePaVia(e: { translate(va: bigint, access: Access): Trans
  *  (hi | 0) · 2^32 + (va >>> 0) gives `va` back — a multiply and an add on
  *  values the TS engine computes anyway; NaN, ±Infinity, fractions and
  *  out-of-range values all fail it. */
-export function badPaVa(va: number): RangeError {
-  return new RangeError(`translatePa: the address must be an integer (a signed 64-bit address), got ${va}`);
+export function badPaVa(va: unknown): Error {
+  const msg = `translatePa: va must be an integer Number (a signed 64-bit address), got ${show(va)}`;
+  return typeof va === "number" ? new RangeError(msg) : new TypeError(msg);
 }

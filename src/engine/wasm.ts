@@ -92,7 +92,7 @@ export class WasmEngineBase extends X86Methods implements Engine {
     return readResult(this.m32, out);
   }
   translatePa(va: number, access: Access): number {
-    if ((Math.floor(va / 4294967296) | 0) * 4294967296 + (va >>> 0) !== va) throw badPaVa(va);
+    if (typeof va !== "number" || (Math.floor(va / 4294967296) | 0) * 4294967296 + (va >>> 0) !== va) throw badPaVa(va);
     if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);
     if (this.m32[ARCH] === Arch.S390) return translatePaVia(this, va, access);
     return this.#core.translatePa(va, access);

@@ -16,6 +16,8 @@ import { PAGE_SIZE, type Pfn, type PhysAddr } from "./types.js";
 import { PgdCache, swapperInit } from "./x86/pgalloc.js";
 import { flushTlbKernelRange, flushTlbMm, flushTlbMmRange, switchMm } from "./x86/tlb.js";
 import { GEOMETRY, type PagingGeometry, type PagingMode } from "./x86/pgtable.js";
+import { checkBool, checkOneOf } from "../check.js";
+import { checkKernelOptions } from "./options.js";
 
 /** Out of memory in an mm operation: the operation was undone, nothing leaked. */
 export class KernelOomError extends Error {
@@ -98,6 +100,9 @@ export class Kernel {
   private nextId = 1;
 
   constructor(opts: KernelOptions) {
+    checkKernelOptions("Kernel", opts, ["mode", "phys", "cpu", "ops", "allocator", "pti", "pcid"]);
+    checkOneOf("Kernel", "mode", opts.mode, Object.keys(GEOMETRY) as PagingMode[]);
+    for (const k of ["pti", "pcid"] as const) if (opts[k] !== undefined) checkBool("Kernel", k, opts[k]);
     this.geometry = GEOMETRY[opts.mode];
     const phys = opts.phys ?? opts.cpu?.phys;
     if (!phys) throw new TypeError("Kernel needs `phys` (or an engine as `cpu`)");

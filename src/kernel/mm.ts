@@ -33,6 +33,7 @@ import {
   entryAddr, entryKind, hugeEntryAddr, isCanonical, isLeafEntry, isPresent, tableIndex,
 } from "./x86/pgtable.js";
 import { switchMm } from "./x86/tlb.js";
+import { checkAccess, checkS64, show } from "../check.js";
 
 export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 /** A protection: PROT_* bits, or a string of "r", "w", "x" ("" or "none" for PROT_NONE). */
@@ -238,6 +239,8 @@ export class Mm implements PvMm, PtOwner {
    */
   handleFault(va: bigint, access: 0 | 1 | 2): FaultResult {
     this.checkLive();
+    checkS64("handleFault", "va", va);
+    checkAccess("handleFault", access);
     const vma = this.findVma(va);
     const need = access === 1 ? PROT_WRITE : access === 2 ? PROT_EXEC : PROT_READ;
     // x86 cannot express write-only or exec-only: any non-NONE protection reads.
@@ -316,6 +319,8 @@ export class Mm implements PvMm, PtOwner {
 
   private checkRange(what: string, va: bigint, size: number, align: number): bigint {
     const g = this.k.geometry;
+    if (typeof va !== "bigint") throw new TypeError(`${what}: va must be a BigInt, got ${show(va)}`);
+    if (typeof size !== "number") throw new TypeError(`${what}: size must be a Number, got ${show(size)}`);
     this.leafDepth(align);
     if (!(Number.isSafeInteger(size) && size > 0)) throw new RangeError(`${what}: size must be a positive integer, got ${size}`);
     const a = BigInt(align);

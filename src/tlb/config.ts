@@ -13,6 +13,7 @@
  *   caches per level (Intel SDM Vol. 3A §4.10.3; ChampSim's PSCL5..PSCL2).
  */
 import { Access, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct } from "../abi.js";
+import { checkKeys, checkObject } from "../check.js";
 
 /** sets × ways of one structure (sets and, for PLRU, ways: powers of two). */
 export interface TlbGeometry { sets: number; ways: number }
@@ -86,6 +87,8 @@ function checkGeometry(what: string, g: TlbGeometry, plru: boolean): void {
 
 /** Resolve a TlbConfig (and the optional byte budget) into structures and offsets. */
 export function resolveTlb(cfg: TlbConfig = {}, budget?: number): TlbLayout {
+  checkObject("createEngine", "tlb", cfg);
+  checkKeys("createEngine", "tlb option", cfg, ["mode", "entries4k", "entriesLarge", "entries1g", "l1i", "l1d", "l2", "replacement", "psc"]);
   const mode = cfg.mode ?? "fast";
   if (mode !== "fast" && mode !== "research" && mode !== "off")
     throw new TypeError(`tlb.mode must be "fast", "research" or "off", got "${String(mode)}"`);

@@ -101,7 +101,8 @@ export async function machine(engine: EngineName, mode: PagingMode, opts: Partia
   if (opts.backing === "sparse") opts = { ...opts, allocator: undefined };
   const k0 = { pageOffset: mode === "4level" ? 0xffff_8880_0000_0000n : mode === "5level" ? 0xff11_0000_0000_0000n : 0xc000_0000n };
   const cpu = new ShadowTlb(e, k0.pageOffset);
-  const k = new Kernel({ mode, cpu, ...opts });
+  const { physSize: _size, backing: _backing, ...kernelOpts } = opts;
+  const k = new Kernel({ mode, cpu, ...kernelOpts });
   cpu.sizeOf = (va) => k.tlb.loadedMm.lookup(va)?.size ?? 4096;
   const fault = e.setX86({ ...x86ControlFor(mode, { pcid: opts.pcid ?? true }), cr3: BigInt(k.initMm.pgd), cpl: 0 });
   if (fault.fault !== FaultKind.None) throw new Error(`setX86 failed: ${JSON.stringify(fault)}`);

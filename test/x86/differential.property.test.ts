@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { Access, Mem, Quirk } from "../../src/abi.js";
 import { createEngine, type Engine, newTranslation, type Translation } from "../../src/engine/index.js";
 import type { MachineConfig } from "../../src/layout.js";
+import { fuzzParams } from "../fuzz.js";
 
 const FRAMES = 16;                      // RAM frames (tables and data)
 const HOT = [0, 1, 2, 3, 511];          // indices the generated VAs prefer, so walks go deep
@@ -201,7 +202,7 @@ describe("wasm and TS engines agree on random page tables (fast-check)", () => {
       const d = runCase(w, t, c);
       if (d.length) throw new Error(d.join("\n"));
       if (++n % 1000 === 0 && !(ramIsZero(w) && ramIsZero(t))) throw new Error("a walk wrote outside the listed entries");
-    }), { numRuns: 100_000, seed: 0x5eed });
+    }), fuzzParams({ numRuns: 100_000, seed: 0x5eed }));
     expect(ramIsZero(w) && ramIsZero(t)).toBe(true);
     expect(n).toBeGreaterThanOrEqual(100_000);
   });
@@ -212,7 +213,7 @@ describe("wasm and TS engines agree on random page tables (fast-check)", () => {
     fc.assert(fc.property(caseArb, (c) => {
       const d = runCase(w, t, c);
       if (d.length) throw new Error(d.join("\n"));
-    }), { numRuns: 10_000, seed: 0x5a55e });
+    }), fuzzParams({ numRuns: 10_000, seed: 0x5a55e }));
     expect(w.phys.framesBacked).toBe(t.phys.framesBacked);
   });
 
@@ -226,7 +227,7 @@ describe("wasm and TS engines agree on random page tables (fast-check)", () => {
     fc.assert(fc.property(caseArb, (c) => {
       const d = runCase(w, t, c, true);
       if (d.length) throw new Error(d.join("\n"));
-    }), { numRuns: 15_000, seed: 0x95c });
+    }), fuzzParams({ numRuns: 15_000, seed: 0x95c }));
     expect(ramIsZero(w) && ramIsZero(t)).toBe(true);
     const s = w.stats().psc;
     expect(s.pd.hits + s.pdpt.hits + s.pml4.hits).toBeGreaterThan(0);

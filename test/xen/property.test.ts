@@ -21,6 +21,7 @@ import {
 } from "../../src/paravirt/xen/pgtable-bits.js";
 import { machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, snapshot } from "./fixture.js";
 import { MiniMm } from "./mini-mm.js";
+import { fuzzParams } from "../fuzz.js";
 
 const USER_RO = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_NX;
 const USER_RW = USER_RO | PAGE_RW | PAGE_DIRTY;
@@ -161,7 +162,7 @@ describe("Xen PV: random guest operations keep every invariant (wasm engine)", (
       }
       for (const m of [...mms]) m.destroy();
       expect(auditXen(g.xen, [g.domain.id])).toEqual([]);
-    }), { numRuns: 30, seed: 0x5eed6 });
+    }), fuzzParams({ numRuns: 30, seed: 0x5eed6 }));
     expect(runs).toBe(30);
     console.log(`random guest operations: ${JSON.stringify(seen)}`);
     expect(seen.pinnedMaps).toBeGreaterThan(50);
@@ -221,7 +222,7 @@ describe("Xen hypervisor: random hypercall sequences (wasm engine)", () => {
           if (w.fault === 0) expect(m.xen.frames.isPageTable(Math.floor(w.pa / 4096))).toBe(false);
         }
       }
-    }), { numRuns: 20, seed: 0xc0ffee });
+    }), fuzzParams({ numRuns: 20, seed: 0xc0ffee }));
     expect(tried).toBeGreaterThan(300);
     expect(rejected).toBeGreaterThan(100);
     console.log(`random hypercalls: ${tried} tried, ${rejected} rejected (each verified to change nothing)`);

@@ -128,6 +128,7 @@ export class TsEngineBase extends X86Methods implements Engine {
   }
 
   translatePa(va: number, access: Access): number {
+    if (typeof va !== "number") throw badPaVa(va);
     const lo = va >>> 0, hiS = Math.floor(va / TWO32);
     if ((hiS | 0) * TWO32 + lo !== va) throw badPaVa(va);
     if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);

@@ -18,6 +18,8 @@ import { Lockdep, type LockdepMode } from "../ptlock.js";
 import type { Gmap } from "./gmap.js";
 import type { S390Mm } from "./mm.js";
 import { checkFragmentInvariants, __tlbRemoveTable, type TableFree } from "./pgalloc.js";
+import { checkBool, checkOneOf } from "../../check.js";
+import { checkKernelOptions } from "../options.js";
 
 export type S390Engine = Engine & S390Methods;
 
@@ -84,6 +86,10 @@ export class S390Kernel {
   private nextId = 1;
 
   constructor(opts: S390KernelOptions) {
+    checkKernelOptions("S390Kernel", opts, ["engine", "profile", "esa390", "debug", "allocator"]);
+    if (typeof opts.engine?.setS390 !== "function") throw new TypeError("S390Kernel: engine must be an engine (createEngine)");
+    if (opts.profile !== undefined) checkOneOf("S390Kernel", "profile", opts.profile, ["fragref", "refcount", "flags", "fullPage"]);
+    for (const k of ["esa390", "debug"] as const) if (opts[k] !== undefined) checkBool("S390Kernel", k, opts[k]);
     this.engine = opts.engine;
     this.phys = opts.engine.phys;
     this.profile = opts.profile ?? "fragref";
