@@ -15,6 +15,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Mem } from "../../src/abi.js";
 import { createEngine, type Engine, type S390Methods } from "../../src/engine/index.js";
+import { Kernel } from "../../src/kernel/kernel.js";
+import * as s390 from "../../src/kernel/s390/index.js";
 import { fuzzParams } from "../fuzz.js";
 import { A, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LME, EFER_NXE, P, RW, US } from "../x86/tables.js";
 
@@ -200,3 +202,46 @@ function fmt(args: unknown[]): string {
     try { return JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)) ?? String(a); } catch { return typeof a; }
   }).join(", ");
 }
+
+describe("public API contract: construction options", () => {
+  it.each([
+    [{ tlbBytes: -1 }, /createEngine: tlbBytes must be an integer in \[0, \d+\], got -1/],
+    [{ tlbBytes: NaN }, /createEngine: tlbBytes must be an integer/],
+    [{ tlbBytes: 1.5 }, /createEngine: tlbBytes must be an integer/],
+    [{ backing: "sprase" }, /createEngine: backing must be "dense" or "sparse", got "sprase"/],
+    [{ physSize: "16M" }, /createEngine: physSize must be a Number, got "16M"/],
+    [{ physsize: 1 << 20 }, /createEngine: unknown option "physsize"/],
+    [{ tlb: { entries: 3 } }, /createEngine: unknown tlb option "entries"/],
+  ])("createEngine(%o) is refused by both engines alike", async (opts, msg) => {
+    const errs: string[] = [];
+    for (const name of ["wasm", "ts"] as const) {
+      const err = await createEngine(name, opts as never).then(() => null, (x: Error) => x);
+      expect(err, name).toBeInstanceOf(Error);
+      expect(err!.message).toMatch(msg);
+      errs.push(err!.message);
+    }
+    expect(errs[1]).toBe(errs[0]);
+  });
+
+  it.each([
+    [{ mode: "6level" }, /Kernel: mode must be "2level", "pae", "4level" or "5level", got "6level"/],
+    [{ mode: "4level", nrCpus: NaN }, /Kernel: nrCpus must be an integer in \[1, 8192\], got NaN/],
+    [{ mode: "4level", nrCpus: 0 }, /Kernel: nrCpus must be an integer in \[1, 8192\], got 0/],
+    [{ mode: "4level", splitPtlockCpus: 2.5 }, /Kernel: splitPtlockCpus must be an integer/],
+    [{ mode: "4level", lockdep: "warn" }, /Kernel: lockdep must be "throw", "record" or "off", got "warn"/],
+    [{ mode: "4level", pti: 1 }, /Kernel: pti must be true or false, got 1/],
+    [{ mode: "4level", nrcpus: 4 }, /Kernel: unknown option "nrcpus"/],
+  ])("new Kernel(%o) is refused with the option named", async (opts, msg) => {
+    const e = await createEngine("ts", { physSize: 1 << 22 });
+    expect(() => new Kernel({ cpu: e, ...opts } as never)).toThrow(msg);
+  });
+
+  it.each([
+    [{ profile: "frag" }, /S390Kernel: profile must be "fragref", "refcount", "flags" or "fullPage", got "frag"/],
+    [{ nrCpus: -1 }, /S390Kernel: nrCpus must be an integer in \[1, 8192\], got -1/],
+    [{ esa390: "yes" }, /S390Kernel: esa390 must be true or false/],
+  ])("new S390Kernel(%o) is refused with the option named", async (opts, msg) => {
+    const e = await createEngine("ts", { physSize: 1 << 22 });
+    expect(() => new s390.S390Kernel({ engine: e, ...opts } as never)).toThrow(msg);
+  });
+});

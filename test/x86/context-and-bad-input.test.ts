@@ -59,6 +59,38 @@ describe.each(ENGINE_NAMES)("x86 context, bad input and batches (%s engine)", (n
       expect(e.x86().cr3).toBe(0x2000n);
     });
 
+    // SDM Vol. 2B MOV CR and WRMSR: each of these is #GP(0), and the register keeps its value.
+    it.each([
+      ["MOV CR0 with PG=1 and PE=0", (e: Engine) => e.writeCr0(CR0_PG), /CR0\.PG=1 requires CR0\.PE=1/],
+      ["MOV CR0 with NW=1 and CD=0", (e: Engine) => e.writeCr0(CR0_PE | (1n << 29n)), /CR0\.NW=1 requires CR0\.CD=1/],
+      ["MOV CR0 setting bit 32", (e: Engine) => e.writeCr0(CR0_PE | (1n << 32n)), /reserved bits 63:32/],
+      ["setX86 with CR0 bit 40", (e: Engine) => e.setX86({ cr0: CR0_PE | (1n << 40n) }), /reserved bits 63:32/],
+      ["setX86 with PG=1 and PE=0", (e: Engine) => e.setX86({ cr0: CR0_PG }), /CR0\.PG=1 requires CR0\.PE=1/],
+      ["MOV CR4 setting reserved bit 15", (e: Engine) => e.writeCr4(1n << 15n), /CR4 0x8000 sets reserved bits 0x8000/],
+      ["MOV CR4 setting reserved bit 40", (e: Engine) => e.writeCr4(1n << 40n), /reserved bits 0x10000000000/],
+      ["setX86 with CR4 bit 26", (e: Engine) => e.setX86({ cr4: 1n << 26n }), /reserved bits 0x4000000/],
+      ["WRMSR EFER setting reserved bit 1", (e: Engine) => e.writeEfer(2n), /EFER 0x2 sets reserved bits 0x2/],
+    ])("%s is #GP with a reason, and changes nothing", async (_what, write, why) => {
+      const e = await createEngine(name, { physSize: MiB });
+      e.setX86({ cr0: CR0_PE, cr4: CR4_PSE, efer: 0n, cr3: 0x1000n });
+      const before = e.x86();
+      const r = write(e);
+      expect([r.fault, r.vector, r.errorCode]).toEqual([FaultKind.X86, Vector.GP, 0]);
+      expect(e.x86Error).toMatch(why);
+      expect(e.x86()).toEqual(before);
+    });
+
+    it("every CR4 bit the SDM defines can be set (those the model does not use are kept)", async () => {
+      const e = await createEngine(name, { physSize: MiB });
+      e.setX86({ cr0: CR0_PE, cr4: 0n, efer: 0n });
+      // VME..SMXE (0-14), FSGSBASE..UINTR (16-25), LASS 27, LAM_SUP 28, FRED 32 — but not PCIDE, which needs IA-32e mode
+      const defined = [...Array(15).keys(), ...Array.from({ length: 10 }, (_, i) => 16 + i), 27, 28, 32].filter((b) => b !== 17);
+      for (const b of defined) {
+        expect(e.writeCr4(1n << BigInt(b)).fault, `CR4 bit ${b}`).toBe(FaultKind.None);
+        expect(e.x86().cr4).toBe(1n << BigInt(b));
+      }
+    });
+
     it("entering PAE paging by MOV CR0 loads the PDPTEs from CR3", async () => {
       const e = await createEngine(name, { physSize: 4 * MiB });
       const t = new Tables(e, MODES.pae);
