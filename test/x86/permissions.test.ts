@@ -50,20 +50,17 @@ describe.each(ENGINE_NAMES)("x86 permissions (%s engine)", (name) => {
       expect(outcome(u.e.translate(u.va, W))).toBeNull();
     });
 
+    // The upper entry the AND is checked at: the top level, except under PAE,
+    // whose PDPTEs carry no R/W, U/S or XD (reserved), so the PDE.
+    const upperLevel = m === "pae" ? 1 : 0;
+
     it("U/S and R/W are ANDed over every level (a supervisor or read-only upper entry wins)", async () => {
-      if (m === "pae") {
-        // PAE PDPTEs carry no R/W or U/S (reserved); check the PDE instead.
-        const { e, va, t } = await setup(name, m, RW | US);
-        const pde = t.paths.get(va)![1]!;
-        t.clear(pde, US);
-        e.setCpl(3);
-        expect(outcome(e.translate(va, R))).toBe(EP | EU);
-        return;
-      }
-      const sup = await setup(name, m, RW | US, P | RW);
+      const sup = await setup(name, m, RW | US);
+      sup.t.clear(sup.t.paths.get(sup.va)![upperLevel]!, US);
       sup.e.setCpl(3);
       expect(outcome(sup.e.translate(sup.va, R))).toBe(EP | EU);
-      const ro = await setup(name, m, RW | US, P | US);
+      const ro = await setup(name, m, RW | US);
+      ro.t.clear(ro.t.paths.get(ro.va)![upperLevel]!, RW);
       ro.e.setCpl(3);
       expect(outcome(ro.e.translate(ro.va, R))).toBeNull();
       expect(outcome(ro.e.translate(ro.va, W))).toBe(EP | EW | EU);
@@ -78,20 +75,27 @@ describe.each(ENGINE_NAMES)("x86 permissions (%s engine)", (name) => {
       expect(outcome(e.translate(va, W))).toBe(EP | EW | EU);     // WP never helps CPL3
     });
 
-    it("XD with EFER.NXE: fetches fault with I/D; data accesses are fine", async () => {
-      if (!hasNx) return;
-      const { e, va } = await setup(name, m, RW | US | XD);
-      expect(outcome(e.translate(va, X))).toBe(EP | ID);
-      expect(outcome(e.translate(va, R))).toBeNull();
-      expect(outcome(e.translate(va, W))).toBeNull();
-    });
+    if (hasNx) {
+      it("XD with EFER.NXE: fetches fault with I/D; data accesses are fine", async () => {
+        const { e, va } = await setup(name, m, RW | US | XD);
+        expect(outcome(e.translate(va, X))).toBe(EP | ID);
+        expect(outcome(e.translate(va, R))).toBeNull();
+        expect(outcome(e.translate(va, W))).toBeNull();
+      });
 
-    it("XD in an upper entry makes the whole range non-executable", async () => {
-      if (!hasNx || m === "pae") return;     // PAE PDPTEs have no XD bit
-      const { e, va, t } = await setup(name, m, RW | US);
-      t.set(t.paths.get(va)![0]!, XD);
-      expect(outcome(e.translate(va, X))).toBe(EP | ID);
-    });
+      it("XD in an upper entry makes the whole range non-executable", async () => {
+        const { e, va, t } = await setup(name, m, RW | US);
+        t.set(t.paths.get(va)![upperLevel]!, XD);
+        expect(outcome(e.translate(va, X))).toBe(EP | ID);
+      });
+    } else {
+      it("32-bit paging has no XD: every present page is executable, whatever EFER.NXE says", async () => {
+        const { e, va } = await setup(name, m, US, P | RW | US, { efer: EFER_NXE });
+        e.setCpl(3);
+        expect(outcome(e.translate(va, X))).toBeNull();
+        expect(outcome(e.translate(va, W))).toBe(EP | EW | EU);
+      });
+    }
 
     it("I/D is reported for a not-present fetch only with NXE or SMEP", async () => {
       const { e, va } = await setup(name, m, RW | US);
