@@ -88,6 +88,15 @@ describe("lackey reader", () => {
     rmSync(dir, { recursive: true });
   });
 
+  it("a second xz trace opened while one is being decoded is an error, not a hang; after closing it is fine", async () => {
+    // xz-decompress decodes one stream at a time: the second would wait for the first forever.
+    const first = await openTrace(fixture("small.lackey.xz"));
+    expect((await first.read(newAccessBuffer(4))) > 0).toBe(true);
+    await expect(openTrace(fixture("small.wmt.xz"))).rejects.toThrow(/small\.wmt\.xz: cannot decode two xz streams at once \(.*small\.lackey\.xz is still open/);
+    await first.close();
+    expect(await drain(await openTrace(fixture("small.wmt.xz")))).toEqual(SMALL_WMT);
+  });
+
   it("rejects an address wider than 64 bits and an oversized line", async () => {
     const wide = new TextEncoder().encode(" L 11112222333344445,8\n");
     await expect(drain(new LackeyReader(memoryByteSource(wide, "w")))).rejects.toThrow(/line 1: .*wider than 64 bits/);

@@ -86,16 +86,22 @@ export interface RunOutcome { reader: TraceReader; machine: Machine; result: Dri
 /** Boot the machine, stream the trace through it, build the report. */
 export async function executeRun(trace: string | undefined, o: RunOptions): Promise<RunOutcome> {
   const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
-  const reader = await openSource(file, o);
-  const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
-    pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o), ...(o.boot ? { boot: o.boot } : {}) });
+  // Opened before the machine boots, so that a bad trace is reported at once.
+  let reader = await openSource(file, o);
+  let machine: Machine;
+  try {
+    machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
+      pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o), ...(o.boot ? { boot: o.boot } : {}) });
+  } catch (e) { await reader.close(); throw e; }
   let premapped = 0;
   if (o.premap) {
-    const scan = await openSource(file, o);
+    // The first pass uses this reader and closes it before the trace is opened
+    // again: one reader at a time (an xz trace can be decoded by only one).
     try {
-      for (const [ctx, pages] of await touchedPages(scan, o.limit)) premapped += machine.populate(ctx, pages);
-    } finally { await scan.close(); }
+      for (const [ctx, pages] of await touchedPages(reader, o.limit)) premapped += machine.populate(ctx, pages);
+    } finally { await reader.close(); }
     machine.resetStats();
+    reader = await openSource(file, o);
   }
   const ac = new AbortController();
   // Ctrl-C: stop between chunks and print the statistics so far; a second Ctrl-C quits at once.
