@@ -22,16 +22,16 @@ export function wasmmu(args: string[], timeoutMs = 60_000): ProcessResult {
 
 /**
  * Start `wasmmu ARGS…`, wait until its stdout or stderr matches `ready`, then
- * send `signal`; resolves with how it ended and how long it took after the
- * signal. Killed after `timeoutMs` (then `status` is null).
+ * send `signal`; resolves with how it ended. Killed after `timeoutMs` (then
+ * `status` is null and `signal` SIGKILL).
  */
 export function wasmmuSignalled(args: string[], ready: RegExp, signal: NodeJS.Signals, timeoutMs = 60_000):
-  Promise<ProcessResult & { msAfterSignal: number }> {
+  Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" } });
-    let stdout = "", stderr = "", sentAt = -1;
+    let stdout = "", stderr = "", sent = false;
     const poke = (): void => {
-      if (sentAt < 0 && ready.test(stdout + stderr)) { sentAt = performance.now(); child.kill(signal); }
+      if (!sent && ready.test(stdout + stderr)) { sent = true; child.kill(signal); }
     };
     child.stdout.setEncoding("utf8").on("data", (s: string) => { stdout += s; poke(); });
     child.stderr.setEncoding("utf8").on("data", (s: string) => { stderr += s; poke(); });
@@ -39,7 +39,7 @@ export function wasmmuSignalled(args: string[], ready: RegExp, signal: NodeJS.Si
     child.on("error", reject);
     child.on("close", (status, sig) => {
       clearTimeout(timer);
-      resolve({ status, signal: sig, stdout, stderr, msAfterSignal: sentAt < 0 ? -1 : performance.now() - sentAt });
+      resolve({ status, signal: sig, stdout, stderr });
     });
   });
 }

@@ -6,7 +6,7 @@ import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
 import { drive, type DriveResult, touchedPages } from "../../run/driver.js";
 import { Machine, type RunPageSize } from "../../run/machine.js";
-import { progressBar } from "../../run/progress.js";
+import { progressBar, progressStyle } from "../../run/progress.js";
 import { buildReport, formatReport, type RunReport } from "../../run/report.js";
 import { engineTlbReport } from "../../run/tlb-stats.js";
 import type { TlbConfig } from "../../tlb/config.js";
@@ -22,7 +22,8 @@ export interface RunOptions extends SourceOptions {
   profile: "hardware" | "qemu";
   pcid: boolean;
   limit?: number;
-  progress: boolean;
+  /** --progress (true), --no-progress (false), or neither. */
+  progress?: boolean;
   thpThreshold: number;
   premap?: boolean;
   tlb: "fast" | "research" | "off";
@@ -78,7 +79,9 @@ export function addRunOptions(cmd: Command): Command {
     .option("--psc", "add paging-structure caches (PML5E/PML4E/PDPTE/PDE): a miss starts its walk lower")
     .addOption(new Option("--replacement <policy>", "set-associative replacement").choices(["lru", "plru"]))
     .option("--limit <n>", "stop after N accesses", parseCount)
-    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal anyway)");
+    .option("--progress", "report progress on stderr even when it is not a terminal (plain lines, about one a second); " +
+      "on a terminal a progress bar is drawn anyway")
+    .option("--no-progress", "never report progress");
 }
 
 export interface RunOutcome { reader: TraceReader; machine: Machine; result: DriveResult; report: RunReport }
@@ -110,7 +113,7 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
     ac.abort();
   };
   process.on("SIGINT", onSigint);
-  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  const bar = progressBar(progressStyle(o.progress));
   let result: DriveResult;
   try {
     result = await drive(reader, machine, { signal: ac.signal, limit: o.limit, onChunk: (p) => bar.update(p) });
