@@ -9,7 +9,7 @@ import { open, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import xzDecompress from "xz-decompress";
-import { TraceOpenError, TraceTruncatedError } from "./errors.js";
+import { fileErrorMessage, TraceOpenError, TraceTruncatedError } from "./errors.js";
 
 export type Compression = "none" | "gzip" | "xz";
 
@@ -53,16 +53,15 @@ export async function openByteSource(path: string): Promise<ByteSource> {
   const head = new Uint8Array(8);
   try {
     const st = await stat(path);
-    if (!st.isFile()) throw new TraceOpenError(`${path}: not a regular file`);
+    if (!st.isFile()) throw new TraceOpenError(`cannot open ${path}: ${st.isDirectory() ? "is a directory" : "not a regular file"}`);
     size = st.size;
     const fh = await open(path, "r");
     try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
   } catch (e) {
     if (e instanceof TraceOpenError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TraceOpenError(code === "ENOENT"
-      ? `${path}: no such file (give the path of a trace file, or use --synthetic KIND for a generated workload)`
-      : `${path}: cannot read (${code ?? String(e)})`);
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    throw new TraceOpenError(fileErrorMessage(path, e) +
+      (missing ? " (give the path of a trace file, or use --synthetic KIND for a generated workload)" : ""));
   }
   const compression = detectCompression(head);
   // xz-decompress decodes one stream at a time (XzReadableStream serialises

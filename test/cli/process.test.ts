@@ -101,3 +101,145 @@ describe("--progress", () => {
     expect(quiet.stderr).toBe("");
   });
 });
+
+/** Failed with exit 1 and one line on stderr matching `message`, nothing on stdout. */
+function expectOneLineError(r: ProcessResult, message: RegExp): void {
+  expect(r.signal).toBeNull();
+  expect(r.stderr).not.toMatch(/Unhandled|\n\s+at |node:internal/);
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(r.stderr).toMatch(/^wasmmu: /);
+  expect(r.stderr).toMatch(message);
+  expect(r.stdout).toBe("");
+  expect(r.status).toBe(1);
+}
+
+describe("numeric flags: whole numbers in range, errors that name the flag", () => {
+  const SMALL = join(FIXTURES, "small.lackey");
+  const cases: [string[], RegExp][] = [
+    [["run", "--synthetic", "uniform", "--count", "1.5"], /'--count <n>' argument '1\.5' is invalid\. expected a whole number/],
+    [["run", "--synthetic", "uniform", "--count", "0"], /'--count <n>' argument '0' is invalid\. expected a whole number from 1 /],
+    [["run", "--synthetic", "uniform", "--pages", "2.5"], /'--pages <n>' argument '2\.5'/],
+    [["run", "--synthetic", "strided", "--stride", "0"], /'--stride <bytes>' argument '0'/],
+    [["run", "--synthetic", "sweep", "--min-pages", "1e40"], /'--min-pages <n>' argument '1e40'/],
+    [["run", "--synthetic", "sweep", "--max-pages", "x"], /'--max-pages <n>' argument 'x'/],
+    [["run", "--synthetic", "zipf", "--alpha", "0x10"], /'--alpha <a>' argument '0x10' is invalid\. expected a number from 0\.01 to 99/],
+    [["run", "--synthetic", "uniform", "--write-ratio", "1.5"], /'--write-ratio <f>' argument '1\.5'/],
+    [["run", "--synthetic", "uniform", "--seed", "4294967296"], /'--seed <n>' argument '4294967296' is invalid\. expected an integer from 0 to 0xffffffff/],
+    [["run", "--synthetic", "uniform", "--base", "0x1001"], /'--base <va>' argument '0x1001' is invalid\. expected a multiple of 4096/],
+    [["run", "--synthetic", "uniform", "--base", "0x800000000000"], /'--base <va>' argument '0x800000000000' is invalid\. expected an integer from 0 to 0x7ffffffff000/],
+    [["run", "--synthetic", "uniform", "--base", "0x7ffffffff000"], /--base \+ --pages × 4096 must stay below 2\^47/],
+    [["run", "--synthetic", "zipf", "--pages", "8M"], /--pages: a zipf working set is at most 4,194,304 pages/],
+    [["run", "--synthetic", "sweep", "--min-pages", "64", "--max-pages", "16"], /--max-pages \(16\) must be at least --min-pages \(64\)/],
+    [["run", SMALL, "--thp-threshold", "513"], /'--thp-threshold <pages>' argument '513' is invalid\. expected a whole number from 1 to 512/],
+    [["run", SMALL, "--mem", "1000"], /'--mem <bytes>' argument '1000' is invalid\. expected a size .* from 4M to 32T, a multiple of 4K/],
+    [["run", SMALL, "--mem", "1.5"], /'--mem <bytes>' argument '1\.5'/],
+    [["run", SMALL, "--tlb-entries", "3"], /'--tlb-entries <n>' argument '3' is invalid\. expected a power of two/],
+    [["run", SMALL, "--tlb", "research", "--l2", "3x4"], /--l2: the number of sets must be a power of two/],
+    [["run", SMALL, "--tlb", "research", "--l2", "64x40"], /--l2: the number of ways must be 1 to 32, got 40/],
+    [["run", SMALL, "--tlb", "research", "--l2", "64x6", "--replacement", "plru"], /--l2: --replacement plru needs a power-of-two number of ways/],
+    [["run", SMALL, "--limit", "0"], /'--limit <n>' argument '0'/],
+    [["info", "tlb", SMALL, "--max-lines", "1.5"], /'--max-lines <n>' argument '1\.5'/],
+    [["convert", SMALL, join(dir, "x.wmt"), "--limit", "-1"], /'--limit <n>' argument '-1'/],
+    [["s390-pgmem", "--processes", "1.5"], /'-p, --processes <n>' argument '1\.5'/],
+    [["s390-pgmem", "--mappings", "0"], /'-m, --mappings <n>' argument '0'/],
+    [["pt-cost", "--gib", "4"], /'--gib <n>' argument '4' is invalid\. expected a whole number from 1 to 3/],
+    [["bench", "--rounds", "0"], /'--rounds <n>' argument '0' is invalid\. expected a whole number from 1 to 100/],
+    [["bench", "--workloads", ","], /'--workloads <list>' argument ',' is invalid\. no workload given/],
+  ];
+  for (const [args, message] of cases)
+    it(`wasmmu ${args.map((a) => a.replace(FIXTURES, "")).join(" ")}`, () => expectOneLineError(wasmmu(args), message));
+});
+
+describe("--count and the other workload options", () => {
+  it("--count with a trace file is an error that points to --limit; --limit takes the first N accesses", () => {
+    expectOneLineError(wasmmu(["run", "--count", "5"]), /--count is the length of a --synthetic workload; for the first N accesses of a trace file use --limit N/);
+    expectOneLineError(wasmmu(["run", "--pages", "5"]), /--pages applies to --synthetic workloads only/);
+    expectOneLineError(wasmmu(["run", "--synthetic", "zipf", "--lenient"]), /--lenient applies to trace files, not to --synthetic workloads/);
+    const r = wasmmu(["run", "--limit", "5", "--json", "--mem", "64M"]);
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { accesses: { total: number } }).accesses.total).toBe(5);
+  });
+
+  it("convert --limit writes the first N accesses", () => {
+    const out = join(dir, "first3.lackey");
+    const r = wasmmu(["convert", join(FIXTURES, "small.lackey"), out, "--limit", "3"]);
+    expect(r.status).toBe(0);
+    // small.lackey begins with a fetch at 0x4022ff8 (3 bytes), a load and a store (8 bytes each).
+    expect(readFileSync(out, "utf8").split("\n").slice(1)).toEqual(["I  04022ff8,1", " L 1ffefffd38,1", " S 1ffefffd40,1", ""]);
+  });
+
+  it("--help shows the options' defaults as a reader writes them (addresses in hex)", () => {
+    const help = wasmmu(["run", "--help"]).stdout.replace(/\s+/g, " ");
+    expect(help).toContain("(default: 0x7f0000000000)");
+    expect(help).toContain("(default: 1G)");
+    expect(help).toContain("(default: 10M)");
+    expect(help).not.toMatch(/139637976727552|1073741824|10000000/);
+  });
+});
+
+describe("files that are missing, empty or hold no accesses", () => {
+  const empty = join(dir, "empty.txt");
+  writeFileSync(empty, "");
+  const blank = join(dir, "blank.jsonl");
+  writeFileSync(blank, "\n\n");
+  const garbage = join(dir, "garbage.lackey");
+  writeFileSync(garbage, "garbage\nmore garbage\n\n");
+  const banner = join(dir, "banner.lackey");
+  writeFileSync(banner, "==77== Lackey, an example Valgrind tool\n==77== Command: true\n");
+
+  it("conform: a missing file, an empty one, one with only blank lines", () => {
+    expectOneLineError(wasmmu(["conform", join(dir, "nope.jsonl")]), /^wasmmu: cannot open \S+nope\.jsonl: no such file$/m);
+    expectOneLineError(wasmmu(["conform", empty]), /empty\.txt: no conformance vectors \(the file is empty\)$/m);
+    expectOneLineError(wasmmu(["conform", blank]), /blank\.jsonl: no conformance vectors \(the file has only blank lines\)$/m);
+  });
+
+  it("run and convert: a missing input, a missing output directory, a missing --json directory", () => {
+    expectOneLineError(wasmmu(["run", join(dir, "nope.wmt")]), /cannot open \S+nope\.wmt: no such file \(give the path of a trace file/);
+    expectOneLineError(wasmmu(["convert", join(dir, "nope.wmt"), join(dir, "out.wmt")]), /cannot open \S+nope\.wmt: no such file/);
+    expectOneLineError(wasmmu(["convert", join(FIXTURES, "small.lackey"), join(dir, "no-dir", "out.wmt")]), /cannot create \S+no-dir\/out\.wmt: no such directory$/m);
+    expectOneLineError(wasmmu(["run", dir]), /cannot open \S+: is a directory$/m);
+    expectOneLineError(wasmmu(["bench", "--json", join(dir, "no-dir", "b.json")]), /--json: cannot create \S+b\.json: no such directory$/m);
+  });
+
+  it("an empty trace is the same error with or without --format", () => {
+    for (const extra of [[], ["--format", "lackey"], ["--format", "wmt"]])
+      expectOneLineError(wasmmu(["run", empty, ...extra]), /empty\.txt: the file is empty$/m);
+  });
+
+  it("a trace of no accesses is an error; with --lenient it says how many lines were skipped", () => {
+    expectOneLineError(wasmmu(["run", banner]), /banner\.lackey: the trace has no accesses$/m);
+    expectOneLineError(wasmmu(["run", garbage]), /garbage\.lackey: line 1: not a lackey trace line/);
+    expectOneLineError(wasmmu(["run", garbage, "--lenient"]),
+      /garbage\.lackey: the trace has no accesses \(all 2 malformed lines were skipped by --lenient; first: line 1: "garbage"\)$/m);
+  });
+});
+
+describe("the default command", () => {
+  it("an unknown word is an unknown command, a path is a missing file, an existing file runs", () => {
+    expectOneLineError(wasmmu(["foo"]), /^wasmmu: unknown command "foo", and no trace file of that name either \(commands: .*\brun\b/);
+    expectOneLineError(wasmmu(["foo.wmt"]), /cannot open foo\.wmt: no such file/);
+    const r = wasmmu([join(FIXTURES, "small.lackey"), "--mem", "64M"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}total +10$/m);
+  });
+});
+
+describe("ptdump --kernel", () => {
+  // PAGE_OFFSET: 0xffff888000000000 (4-level), 0xff11000000000000 (5-level),
+  // 0xc0000000 (32-bit, 3G/1G split); the example machine has 64 MiB of RAM,
+  // mapped with 2 MiB pages (4 MiB on 2-level paging), global, NX where the mode has NX.
+  const cases: [string, RegExp][] = [
+    ["4level", /^0xffff888000000000-0xffff888004000000 +64M +RW +PSE +GLB NX pmd$/m],
+    ["5level", /^0xff11000000000000-0xff11000004000000 +64M +RW +PSE +GLB NX pmd$/m],
+    ["pae", /^0xc0000000-0xc4000000 +64M +RW +PSE +GLB NX pmd$/m],
+    ["2level", /^0xc0000000-0xc4000000 +64M +RW +PSE +GLB x +pmd$/m],
+  ];
+  for (const [mode, directMap] of cases) {
+    it(`${mode}: the kernel half shows the direct map of RAM`, () => {
+      const r = wasmmu(["ptdump", "--kernel", "--mode", mode]);
+      expect(r.status).toBe(0);
+      const kernel = r.stdout.slice(r.stdout.indexOf("---[ Kernel Space ]---"));
+      expect(kernel.slice(0, kernel.indexOf("---[ vmalloc() Area ]---"))).toMatch(directMap);
+    });
+  }
+});

@@ -72,7 +72,7 @@ describe("wasmmu run", () => {
     await expect(cli("run", join(dir, "missing.wmt"))).rejects.toThrow(/no such file.*--synthetic/);
     await expect(cli("run", FIX("make-fixtures.py"))).rejects.toThrow(/--format lackey\|champsim\|wmt/);
     await expect(cli("run", FIX("truncated.wmt"))).rejects.toThrow(/truncated at byte offset 144/);
-    await expect(cli("run", "--synthetic", "zipf", "--pages", "lots")).rejects.toThrow(/expected a count/);
+    await expect(cli("run", "--synthetic", "zipf", "--pages", "lots")).rejects.toThrow(/'--pages <n>' argument 'lots' is invalid\. expected a whole number/);
     await expect(cli("run", FIX("small.wmt"), "--synthetic", "zipf")).rejects.toThrow(/either a TRACE file or --synthetic/);
   });
 });
