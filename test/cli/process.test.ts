@@ -143,6 +143,7 @@ describe("numeric flags: whole numbers in range, errors that name the flag", () 
     [["s390-pgmem", "--processes", "1.5"], /'-p, --processes <n>' argument '1\.5'/],
     [["s390-pgmem", "--mappings", "0"], /'-m, --mappings <n>' argument '0'/],
     [["pt-cost", "--gib", "4"], /'--gib <n>' argument '4' is invalid\. expected a whole number from 1 to 3/],
+    [["xen", "--pages", "255"], /--pages must be an integer in \[256, 65536\], got "255"/],
     [["bench", "--rounds", "0"], /'--rounds <n>' argument '0' is invalid\. expected a whole number from 1 to 100/],
     [["bench", "--workloads", ","], /'--workloads <list>' argument ',' is invalid\. no workload given/],
   ];
