@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES, wasmmu, wasmmuSignalled, type ProcessResult } from "./wasmmu-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-proc-"));
@@ -243,4 +243,57 @@ describe("ptdump --kernel", () => {
       expect(kernel.slice(0, kernel.indexOf("---[ vmalloc() Area ]---"))).toMatch(directMap);
     });
   }
+});
+
+describe("the report of `npm start` (wasmmu with no arguments: the bundled trace)", () => {
+  let r: ProcessResult, lines: string[];
+  /** Rows by label, continuation lines (deeper than any label) joined to their row. */
+  const rows = new Map<string, string>();
+  beforeAll(() => {
+    r = wasmmu([]);
+    lines = r.stdout.trimEnd().split("\n");
+    let last = "";
+    for (const line of lines) {
+      if (/^ {10,}\S/.test(line)) { rows.set(last, `${rows.get(last)} ${line.trim()}`); continue; }
+      const m = /^ {2,4}(\S.*?) {2,}(\S.*)$/.exec(line);
+      if (m) rows.set((last = m[1]!), m[2]!);
+    }
+  });
+  const n = (s: string): number => Number(s.replaceAll(",", ""));
+  const row = (label: string): string => { expect(rows.has(label), label).toBe(true); return rows.get(label)!; };
+
+  it("runs, and every line fits 100 columns", () => {
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect(row("recorded")).toMatch(/^valgrind-3\.19\.0 --tool=lackey .* x86-64$/);   // wrapped, not cut
+  });
+
+  it("says why TLB lookups exceed the accesses: faulting accesses are looked up again", () => {
+    const total = n(row("total")), faults = n(/^([\d,]+)/.exec(row("handled"))![1]!);
+    const [, lookups, acc, retried] = /^([\d,]+) = ([\d,]+) accesses \+ ([\d,]+) retried after a page fault$/.exec(row("L1 lookups"))!;
+    expect([n(acc!), n(retried!)]).toEqual([total, faults]);
+    const [, hits, misses] = /^([\d,]+) \/ ([\d,]+) /.exec(row("L1 hits / misses"))!;
+    expect(n(hits!) + n(misses!)).toBe(n(lookups!));
+    expect(n(lookups!)).toBe(total + faults);
+  });
+
+  it("says what NR_PAGETABLE counts beyond the process's page tables", () => {
+    const tables = n(/^([\d,]+) pages \([\d.]+ KiB\), all levels, of the process$/.exec(row("page tables"))![1]!);
+    const bootTables = n(/: (\d+) table pages \(/.exec(row("kernel mapping"))![1]!);
+    const [, nr, proc, kernel, boot] = /^([\d,]+) = ([\d,]+) of the process \+ ([\d,]+) of the kernel \(init_mm\); the ([\d,]+) boot-time tables from brk\/memblock are not counted$/
+      .exec(row("NR_PAGETABLE (machine)"))!;
+    expect(n(proc!)).toBe(tables);
+    expect(n(nr!)).toBe(tables + n(kernel!));
+    expect(n(boot!)).toBe(bootTables);
+  });
+
+  it("spells out the walk histogram and why A/D writes are 0", () => {
+    const walks = n(/^([\d,]+) /.exec(row("page walks"))![1]!);
+    const hist = row("walks by length");
+    expect(hist).toMatch(/^[\d,]+ read 4 entries(, [\d,]+ read [1-3])*  \(a complete 4level walk reads 4; fewer: it stopped at a not-present entry or a large page\)$/);
+    const counts = [...hist.matchAll(/([\d,]+) read \d/g)].map((m) => n(m[1]!));
+    expect(counts.reduce((s, c) => s + c, 0)).toBe(walks);
+    expect(row("A / D bits written")).toBe("0 / 0  (set by the walker; PTEs made by the fault handler have A, and D for a write, already)");
+  });
 });
