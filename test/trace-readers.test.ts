@@ -88,6 +88,15 @@ describe("lackey reader", () => {
     rmSync(dir, { recursive: true });
   });
 
+  it("a second xz trace opened while one is being decoded is an error, not a hang; after closing it is fine", async () => {
+    // xz-decompress decodes one stream at a time: the second would wait for the first forever.
+    const first = await openTrace(fixture("small.lackey.xz"));
+    expect((await first.read(newAccessBuffer(4))) > 0).toBe(true);
+    await expect(openTrace(fixture("small.wmt.xz"))).rejects.toThrow(/small\.wmt\.xz: cannot decode two xz streams at once \(.*small\.lackey\.xz is still open/);
+    await first.close();
+    expect(await drain(await openTrace(fixture("small.wmt.xz")))).toEqual(SMALL_WMT);
+  });
+
   it("rejects an address wider than 64 bits and an oversized line", async () => {
     const wide = new TextEncoder().encode(" L 11112222333344445,8\n");
     await expect(drain(new LackeyReader(memoryByteSource(wide, "w")))).rejects.toThrow(/line 1: .*wider than 64 bits/);
@@ -157,6 +166,21 @@ describe("ChampSim reader", () => {
     expect((err as Error).message).toMatch(/byte offset 192/);
   });
 
+  it("a cut-off record after 4096 whole ones (one refill of the reader) is still reported, whatever the read size", async () => {
+    // One fetch per record; a buffer of 4102 lets the first read end exactly on the 4096th record.
+    const bytes = new Uint8Array(4096 * 64 + 10), dv = new DataView(bytes.buffer);
+    for (let i = 0; i < 4096; i++) dv.setUint32(64 * i, 0x1000 + i, true);
+    for (const cap of [8, 4102, 65536]) {
+      const r = new ChampSimReader(memoryByteSource(bytes, "cut", 5000));
+      const buf = newAccessBuffer(cap);
+      let total = 0;
+      const err = await (async () => { for (let n; (n = await r.read(buf)) > 0;) total += n; })().catch((e: unknown) => e);
+      expect(total).toBe(4096);
+      expect(err).toBeInstanceOf(TraceTruncatedError);
+      expect((err as Error).message).toBe("cut: truncated at byte offset 262144: the file ends inside a 64-byte record (10 bytes left over); is this a ChampSim trace?");
+    }
+  });
+
   it("reports a record with impossible branch bytes by byte offset, or skips it", async () => {
     await expect(drain(await openTrace(fixture("bad-branch.champsimtrace")))).rejects.toThrow(/byte offset 136: is_branch/);
     const r = await openTrace(fixture("bad-branch.champsimtrace"), { lenient: true });
@@ -199,7 +223,7 @@ describe("WMT reader", () => {
     await expect(drain(await openTrace(fixture("truncated.wmt")))).rejects.toThrow(/byte offset 144.*without its end block/);
     await expect(drain(await openTrace(fixture("truncated-block.wmt")))).rejects.toThrow(/truncated at byte offset 80: the file ends inside a block$/);
     const cut = readFileSync(fixture("small.wmt")).subarray(0, 60);
-    await expect(drain(new WmtReader(memoryByteSource(cut, "cut")))).rejects.toThrow(/truncated at byte offset 56: the file ends inside a block header/);
+    await expect(drain(new WmtReader(memoryByteSource(cut, "cut")))).rejects.toThrow(/truncated at byte offset 60: the file ends inside a block header/);
   });
 
   it("a bad access kind is reported at its byte offset, or skipped with --lenient", async () => {
@@ -237,5 +261,169 @@ describe("opening traces", () => {
   it("--format overrides the name", async () => {
     const r = await openTrace(fixture("small.champsimtrace"), { format: "champsim" });
     expect((await drain(r)).length).toBe(SMALL_CHAMPSIM.length);
+  });
+});
+
+// Truncation, property-tested on random valid traces encoded here from
+// docs/TRACE-FORMAT.md and ChampSim's input_instr layout (not by our writers):
+// a file cut anywhere but at a record boundary is an error naming the place,
+// after the whole records before the cut; a cut at a boundary is a shorter
+// valid trace; and how the bytes arrive (chunk sizes) changes nothing.
+describe("truncated traces (property)", () => {
+  interface Outcome { accesses: Acc[]; error: string | null; skipped: number }
+
+  /** Everything a reader yields, and the error that ended it, if any. */
+  async function outcome(r: TraceReader, cap: number): Promise<Outcome> {
+    const buf = newAccessBuffer(cap);
+    const accesses: Acc[] = [];
+    let error: string | null = null;
+    try {
+      for (let n; (n = await r.read(buf)) > 0;)
+        for (let i = 0; i < n; i++) { const a = accessAt(buf, i); accesses.push([a.va, a.kind, r.context]); }
+    } catch (e) {
+      if (!(e instanceof TraceTruncatedError)) throw e;     // only truncation is expected here
+      error = e.message;
+    }
+    await r.close();
+    return { accesses, error, skipped: r.skipped };
+  }
+
+  type Make = (bytes: Uint8Array, chunk: number, lenient: boolean) => TraceReader;
+  type Expect = (cut: number) => { accesses: Acc[]; where: string | null };
+
+  /**
+   * For every cut point of `bytes`: strict reading ends with a truncation
+   * error naming `where` (or none at a record boundary) after exactly the
+   * accesses `expected` gives; the same for input chunks of `chunk` bytes
+   * and for the whole input at once; lenient reading (when the format skips
+   * a cut-off record) gives the same accesses and counts the cut record.
+   */
+  async function checkEveryCut(bytes: Uint8Array, make: Make, expected: Expect, chunk: number, cap: number,
+    opts: { lenientSkips: boolean; prefixOnly?: boolean }): Promise<void> {
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const part = bytes.slice(0, cut);
+      const want = expected(cut);
+      const whole = await outcome(make(part, Math.max(1, cut), false), cap);
+      const chunked = await outcome(make(part, chunk, false), cap);
+      expect(chunked).toEqual(whole);
+      if (want.where === null) {
+        expect(whole.error).toBeNull();
+        expect(whole.accesses).toEqual(want.accesses);
+        continue;
+      }
+      expect(whole.error).toContain(`t: truncated at ${want.where}:`);
+      if (opts.prefixOnly) expect(want.accesses.slice(0, whole.accesses.length)).toEqual(whole.accesses);
+      else expect(whole.accesses).toEqual(want.accesses);
+      if (opts.lenientSkips) {
+        const lenient = await outcome(make(part, chunk, true), cap);
+        expect(lenient).toEqual({ accesses: want.accesses, error: null, skipped: 1 });
+      }
+    }
+  }
+
+  const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+  const addr = fc.oneof(fc.constant(0n), u64);
+  const chunkArb = fc.integer({ min: 1, max: 97 });
+  const capArb = fc.integer({ min: 8, max: 40 });
+
+  it("lackey: a last line without its newline is a truncation at that line", async () => {
+    const valid = fc.oneof(
+      fc.tuple(fc.constantFrom("I  ", " L ", " S ", " M "), u64, fc.integer({ min: 1, max: 64 }))
+        .map(([k, a, sz]) => `${k}${a.toString(16)},${sz}`),
+      fc.constantFrom("==77== Lackey", "SB 0400ff00", "", " L 0400ff00,8\r"));
+    const model = (text: string): Acc[] => {
+      const out: Acc[] = [];
+      for (const line of text.split("\n")) {
+        const m = /^(I  | L | S | M )([0-9a-f]+),(\d+)\r?$/.exec(line);
+        if (!m) continue;
+        const va = BigInt("0x" + m[2]!), size = BigInt(m[3]!), t = m[1]!.trim();
+        const next = ((va | 0xfffn) + 1n) & 0xffffffffffffffffn, cross = (va & 0xfffn) + size > 0x1000n;
+        for (const k of t === "I" ? [F] : t === "L" ? [R] : t === "S" ? [W] : [R, W]) { out.push([va, k, 0]); if (cross) out.push([next, k, 0]); }
+      }
+      return out;
+    };
+    await fc.assert(fc.asyncProperty(fc.array(valid, { minLength: 1, maxLength: 25 }), chunkArb, capArb, async (lines, chunk, cap) => {
+      const text = lines.map((l) => l + "\n").join("");
+      const bytes = new TextEncoder().encode(text);
+      await checkEveryCut(bytes, (b, c, lenient) => new LackeyReader(memoryByteSource(b, "t", c), { lenient }), (cut) => {
+        const done = cut === 0 ? 0 : text.lastIndexOf("\n", cut - 1) + 1;   // length of the complete lines
+        const lineNo = text.slice(0, done).split("\n").length;  // the line the cut is in
+        return { accesses: model(text.slice(0, done)), where: done === cut ? null : `line ${lineNo}` };
+      }, chunk, cap, { lenientSkips: true });
+    }), { numRuns: 40 });
+  });
+
+  it("ChampSim: a file cut inside a 64-byte record is a truncation at that record", async () => {
+    const rec = fc.record({
+      ip: addr, branch: fc.integer({ min: 0, max: 1 }), taken: fc.integer({ min: 0, max: 1 }),
+      regs: fc.uint8Array({ minLength: 6, maxLength: 6 }),
+      dst: fc.array(addr, { minLength: 2, maxLength: 2 }), src: fc.array(addr, { minLength: 4, maxLength: 4 }),
+    });
+    type Rec = typeof rec extends fc.Arbitrary<infer T> ? T : never;
+    const encode = (rs: Rec[]): Uint8Array => {
+      const b = new Uint8Array(64 * rs.length), dv = new DataView(b.buffer);
+      rs.forEach((r, i) => {
+        const o = 64 * i;
+        dv.setBigUint64(o, r.ip, true); b[o + 8] = r.branch; b[o + 9] = r.taken; b.set(r.regs, o + 10);
+        r.dst.forEach((a, j) => dv.setBigUint64(o + 16 + 8 * j, a, true));
+        r.src.forEach((a, j) => dv.setBigUint64(o + 32 + 8 * j, a, true));
+      });
+      return b;
+    };
+    const model = (rs: Rec[]): Acc[] => rs.flatMap((r) => [
+      ...(r.ip ? [[r.ip, F, 0] as Acc] : []),
+      ...r.src.filter((a) => a !== 0n).map((a): Acc => [a, R, 0]),
+      ...r.dst.filter((a) => a !== 0n).map((a): Acc => [a, W, 0]),
+    ]);
+    await fc.assert(fc.asyncProperty(fc.array(rec, { minLength: 1, maxLength: 8 }), chunkArb, capArb, async (rs, chunk, cap) => {
+      await checkEveryCut(encode(rs), (b, c, lenient) => new ChampSimReader(memoryByteSource(b, "t", c), { lenient }), (cut) => {
+        const whole = Math.floor(cut / 64);
+        return { accesses: model(rs.slice(0, whole)), where: cut % 64 === 0 ? null : `byte offset ${64 * whole}` };
+      }, chunk, cap, { lenientSkips: true });
+    }), { numRuns: 40 });
+  });
+
+  it("WMT: every cut before the end block's last byte is a truncation at the cut", async () => {
+    const block = fc.record({ ctx: fc.constantFrom(0, 1, 7), acc: fc.array(fc.tuple(u64, fc.constantFrom(R, W, F)), { minLength: 1, maxLength: 20 }) });
+    const pad = (n: number): number => (n + 7) & ~7;
+    const encode = (note: string, blocks: { ctx: number; acc: [bigint, Access][] }[]): Uint8Array => {
+      const nb = new TextEncoder().encode(note);
+      const parts: Uint8Array[] = [];
+      const h = new Uint8Array(pad(16 + nb.length)), hv = new DataView(h.buffer);
+      h.set([0x57, 0x4d, 0x54, 0x31]); hv.setUint32(4, h.length, true); hv.setUint32(12, nb.length, true); h.set(nb, 16);
+      parts.push(h);
+      let total = 0;
+      for (const { ctx, acc } of blocks) {
+        const n = acc.length, b = new Uint8Array(16 + pad(9 * n)), bv = new DataView(b.buffer);
+        bv.setUint32(0, n, true); bv.setUint32(4, ctx, true);
+        acc.forEach(([va, k], i) => { bv.setBigUint64(16 + 8 * i, va, true); b[16 + 8 * n + i] = k; });
+        parts.push(b);
+        total += n;
+      }
+      const end = new Uint8Array(16);
+      new DataView(end.buffer).setBigUint64(8, BigInt(total), true);
+      parts.push(end);
+      return Uint8Array.from(parts.flatMap((p) => [...p]));
+    };
+    await fc.assert(fc.asyncProperty(fc.string({ maxLength: 12 }), fc.array(block, { maxLength: 5 }), chunkArb, capArb,
+      async (note, blocks, chunk, cap) => {
+        const bytes = encode(note, blocks);
+        const all = blocks.flatMap(({ ctx, acc }) => acc.map(([va, k]): Acc => [va, k, ctx]));
+        // Only the complete file has its end block; a reader may stop mid-call, so what it delivered is a prefix.
+        await checkEveryCut(bytes, (b, c) => new WmtReader(memoryByteSource(b, "t", c)),
+          (cut) => ({ accesses: all, where: cut === bytes.length ? null : `byte offset ${cut}` }),
+          chunk, cap, { lenientSkips: false, prefixOnly: true });
+      }), { numRuns: 40 });
+  });
+
+  it("WMT: non-zero padding after a block or the note is an error at its byte offset", async () => {
+    const bytes = new Uint8Array(readFileSync(fixture("small.wmt")));
+    // small.wmt: a 56-byte header (note of 37 bytes, 3 padding bytes at 53..55),
+    // then a block of 3 accesses: 16 + 27 bytes, padded to 48 (5 bytes at 99..103).
+    for (const [at, what] of [[54, "header padding"], [101, "block padding"]] as const) {
+      const bad = bytes.slice();
+      bad[at] = 0x5a;
+      await expect(drain(new WmtReader(memoryByteSource(bad, "p")))).rejects.toThrow(`p: byte offset ${at}: ${what} byte 0x5a is not zero`);
+    }
   });
 });

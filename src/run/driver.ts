@@ -51,6 +51,8 @@ export interface DriveResult {
 }
 
 const MAX_EXAMPLES = 5;
+/** Chunks between two turns of the event loop (see drive). */
+const YIELD_EVERY_CHUNKS = 8;
 const KIND_NAMES = ["read", "write", "fetch"] as const;
 const FAULT_HI = 1 << (BatchOut.FAULT_BIT - 32);
 
@@ -74,7 +76,12 @@ export async function drive(reader: TraceReader, m: Machine, opts: DriveOptions 
   let ctx = -1;
   const limit = opts.limit ?? Infinity;
   const kinds = { writes: 0, fetches: 0 };
-  for (;;) {
+  for (let chunk = 0; ; chunk++) {
+    // A reader that never waits for I/O (a synthetic workload, bytes already
+    // in memory) resolves its reads as microtasks, which would keep signal
+    // handlers (Ctrl-C) and timers from ever running: give the event loop a
+    // turn every few chunks (a few microseconds per ~ten milliseconds of work).
+    if (chunk % YIELD_EVERY_CHUNKS === YIELD_EVERY_CHUNKS - 1) await new Promise<void>((r) => setImmediate(r));
     if (opts.signal?.aborted) { interrupted = true; break; }
     let n = await reader.read(batch);
     if (n === 0) break;

@@ -68,8 +68,12 @@ export class ChampSimReader implements TraceReader {
     const va = dst.va32, kd = dst.kind, w = this.w, st = this.stage;
     while (n <= limit) {
       if (this.next >= this.stageRecords) {
-        if (this.truncation && n === 0) throw this.truncation;
-        if (this.ended || !(await this.refill())) break;
+        // A cut-off last record: the whole records before it were delivered
+        // by this or an earlier call; the error comes with the next call.
+        if (this.truncation) { if (n === 0) throw this.truncation; break; }
+        if (this.ended) break;
+        await this.refill();
+        continue;
       }
       const r = this.next++;
       const b = r * CHAMPSIM_RECORD, q = b >> 2;
@@ -94,7 +98,7 @@ export class ChampSimReader implements TraceReader {
     return n;
   }
 
-  private async refill(): Promise<boolean> {
+  private async refill(): Promise<void> {
     this.stageOffset = this.q.offset;
     const got = await this.q.readExact(this.stage, 0, this.stage.length);
     const whole = Math.floor(got / CHAMPSIM_RECORD);
@@ -112,7 +116,6 @@ export class ChampSimReader implements TraceReader {
     if (got < this.stage.length) this.ended = true;
     this.stageRecords = whole;
     this.next = 0;
-    return whole > 0;
   }
 
   private reject(offset: number, detail: string): void {

@@ -135,12 +135,13 @@ export async function openTraceWriter(path: string, format: OutputFormat, note =
 
 export interface ConvertResult { accesses: number; skipped: number }
 
-/** Copy every access of `reader` into `writer` (both are closed at the end). */
-export async function convertTrace(reader: TraceReader, writer: TraceWriter, onChunk?: (done: number) => void): Promise<ConvertResult> {
+/** Copy every access of `reader` (or the first `limit`) into `writer` (both are closed at the end). */
+export async function convertTrace(reader: TraceReader, writer: TraceWriter, onChunk?: (done: number) => void,
+  limit = Infinity): Promise<ConvertResult> {
   const buf = newAccessBuffer(65536);
   try {
-    for (;;) {
-      const n = await reader.read(buf);
+    while (writer.count < limit) {
+      const n = Math.min(await reader.read(buf), limit - writer.count);
       if (n === 0) break;
       await writer.write(buf, n, reader.context);
       onChunk?.(writer.count);

@@ -34,3 +34,19 @@ export const LENIENT_HINT = "use --lenient to skip malformed records and count t
 export function isTraceError(e: unknown): e is Error {
   return e instanceof TraceFormatError || e instanceof TraceTruncatedError || e instanceof TraceOpenError;
 }
+
+/**
+ * What went wrong opening `path`, in words: "cannot open trace.wmt: no such
+ * file". `creating` is for output files, where a missing path means a
+ * missing directory.
+ */
+export function fileErrorMessage(path: string, e: unknown, creating = false): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === "ENOENT" ? (creating ? "no such directory" : "no such file")
+    : code === "EACCES" || code === "EPERM" ? "permission denied"
+    : code === "EISDIR" ? "is a directory"
+    : code === "ENOTDIR" ? "a part of the path is not a directory"
+    : code === "EROFS" ? "read-only file system"
+    : code ?? (e instanceof Error ? e.message : String(e));
+  return `cannot ${creating ? "create" : "open"} ${path}: ${why}`;
+}

@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { createGzip } from "node:zlib";
+import { fileErrorMessage } from "./errors.js";
 
 export class FileSink {
   private constructor(private readonly file: WriteStream, private readonly out: Writable) {}
@@ -14,7 +15,11 @@ export class FileSink {
     if (path.endsWith(".xz"))
       throw new Error(`${path}: writing xz is not supported (no encoder is bundled); write ${path.slice(0, -3)} and run \`xz -9\` on it, or use .gz`);
     const file = createWriteStream(path);
-    await Promise.race([once(file, "open"), once(file, "error").then(([e]) => { throw e; })]);
+    try {
+      await once(file, "open");       // rejects with the 'error' event's error
+    } catch (e) {
+      throw new Error(fileErrorMessage(path, e, true));
+    }
     let out: Writable = file;
     if (path.endsWith(".gz")) {
       const gz = createGzip({ level: 9 });

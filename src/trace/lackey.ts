@@ -18,7 +18,7 @@
 import { Access } from "../abi.js";
 import type { AccessBuffer } from "./access-buffer.js";
 import type { ByteSource } from "./byte-source.js";
-import { LENIENT_HINT, TraceFormatError } from "./errors.js";
+import { LENIENT_HINT, TraceFormatError, TraceTruncatedError } from "./errors.js";
 import { MAX_SKIPPED_EXAMPLES, type ReaderOptions, type SkippedRecord, type TraceReader } from "./reader.js";
 
 const NL = 0x0a, CR = 0x0d, SP = 0x20, COMMA = 0x2c, EQ = 0x3d;
@@ -52,6 +52,8 @@ export class LackeyReader implements TraceReader {
   /** Start of a line that continues in the next chunk. */
   private carry: Uint8Array | null = null;
   private ended = false;
+  /** A cut-off last line, thrown once the lines before it are delivered. */
+  private truncation: TraceTruncatedError | null = null;
   /** Why the last line was malformed. */
   private why = "";
   private readonly lenient: boolean;
@@ -65,6 +67,7 @@ export class LackeyReader implements TraceReader {
   progress(): number { return this.src.fileBytes > 0 ? this.src.fileBytesRead / this.src.fileBytes : NaN; }
 
   async read(dst: AccessBuffer): Promise<number> {
+    if (this.truncation) throw this.truncation;
     let n = 0;
     const limit = dst.capacity - MAX_PER_LINE;
     while (n <= limit) {
@@ -75,10 +78,20 @@ export class LackeyReader implements TraceReader {
           this.ended = true;
           this.chunk = new Uint8Array(0);
           this.pos = 0;
-          if (this.carry !== null) {           // last line without a newline
-            const last = this.carry;
+          if (this.carry !== null) {
+            // Lackey ends every line with a newline: a last line without one
+            // is a cut-off copy, and what is left of it may still parse as a
+            // different address. The lines before it are delivered first.
             this.carry = null;
-            n = this.line1(last, 0, last.length, dst, n);
+            const where = `line ${this.line}`, detail = "the file ends inside this line (no newline at its end; incomplete copy?)";
+            if (this.lenient) {
+              this.skipped++;
+              if (this.skippedExamples.length < MAX_SKIPPED_EXAMPLES) this.skippedExamples.push({ where, detail });
+            } else {
+              this.truncation = new TraceTruncatedError(this.src.name, where, detail);
+              if (n === 0) throw this.truncation;
+            }
+            this.line++;
           }
           break;
         }

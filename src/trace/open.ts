@@ -62,18 +62,21 @@ export async function openTrace(path: string, opts: OpenOptions = {}): Promise<T
   if (opts.format !== undefined && !FILE_FORMATS.includes(opts.format))
     throw new TraceOpenError(`unknown trace format "${opts.format as string}" (expected ${FILE_FORMATS.join(", ")})`);
   const src = await openByteSource(path);
-  let format: FileFormat | null = opts.format ?? formatFromName(path);
-  let source: ByteSource = src;
-  if (format === null) {
-    const first = await src.next();
-    if (first === null) { await src.close(); throw new TraceOpenError(`${path}: the file is empty`); }
-    format = formatFromContent(first);
-    source = unread(src, first);
-    if (format === null) {
-      await src.close();
-      throw new TraceOpenError(`${path}: cannot tell the trace format from the name or the content; ` +
-        `pass --format lackey|champsim|wmt (ChampSim files are best named *.champsimtrace[.xz])`);
-    }
+  // An empty file is an error whatever the format (not a trace of no accesses).
+  let first: Uint8Array | null;
+  try {
+    first = await src.next();
+    while (first !== null && first.length === 0) first = await src.next();
+  } catch (e) { await src.close(); throw e; }
+  if (first === null) {
+    await src.close();
+    throw new TraceOpenError(`${path}: the file is empty${src.compression !== "none" ? ` once decompressed (${src.compression})` : ""}`);
   }
-  return readerFor(format, source, opts);
+  const format: FileFormat | null = opts.format ?? formatFromName(path) ?? formatFromContent(first);
+  if (format === null) {
+    await src.close();
+    throw new TraceOpenError(`${path}: cannot tell the trace format from the name or the content; ` +
+      `pass --format lackey|champsim|wmt (ChampSim files are best named *.champsimtrace[.xz])`);
+  }
+  return readerFor(format, unread(src, first), opts);
 }

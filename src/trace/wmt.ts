@@ -74,7 +74,8 @@ export class WmtReader implements TraceReader {
     this.started = true;
     const h = new Uint8Array(WMT_HEADER_FIXED);
     const got = await this.q.readExact(h, 0, h.length);
-    if (got < 4 || !isWmt(h))
+    const magicSeen = Math.min(got, WMT_MAGIC.length);
+    if (!WMT_MAGIC.subarray(0, magicSeen).every((b, i) => h[i] === b))
       throw new TraceOpenError(`${this.name}: not a WMT trace (the file does not start with "WMT1")`);
     if (got < h.length) throw new TraceTruncatedError(this.name, `byte offset ${got}`, "the file header is incomplete");
     const dv = new DataView(h.buffer);
@@ -86,6 +87,7 @@ export class WmtReader implements TraceReader {
     const rest = new Uint8Array(headerBytes - WMT_HEADER_FIXED);
     if (await this.q.readExact(rest, 0, rest.length) < rest.length)
       throw new TraceTruncatedError(this.name, `byte offset ${this.q.offset}`, "the file header is incomplete");
+    this.checkZero(rest, noteBytes, WMT_HEADER_FIXED, "header padding");
     this.note = new TextDecoder().decode(rest.subarray(0, noteBytes));
   }
 
@@ -137,7 +139,7 @@ export class WmtReader implements TraceReader {
     if (got === 0)
       throw new TraceTruncatedError(this.name, `byte offset ${offset}`, "the file ends without its end block (incomplete copy?)");
     if (got < WMT_BLOCK_HEADER)
-      throw new TraceTruncatedError(this.name, `byte offset ${offset}`, "the file ends inside a block header");
+      throw new TraceTruncatedError(this.name, `byte offset ${offset + got}`, "the file ends inside a block header");
     const dv = this.hdrView;
     const count = dv.getUint32(0, true), context = dv.getUint32(4, true);
     if (count === 0) {
@@ -163,12 +165,22 @@ export class WmtReader implements TraceReader {
     if (got < len) throw new TraceTruncatedError(this.name, `byte offset ${at + got}`, "the file ends inside a block");
   }
 
+  private readonly pad = new Uint8Array(8);
+
+  /** The zero bytes that end a block at a multiple of 8. */
   private async skipPad(count: number, body: number): Promise<void> {
     const pad = pad8(9 * count) - 9 * count;
     if (pad === 0) return;
-    const p = new Uint8Array(pad);
-    const got = await this.q.readExact(p, 0, pad);
+    const got = await this.q.readExact(this.pad, 0, pad);
     if (got < pad) throw new TraceTruncatedError(this.name, `byte offset ${body + 9 * count + got}`, "the file ends inside a block");
+    this.checkZero(this.pad.subarray(0, pad), 0, body + 9 * count, "block padding");
+  }
+
+  /** Padding must be zero (docs/TRACE-FORMAT.md): anything else means the sizes are off. */
+  private checkZero(b: Uint8Array, from: number, offsetOfB: number, what: string): void {
+    for (let i = from; i < b.length; i++)
+      if (b[i] !== 0)
+        throw new TraceFormatError(this.name, `byte offset ${offsetOfB + i}`, `${what} byte 0x${b[i]!.toString(16)} is not zero (not a WMT file, or damaged)`);
   }
 
   /**

@@ -1,6 +1,6 @@
 // The `wasmmu run` and `wasmmu convert` commands as a user calls them:
 // reports in both forms, errors that say what to do, never a stack trace.
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -30,6 +30,19 @@ describe("wasmmu run", () => {
     expect(out).toMatch(/^accesses\n\s+total\s+10$/m);
     expect(out).toMatch(/not present \(first touch\)\s+4/);
     expect(out).toMatch(/page tables\s+\d+ pages/);
+  });
+
+  it("keeps every line within 100 columns, whatever the length of the path", async () => {
+    const deep = join(dir, "a-rather-long-directory-name-for-a-trace".repeat(3));
+    mkdirSync(deep, { recursive: true });
+    const file = join(deep, "small.lackey");
+    copyFileSync(FIX("small.lackey"), file);
+    const out = await cli("run", file, "--mem", "64M");
+    expect(file.length).toBeGreaterThan(100);
+    for (const line of out.split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
+    // The path is cut into pieces under the value column, nothing dropped.
+    const m = /^ {2}file +(\S+)\n((?: {10,}\S+\n)+)/m.exec(out)!;
+    expect(m[1]! + m[2]!.split("\n").map((l) => l.trim()).join("")).toBe(file);
   });
 
   it("--json has the documented field names", async () => {
@@ -72,7 +85,7 @@ describe("wasmmu run", () => {
     await expect(cli("run", join(dir, "missing.wmt"))).rejects.toThrow(/no such file.*--synthetic/);
     await expect(cli("run", FIX("make-fixtures.py"))).rejects.toThrow(/--format lackey\|champsim\|wmt/);
     await expect(cli("run", FIX("truncated.wmt"))).rejects.toThrow(/truncated at byte offset 144/);
-    await expect(cli("run", "--synthetic", "zipf", "--pages", "lots")).rejects.toThrow(/expected a count/);
+    await expect(cli("run", "--synthetic", "zipf", "--pages", "lots")).rejects.toThrow(/'--pages <n>' argument 'lots' is invalid\. expected a whole number/);
     await expect(cli("run", FIX("small.wmt"), "--synthetic", "zipf")).rejects.toThrow(/either a TRACE file or --synthetic/);
   });
 });

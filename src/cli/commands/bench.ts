@@ -3,8 +3,10 @@
  * engines and the v86 peer on the same workloads, interleaved rounds,
  * paired ratios against the targets.
  */
-import { writeFileSync } from "node:fs";
-import type { Command } from "commander";
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { fileErrorMessage } from "../../trace/errors.js";
+import { type Command, InvalidArgumentError } from "commander";
+import { parseCountIn } from "../parse.js";
 import { benchJson, formatBench, runBench } from "../../bench/run.js";
 
 const WORKLOADS = ["hit", "call", "walk-hot", "walk-random", "sweep", "limit"];
@@ -14,24 +16,26 @@ export function registerBench(program: Command): void {
     .command("bench")
     .description("translation throughput: wasm vs TS engine vs the v86 peer (hit, call, walk-hot, walk-random, sweep, limit)")
     .option("--quick", "a short run (3 rounds, fewer sweep points)")
-    .option("--rounds <n>", "measured rounds after the warm-up", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`--rounds must be an integer 1..100, got "${v}"`);
-      return n;
-    })
+    .option("--rounds <n>", "measured rounds after the warm-up (1 to 100)", parseCountIn(1, 100))
     .option("--workloads <list>", `comma-separated subset of ${WORKLOADS.join(",")}`, (v) => {
       const ws = v.split(",").map((w) => w.trim()).filter(Boolean);
       const bad = ws.filter((w) => !WORKLOADS.includes(w));
-      if (bad.length) throw new Error(`unknown workload(s) ${bad.join(", ")} (expected ${WORKLOADS.join(", ")})`);
+      if (bad.length || ws.length === 0)
+        throw new InvalidArgumentError(`${bad.length ? `unknown workload(s) ${bad.join(", ")}` : "no workload given"} (expected ${WORKLOADS.join(", ")})`);
       return ws;
     })
     .option("--json <file>", "also write the figures as JSON ({workload, engine, median, min, max} records and ratios)")
     .action(async (o: { quick?: boolean; rounds?: number; workloads?: string[]; json?: string }) => {
-      const r = await runBench({ quick: o.quick, rounds: o.rounds, workloads: o.workloads });
-      console.log(formatBench(r));
-      if (o.json) {
-        writeFileSync(o.json, `${JSON.stringify(benchJson(r), null, 2)}\n`);
-        console.log(`wrote ${o.json}`);
-      }
+      // The output file is opened before the (minutes-long) benchmark, so that a bad path fails at once.
+      let fd: number | undefined;
+      if (o.json) try { fd = openSync(o.json, "w"); } catch (e) { throw new Error(`--json: ${fileErrorMessage(o.json, e, true)}`); }
+      try {
+        const r = await runBench({ quick: o.quick, rounds: o.rounds, workloads: o.workloads });
+        console.log(formatBench(r));
+        if (fd !== undefined) {
+          writeFileSync(fd, `${JSON.stringify(benchJson(r), null, 2)}\n`);
+          console.log(`wrote ${o.json}`);
+        }
+      } finally { if (fd !== undefined) closeSync(fd); }
     });
 }

@@ -1,9 +1,10 @@
 import { type Command, Option } from "commander";
 import { convertTrace, openTraceWriter, type OutputFormat } from "../../trace/convert.js";
 import { formatFromName } from "../../trace/open.js";
-import { addSourceOptions, openSource, type SourceOptions } from "../trace-source.js";
+import { parseCountIn } from "../parse.js";
+import { addSourceOptions, givenOptions, openSource, type SourceOptions } from "../trace-source.js";
 
-interface ConvertOptions extends SourceOptions { to?: OutputFormat; note?: string }
+interface ConvertOptions extends SourceOptions { to?: OutputFormat; note?: string; limit?: number }
 
 /** `wasmmu convert IN OUT`: between trace formats (WMT is the compact one). */
 export function registerConvert(program: Command): void {
@@ -15,16 +16,18 @@ export function registerConvert(program: Command): void {
   addSourceOptions(cmd)
     .addOption(new Option("--to <format>", "output format (default: from OUT's name, else wmt)").choices(["wmt", "lackey", "champsim"]))
     .option("--note <text>", "provenance note stored in a WMT header (how the trace was recorded)")
-    .action(async (input: string | undefined, out: string | undefined, o: ConvertOptions) => {
+    .option("--limit <n>", "convert only the first N accesses", parseCountIn(1))
+    .action(async (input: string | undefined, out: string | undefined, o: ConvertOptions, self: Command) => {
       // With --synthetic the single argument is the output.
       if (out === undefined) { out = input; input = undefined; }
       if (out === undefined) throw new Error("convert: give the output file (wasmmu convert IN OUT, or wasmmu convert --synthetic KIND OUT)");
       const to = o.to ?? formatFromName(out) ?? "wmt";
-      const reader = await openSource(input, o);
+      const reader = await openSource(input, { ...o, given: givenOptions(self) });
       const note = o.note ?? (input ? `converted by wasmmu from ${input} (${reader.format})` : reader.name);
-      const writer = await openTraceWriter(out, to, note);
+      let writer: Awaited<ReturnType<typeof openTraceWriter>>;
+      try { writer = await openTraceWriter(out, to, note); } catch (e) { await reader.close(); throw e; }
       const t0 = performance.now();
-      const r = await convertTrace(reader, writer);
+      const r = await convertTrace(reader, writer, undefined, o.limit);
       const s = (performance.now() - t0) / 1000;
       console.log(`${r.accesses.toLocaleString("en-US")} accesses → ${out} (${to})` +
         `${r.skipped ? `, ${r.skipped} malformed records skipped` : ""} in ${s.toFixed(2)} s`);

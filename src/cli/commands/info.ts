@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { infoTlb } from "../../run/info-tlb.js";
-import { parseCount } from "../parse.js";
+import { parseCountIn } from "../parse.js";
+import { givenOptions } from "../trace-source.js";
 import { addRunOptions, executeRun, type RunOptions } from "./run.js";
 
 /** `wasmmu info tlb`: QEMU's monitor command, on the address space a trace run leaves behind. */
@@ -11,9 +12,9 @@ export function registerInfo(program: Command): void {
       "as QEMU's `info tlb` does: VIRTUAL: PHYSICAL XGPDACTUW");
   addRunOptions(tlb)
     .option("--user", "only the user half (skip the kernel's direct map)")
-    .option("--max-lines <n>", "print at most N mappings", parseCount)
-    .action(async (trace: string | undefined, o: RunOptions & { user?: boolean; maxLines?: number }) => {
-      const { machine } = await executeRun(trace, { ...o, progress: false });
+    .option("--max-lines <n>", "print at most N mappings", parseCountIn(1))
+    .action(async (trace: string | undefined, o: RunOptions & { user?: boolean; maxLines?: number }, self: Command) => {
+      const { machine } = await executeRun(trace, { ...o, progress: false, given: givenOptions(self) });
       let lines = infoTlb(machine.engine);
       if (o.user) lines = lines.filter((l) => !l.startsWith("ffff"));
       const shown = o.maxLines !== undefined ? lines.slice(0, o.maxLines) : lines;

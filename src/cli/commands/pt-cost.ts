@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { parseCountIn } from "../parse.js";
 import { measurePageTableCost, pageSizesFor } from "../../kernel/pgtable-cost.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 
@@ -10,10 +11,9 @@ const human = (n: number): string =>
 export function registerPtCost(program: Command): void {
   program.command("pt-cost")
     .description("page-table memory used per GiB mapped for each paging mode and page size")
-    .option("--gib <n>", "GiB to map per measurement", "1")
-    .action(async (opts: { gib: string }) => {
-      const gib = Number(opts.gib);
-      if (!(Number.isInteger(gib) && gib >= 1 && gib <= 3)) throw new Error(`--gib must be 1, 2 or 3, got ${opts.gib}`);
+    .option("--gib <n>", "GiB to map per measurement (1 to 3)", parseCountIn(1, 3), 1)
+    .action(async (opts: { gib: number }) => {
+      const gib = opts.gib;
       console.log("mode     page size  table pages  page-table bytes per GiB mapped");
       for (const mode of ["2level", "pae", "4level", "5level"] as PagingMode[]) {
         for (const ps of pageSizesFor(mode)) {

@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { createEngine } from "../../engine/index.js";
-import { Kernel } from "../../kernel/kernel.js";
 import { SZ_4K } from "../../kernel/mm.js";
 import { ptdump } from "../../kernel/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
+import { Machine } from "../../run/machine.js";
 
 /** `wasmmu ptdump`: build a small example address space and list it like /sys/kernel/debug/page_tables. */
 export function registerPtdump(program: Command): void {
@@ -14,8 +13,10 @@ export function registerPtdump(program: Command): void {
     .action(async (opts: { mode: string; kernel?: boolean }) => {
       if (!["2level", "pae", "4level", "5level"].includes(opts.mode)) throw new Error(`--mode must be 2level, pae, 4level or 5level, got ${opts.mode}`);
       const mode = opts.mode as PagingMode;
-      const e = await createEngine("wasm", { physSize: 64 << 20 });
-      const k = new Kernel({ mode, cpu: e });
+      // A booted machine, as `wasmmu run` boots it: the kernel half then holds
+      // the direct map of RAM at PAGE_OFFSET (a bare Kernel has swapper_pg_dir
+      // and nothing mapped in it).
+      const k = (await Machine.create({ engine: "wasm", mode, memBytes: 64 << 20 })).kernel;
       const huge = mode === "2level" ? 4 << 20 : 2 << 20;
       k.vmap(k.geometry.vmallocStart, 4 * SZ_4K, 0x10_0000, "rw");
       const mm = k.mmCreate();

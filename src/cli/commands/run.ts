@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { BootStrategy } from "../../run/boot-map.js";
 import type { EngineName } from "../../engine/engine.js";
 import { ptdump } from "../../kernel/ptdump.js";
@@ -6,13 +6,13 @@ import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
 import { drive, type DriveResult, touchedPages } from "../../run/driver.js";
 import { Machine, type RunPageSize } from "../../run/machine.js";
-import { progressBar } from "../../run/progress.js";
+import { progressBar, progressStyle } from "../../run/progress.js";
 import { buildReport, formatReport, type RunReport } from "../../run/report.js";
 import { engineTlbReport } from "../../run/tlb-stats.js";
 import type { TlbConfig } from "../../tlb/config.js";
 import type { TraceReader } from "../../trace/reader.js";
-import { parseCount, parseSize } from "../parse.js";
-import { addSourceOptions, openSource, type SourceOptions } from "../trace-source.js";
+import { human, parseCountIn, parsePowerOfTwo, parseSizeIn } from "../parse.js";
+import { addSourceOptions, givenOptions, openSource, type SourceOptions } from "../trace-source.js";
 
 export interface RunOptions extends SourceOptions {
   engine: EngineName;
@@ -22,7 +22,8 @@ export interface RunOptions extends SourceOptions {
   profile: "hardware" | "qemu";
   pcid: boolean;
   limit?: number;
-  progress: boolean;
+  /** --progress (true), --no-progress (false), or neither. */
+  progress?: boolean;
   thpThreshold: number;
   premap?: boolean;
   tlb: "fast" | "research" | "off";
@@ -33,12 +34,23 @@ export interface RunOptions extends SourceOptions {
   boot?: BootStrategy;
 }
 
-/** "SETSxWAYS" → geometry, or null for "none". */
-function parseGeometry(v: string): { sets: number; ways: number } | null {
+/**
+ * Guest RAM the machine can be built with: one large page of the direct map
+ * (4 MiB on 2-level paging), up to what the sparse backing holds.
+ */
+const MIN_MEM = 4 << 20, MAX_MEM = 2 ** 45;
+
+/** "SETSxWAYS" → geometry, or null for "none"; the limits are those of src/tlb/config.ts. */
+function parseGeometry(v: string, plru: boolean): { sets: number; ways: number } | null {
   if (v === "none") return null;
   const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m) throw new InvalidArgumentError(`expected SETSxWAYS (e.g. 128x8) or "none", got "${v}"`);
-  return { sets: Number(m[1]), ways: Number(m[2]) };
+  if (!m) throw new Error(`--l2: expected SETSxWAYS (e.g. 128x8) or "none", got "${v}"`);
+  const sets = Number(m[1]), ways = Number(m[2]);
+  if (!(sets >= 1 && sets <= 1 << 22 && (sets & (sets - 1)) === 0))
+    throw new Error(`--l2: the number of sets must be a power of two from 1 to 4,194,304, got ${m[1]}`);
+  if (!(ways >= 1 && ways <= 32)) throw new Error(`--l2: the number of ways must be 1 to 32, got ${m[2]}`);
+  if (plru && (ways & (ways - 1)) !== 0) throw new Error(`--l2: --replacement plru needs a power-of-two number of ways, got ${ways}`);
+  return { sets, ways };
 }
 
 function tlbConfig(o: RunOptions): TlbConfig {
@@ -51,7 +63,7 @@ function tlbConfig(o: RunOptions): TlbConfig {
   if (o.replacement) cfg.replacement = o.replacement;
   if (o.l2 !== undefined) {
     if (o.tlb !== "research") throw new Error("--l2 shapes the research TLB's second level: add --tlb research");
-    const g = parseGeometry(o.l2);
+    const g = parseGeometry(o.l2, o.replacement === "plru");
     cfg.l2 = g ? { unified: g, "1g": { sets: 4, ways: 4 } } : null;
   }
   return cfg;
@@ -64,21 +76,24 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option("--mode <mode>", "x86 paging mode").choices(["2level", "pae", "4level", "5level"]).default("4level"))
     .addOption(new Option("--page-size <size>", "process memory: 4k, 2m (every fault maps 2 MiB), or thp (4 KiB, collapsed to 2 MiB where dense)")
       .choices(["4k", "2m", "thp"]).default("4k"))
-    .option("--thp-threshold <pages>", "thp: touched 4 KiB pages (of 512) that make a 2 MiB range dense", parseCount, 256)
+    .option("--thp-threshold <pages>", "thp: touched 4 KiB pages (of 512) that make a 2 MiB range dense", parseCountIn(1, 512), 256)
     .option("--premap", "pre-map every page the trace touches before the run (a fixed layout: no demand faults; reads the trace twice)")
-    .option("--mem <bytes>", "guest RAM (e.g. 1G; above 3G sparse backing is used)", parseSize, 1 << 30)
+    .addOption(new Option("--mem <bytes>", `guest RAM, ${human(MIN_MEM)} to ${human(MAX_MEM)} in 4 KiB steps (e.g. 1G; above 3G sparse backing is used)`)
+      .argParser(parseSizeIn(MIN_MEM, MAX_MEM, 4096)).default(1 << 30, "1G"))
     .addOption(new Option("--boot <strategy>", "how the kernel's direct map is built: the boot planner's linux (init_mem_mapping; " +
       "default for 4level/5level) or hpa (top-down) strategy, or plain (one range; default for pae/2level)").choices(["linux", "hpa", "plain"]))
     .addOption(new Option("--profile <profile>", "semantic profile of the core").choices(["hardware", "qemu"]).default("hardware"))
     .option("--no-pcid", "run without PCIDs (CR4.PCIDE clear)")
     .addOption(new Option("--tlb <organisation>", "TLB: fast (large direct-mapped, the default), research (L1 i/d + L2, sets × ways), off (every access walks)")
       .choices(["fast", "research", "off"]).default("fast"))
-    .option("--tlb-entries <n>", "fast TLB: 4 KiB entries (a power of two; default 16384)", parseCount)
+    .option("--tlb-entries <n>", "fast TLB: 4 KiB entries (a power of two up to 4M; default 16384)", parsePowerOfTwo(1, 1 << 22))
     .option("--l2 <geometry>", "research TLB: unified L2 as SETSxWAYS (default 128x8), or none")
     .option("--psc", "add paging-structure caches (PML5E/PML4E/PDPTE/PDE): a miss starts its walk lower")
     .addOption(new Option("--replacement <policy>", "set-associative replacement").choices(["lru", "plru"]))
-    .option("--limit <n>", "stop after N accesses", parseCount)
-    .option("--no-progress", "never draw the progress bar (it is drawn only on a terminal anyway)");
+    .option("--limit <n>", "stop after the first N accesses (of a trace file or a synthetic workload)", parseCountIn(1))
+    .option("--progress", "report progress on stderr even when it is not a terminal (plain lines, about one a second); " +
+      "on a terminal a progress bar is drawn anyway")
+    .option("--no-progress", "never report progress");
 }
 
 export interface RunOutcome { reader: TraceReader; machine: Machine; result: DriveResult; report: RunReport }
@@ -86,16 +101,23 @@ export interface RunOutcome { reader: TraceReader; machine: Machine; result: Dri
 /** Boot the machine, stream the trace through it, build the report. */
 export async function executeRun(trace: string | undefined, o: RunOptions): Promise<RunOutcome> {
   const file = trace ?? (o.synthetic ? undefined : bundledTracePath());
-  const reader = await openSource(file, o);
-  const machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
-    pcid: o.pcid, thpThreshold: o.thpThreshold, tlb: tlbConfig(o), ...(o.boot ? { boot: o.boot } : {}) });
+  const tlb = tlbConfig(o);
+  // Opened before the machine boots, so that a bad trace is reported at once.
+  let reader = await openSource(file, o);
+  let machine: Machine;
+  try {
+    machine = await Machine.create({ engine: o.engine, mode: o.mode, pageSize: o.pageSize, memBytes: o.mem, profile: o.profile,
+      pcid: o.pcid, thpThreshold: o.thpThreshold, tlb, ...(o.boot ? { boot: o.boot } : {}) });
+  } catch (e) { await reader.close(); throw e; }
   let premapped = 0;
   if (o.premap) {
-    const scan = await openSource(file, o);
+    // The first pass uses this reader and closes it before the trace is opened
+    // again: one reader at a time (an xz trace can be decoded by only one).
     try {
-      for (const [ctx, pages] of await touchedPages(scan, o.limit)) premapped += machine.populate(ctx, pages);
-    } finally { await scan.close(); }
+      for (const [ctx, pages] of await touchedPages(reader, o.limit)) premapped += machine.populate(ctx, pages);
+    } finally { await reader.close(); }
     machine.resetStats();
+    reader = await openSource(file, o);
   }
   const ac = new AbortController();
   // Ctrl-C: stop between chunks and print the statistics so far; a second Ctrl-C quits at once.
@@ -104,7 +126,7 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
     ac.abort();
   };
   process.on("SIGINT", onSigint);
-  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  const bar = progressBar(progressStyle(o.progress));
   let result: DriveResult;
   try {
     result = await drive(reader, machine, { signal: ac.signal, limit: o.limit, onChunk: (p) => bar.update(p) });
@@ -114,8 +136,17 @@ export async function executeRun(trace: string | undefined, o: RunOptions): Prom
     await reader.close();
   }
   if (o.limit !== undefined && result.counters.accesses >= o.limit) result.interrupted = true;
+  if (result.counters.accesses === 0 && !ac.signal.aborted) throw noAccesses(reader);
   if (ac.signal.aborted) process.exitCode = 130;
   return { reader, machine, result, report: buildReport(reader, machine, result, engineTlbReport(machine.engine), premapped) };
+}
+
+/** A trace that ran to its end without one access: nothing to report. */
+function noAccesses(reader: TraceReader): Error {
+  const unit = reader.format === "lackey" ? "lines" : "records";
+  return new Error(`${reader.name}: the trace has no accesses` + (reader.skipped > 0
+    ? ` (all ${reader.skipped.toLocaleString("en-US")} malformed ${unit} were skipped by --lenient; ` +
+      `first: ${reader.skippedExamples[0]?.where}: ${reader.skippedExamples[0]?.detail})` : ""));
 }
 
 /**
@@ -129,8 +160,8 @@ export function registerRun(program: Command): void {
   addRunOptions(cmd)
     .option("--json", "print the report as JSON (field names: docs/RUN-REPORT.md)")
     .option("--ptdump", "after the report, list the process's address space as /sys/kernel/debug/page_tables does")
-    .action(async (trace: string | undefined, o: RunOptions & { json?: boolean; ptdump?: boolean }) => {
-      const { report, machine } = await executeRun(trace, o);
+    .action(async (trace: string | undefined, o: RunOptions & { json?: boolean; ptdump?: boolean }, self: Command) => {
+      const { report, machine } = await executeRun(trace, { ...o, given: givenOptions(self) });
       console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
       if (o.ptdump && !o.json) {
         const mm = machine.currentMm;

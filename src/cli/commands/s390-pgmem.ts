@@ -1,11 +1,8 @@
 import type { Command } from "commander";
+import { parseCountIn } from "../parse.js";
 import { measurePgtableMemory, type PgtableMemory } from "../../kernel/s390/pgtable-memory.js";
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got "${v}"`);
-  return n;
-};
+const int = parseCountIn(1);
 
 /** `wasmmu s390-pgmem`: page-table memory of many small s390 processes per allocator profile. */
 export function registerS390Pgmem(program: Command): void {
