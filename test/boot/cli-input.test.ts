@@ -1,0 +1,79 @@
+// `wasmmu boot` input limits, run as a real child process (bin/wasmmu.mjs →
+// dist/cli.js): RAM the paging mode cannot address, memory maps that do not
+// parse, missing files, the Xen build limit.
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { E820Type } from "../../src/boot/e820.js";
+import { inputFromE820 } from "../../src/boot/input.js";
+import { planLinux } from "../../src/boot/init-mapping.js";
+
+const BIN = new URL("../../bin/wasmmu.mjs", import.meta.url).pathname;
+
+function boot(...args: string[]): { out: string; err: string; code: number | null } {
+  const r = spawnSync(process.execPath, [BIN, "boot", ...args], { encoding: "utf8", timeout: 60_000 });
+  return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+const TiB = 2 ** 40, GiB = 2 ** 30;
+
+describe("boot: RAM beyond what the paging mode can map is dropped with a warning", () => {
+  it("--mem 128T (4-level): max_pfn stops at 64 TiB; the warning names the dropped range", () => {
+    const r = boot("--mem", "128T", "--no-build");
+    expect(r.code).toBe(0);
+    // The QEMU-like map puts 128 TiB − 2 GiB above 4 GiB: RAM ends at 128 TiB + 2 GiB.
+    expect(r.err).toContain("wasmmu: warning: RAM above 64 TiB (MAXMEM for 4-level paging, MAX_PHYSMEM_BITS 46) cannot be used: " +
+      "dropped [mem 0x400000000000-0x80007fffffff] (64 TiB + 2 GiB); max_pfn 0x400000000");
+    expect(r.out).toMatch(/mapped up to 0x400000000000\n/);
+  });
+
+  it("--mem 100T --json: the direct map ends at 64 TiB, not 0x640080000000; the warning is in the JSON too", () => {
+    const r = boot("--mem", "100T", "--no-build", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.max_pfn_mapped_final).toBe("0x400000000");
+    expect(Math.max(...j.init_memory_mapping.map((x: string[]) => parseInt(x[1]!, 16)))).toBe(64 * TiB - 1);
+    expect(j.warnings).toEqual([expect.stringContaining("dropped [mem 0x400000000000-0x64007fffffff] (36 TiB + 2 GiB)")]);
+    expect(r.err).toMatch(/^wasmmu: warning: RAM above 64 TiB/);
+  });
+
+  it("--mode la57 keeps 128 TiB (its limit is 4 PiB) and warns about nothing", () => {
+    const r = boot("--mem", "128T", "--mode", "la57", "--no-build");
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/mapped up to 0x800080000000\n/);
+  });
+
+  it("--mode la57 --mem 5P: RAM above 4 PiB (MAX_PHYSMEM_BITS 52) is dropped", () => {
+    const r = boot("--mem", "5P", "--mode", "la57", "--no-build");
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("RAM above 4 PiB (MAXMEM for 5-level paging, MAX_PHYSMEM_BITS 52) cannot be used: " +
+      "dropped [mem 0x10000000000000-0x1400007fffffff] (1 PiB + 2 GiB)");
+    expect(r.out).toMatch(/mapped up to 0x10000000000000\n/);
+  });
+
+  it("PAE drops RAM above 64 GiB, 2-level above 4 GiB; both still build and verify", () => {
+    const pae = boot("--mem", "80G", "--mode", "pae");
+    expect(pae.code).toBe(0);
+    expect(pae.err).toContain("RAM above 64 GiB (PAE: 36-bit physical addresses) cannot be used: dropped [mem 0x1000000000-0x147fffffff] (18 GiB)");
+    expect(pae.out).toMatch(/verify \(wasm engine\): OK/);
+    const two = boot("--mem", "8G", "--mode", "2level");
+    expect(two.code).toBe(0);
+    expect(two.err).toContain("RAM above 4 GiB (2-level paging: 32-bit physical addresses) cannot be used: dropped [mem 0x100000000-0x27fffffff] (6 GiB)");
+    expect(two.out).toMatch(/verify \(wasm engine\): OK/);
+  });
+
+  it("an e820 map reaching 2^47: memblock and max_pfn end at 2^46, and the plan maps nothing above", () => {
+    const input = inputFromE820([
+      { start: 0, end: 0x9fc00, type: E820Type.Ram },
+      { start: 0x100000, end: 2 * GiB, type: E820Type.Ram },
+      { start: 4 * GiB, end: 2 ** 47, type: E820Type.Ram },
+    ]);
+    expect(input.maxPfn).toBe(2 ** 34);
+    expect(Math.max(...input.memblock.memory.map((m) => m.end))).toBe(2 ** 46);
+    expect(input.e820.at(-1)!.end).toBe(2 ** 47);                     // the firmware map itself is kept, as the kernel keeps it
+    expect(input.warnings).toEqual([expect.stringContaining("dropped [mem 0x400000000000-0x7fffffffffff] (64 TiB)")]);
+    const p = planLinux(input);
+    expect(p.maxPfnMapped).toBe(2 ** 34);
+    expect(Math.max(...p.initMemoryMapping.map(([, e]) => e))).toBe(2 ** 46);
+  });
+});
