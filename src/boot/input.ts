@@ -70,6 +70,9 @@ export class BootInputError extends Error {
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
 
+/** The memory a Xen PV domU uses at most (xen_get_pages_limit with xen_512gb_limit). */
+export const XEN_PV_LIMIT = 512 * GiB;
+
 /** The recorded Debian 6.1 kernels' layouts (nokaslr). */
 export const DEBIAN_61_AMD64: KernelLayout = { text: 0x1000000, end: 0x4430000, brkBase: 0x4400000, brkEnd: 0x4411000 };
 export const DEBIAN_61_686PAE: KernelLayout = { text: 0x1000000, end: 0x2135000, brkBase: 0x1f0b000, brkEnd: 0x1f24000 };
@@ -146,7 +149,7 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
     throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): use --mode x86-64 or la57 with --xen");
   const e820 = e820SetupArchEdits(sanitizeE820(rawMap));
   const mb = Memblock.fromE820(e820);
-  const { maxPfn, warnings } = capRam(mode, mb, e820EndOfRamPfn(e820));
+  const { maxPfn, warnings } = capRam(mode, backend, mb, e820EndOfRamPfn(e820));
   const maxLowPfn = g.is64 ? maxPfn : Math.min(maxPfn, MAXMEM_PFN_32);
   let ramAbove1M = 0;
   for (const r of mb.memory) ramAbove1M += Math.max(0, Math.min(r.end, maxLowPfn * 4096) - Math.max(r.base, 0x100000));
@@ -189,16 +192,21 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
  * out of memblock here so that nothing downstream — planning, the size of
  * the build machine — sees memory the kernel can never use.
  */
-function capRam(mode: BootMode, mb: Memblock, endPfn: number): { maxPfn: number; warnings: string[] } {
+function capRam(mode: BootMode, backend: Backend, mb: Memblock, endPfn: number): { maxPfn: number; warnings: string[] } {
   const g = geometry(mode);
-  const maxArchPfn = 2 ** (g.maxPhysmemBits - 12);
+  const xen = backend === "xen";
+  // A Xen PV guest other than dom0 stops at 512 GiB (xen_get_pages_limit,
+  // arch/x86/xen/setup.c: xen_512gb_limit, on with the default
+  // CONFIG_XEN_512GB=y); xen_memory_setup ends its memory map there.
+  const maxArchPfn = Math.min(2 ** (g.maxPhysmemBits - 12), xen ? XEN_PV_LIMIT / 4096 : Infinity);
   if (endPfn <= maxArchPfn) return { maxPfn: endPfn, warnings: [] };
   const cap = maxArchPfn * 4096;
   const hex = (n: number): string => `0x${n.toString(16)}`;
   const dropped = mb.memory.filter((r) => r.end > cap).map((r) => [Math.max(r.base, cap), r.end] as const);
   const bytes = dropped.reduce((n, [s, e]) => n + e - s, 0);
   mb.removeMemory(cap, Number.MAX_SAFE_INTEGER);
-  const why = g.is64 ? `MAXMEM for ${mode === "la57" ? "5" : "4"}-level paging, MAX_PHYSMEM_BITS ${g.maxPhysmemBits}`
+  const why = xen && cap === XEN_PV_LIMIT ? "a Xen PV guest's limit: xen_512gb_limit, CONFIG_XEN_512GB"
+    : g.is64 ? `MAXMEM for ${mode === "la57" ? "5" : "4"}-level paging, MAX_PHYSMEM_BITS ${g.maxPhysmemBits}`
     : mode === "pae" ? "PAE: 36-bit physical addresses" : "2-level paging: 32-bit physical addresses";
   const ranges = dropped.map(([s, e]) => `[mem ${hex(s)}-${hex(e - 1)}]`).join(", ");
   return {
@@ -208,7 +216,7 @@ function capRam(mode: BootMode, mb: Memblock, endPfn: number): { maxPfn: number;
 }
 
 /** An exact size in binary units: "64 TiB", "36 TiB + 2 GiB", "4 KiB". */
-function sizeText(n: number): string {
+export function sizeText(n: number): string {
   const parts: string[] = [];
   for (const [u, s] of [["PiB", 2 ** 50], ["TiB", 2 ** 40], ["GiB", GiB], ["MiB", MiB], ["KiB", 1024], ["bytes", 1]] as const) {
     const q = Math.floor(n / s);

@@ -4,7 +4,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { E820Type } from "../../src/boot/e820.js";
-import { inputFromE820 } from "../../src/boot/input.js";
+import { checkPlanSize } from "../../src/boot/build.js";
+import { inputFromE820, inputFromMem } from "../../src/boot/input.js";
 import { planLinux } from "../../src/boot/init-mapping.js";
 
 const BIN = new URL("../../bin/wasmmu.mjs", import.meta.url).pathname;
@@ -75,5 +76,35 @@ describe("boot: RAM beyond what the paging mode can map is dropped with a warnin
     const p = planLinux(input);
     expect(p.maxPfnMapped).toBe(2 ** 34);
     expect(Math.max(...p.initMemoryMapping.map(([, e]) => e))).toBe(2 ** 46);
+  });
+});
+
+describe("boot: huge maps with 4k pages only finish or fail at once", () => {
+  it("--mem 16T --xen: a PV guest uses 512 GiB (xen_512gb_limit); the rest is named as dropped and the plan finishes", () => {
+    const r = boot("--mem", "16T", "--xen");
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("wasmmu: warning: RAM above 512 GiB (a Xen PV guest's limit: xen_512gb_limit, CONFIG_XEN_512GB) cannot be used: " +
+      "dropped [mem 0x8000000000-0xfffffffffff] (15 TiB + 512 GiB); max_pfn 0x8000000\n");
+    expect(r.out).toMatch(/^\(planning only: building 512 GiB through the Xen model/);
+    // 4k pages only: one pte per page of [0, 512 GiB) (the ISA range is mapped whole).
+    expect(r.out).toMatch(new RegExp(`direct map: ${2 ** 27} x 4k, 0 x 2M, 0 x 1G; mapped up to 0x8000000000\\n`));
+  });
+
+  it("inputFromMem under Xen: max_pfn and memblock end at 512 GiB", () => {
+    const input = inputFromMem(16 * TiB, { backend: "xen" });
+    expect(input.maxPfn).toBe(2 ** 27);
+    expect(Math.max(...input.memblock.memory.map((m) => m.end))).toBe(512 * GiB);
+    const small = inputFromMem(512 * GiB, { backend: "xen" });
+    expect([small.maxPfn, small.warnings]).toEqual([2 ** 27, undefined]);
+  });
+
+  it("more than 1 TiB with 4k pages only is refused before planning, with a one-line error naming the way out", () => {
+    const r = boot("--mem", "16T", "--page-sizes", "4k", "--no-build");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe("wasmmu: mapping 16.0 TiB of RAM with 4k pages only means 4096 M ptes; " +
+      "the planner keeps each one (about 0.85 GB of host memory per TiB) and stops at 1 TiB: allow 2M pages (--page-sizes 4k,2M) or give less memory\n");
+    expect(() => checkPlanSize(inputFromMem(2 * TiB, { pse: false, gbpages: false }))).toThrow(/stops at 1 TiB/);
+    expect(() => checkPlanSize(inputFromMem(2 * TiB))).not.toThrow();
   });
 });
