@@ -2,6 +2,9 @@
 // dist/cli.js): RAM the paging mode cannot address, memory maps that do not
 // parse, missing files, the Xen build limit.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { E820Type } from "../../src/boot/e820.js";
 import { checkPlanSize } from "../../src/boot/build.js";
@@ -106,5 +109,49 @@ describe("boot: huge maps with 4k pages only finish or fail at once", () => {
       "the planner keeps each one (about 0.85 GB of host memory per TiB) and stops at 1 TiB: allow 2M pages (--page-sizes 4k,2M) or give less memory\n");
     expect(() => checkPlanSize(inputFromMem(2 * TiB, { pse: false, gbpages: false }))).toThrow(/stops at 1 TiB/);
     expect(() => checkPlanSize(inputFromMem(2 * TiB))).not.toThrow();
+  });
+});
+
+describe("boot: memory-map and record files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wasmmu-boot-input-"));
+  const file = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f; };
+
+  it("a malformed e820 line is a one-line error naming the file, the line number and the text", () => {
+    const f = file("bad-line.txt", "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable\n" +
+      "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffffzzzz] usable\n");
+    const r = boot("--e820", f, "--no-build");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe(`wasmmu: --e820 ${f}: line 2: not an e820 entry of the form \`[mem 0xSTART-0xEND] TYPE\`: ` +
+      "\"BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffffzzzz] usable\"\n");
+  });
+
+  it("a file of only bad lines says that none parses, not that there is no usable RAM", () => {
+    const f = file("all-bad.txt", "BIOS-e820: [mem 0x0000000000000000 0x000000000009fbff] usable\n" +
+      "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffff] usabel\n");
+    const r = boot("--e820", f, "--no-build");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^wasmmu: --e820 \S+: none of its 2 e820 lines parses; line 1: not an e820 entry .* \(and 1 more: line 2\)\n$/);
+    expect(r.err).not.toMatch(/usable RAM/);
+  });
+
+  it("a missing --e820 or --from-record file is a one-line error naming the flag and the file", () => {
+    const missing = join(dir, "no-such-map.txt");
+    expect(boot("--e820", missing)).toEqual({ out: "", err: `wasmmu: --e820 ${missing}: no such file\n`, code: 1 });
+    expect(boot("--from-record", missing)).toEqual({ out: "", err: `wasmmu: --from-record ${missing}: no such file\n`, code: 1 });
+    expect(boot("--e820", dir)).toEqual({ out: "", err: `wasmmu: --e820 ${dir}: is a directory\n`, code: 1 });
+  });
+
+  it("the README's --e820 example names the shipped sample map, and runs as written", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const line = readme.split("\n").find((l) => /^npx wasmmu boot --e820 /.test(l));
+    expect(line).toBeDefined();
+    const args = line!.replace(/#.*$/, "").trim().split(/\s+/).slice(3);       // after "npx wasmmu boot"
+    expect(args.slice(0, 2)).toEqual(["--e820", "examples/e820-qemu-64g.txt"]);
+    const r = spawnSync(process.execPath, [BIN, "boot", ...args], { encoding: "utf8", cwd: new URL("../..", import.meta.url).pathname });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    // The sample is the recorded 64 GiB q35 boot: RAM to 0x107fffffff, mapped to 0x1080000000.
+    expect(r.stdout).toMatch(/mapped up to 0x1080000000\n/);
+    expect(r.stdout).toMatch(/verify \(wasm engine\): OK/);
   });
 });
