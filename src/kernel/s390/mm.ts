@@ -283,6 +283,8 @@ export class S390Mm implements PtOwner {
    * munmap: zap every PTE (ptep_get_and_clear), free the PTE tables and
    * segment/region tables no VMA needs any more (free_pgtables), flush, free
    * anonymous frames; tables go to RCU (S390Kernel.rcuGracePeriod frees them).
+   * A range (or the part of one) above the mm's limit holds no VMA and no
+   * table: nothing happens there, and the limit stays.
    */
   munmap(va: bigint, size: number): void {
     const end = this.checkRange("munmap", va, size);

@@ -68,7 +68,7 @@ describe.each(ENGINE_NAMES)("s390 free_pgtables (%s engine)", (name) => {
     leakCheck(k);
   });
 
-  it("the brief repro: mmap past 2^53, a hole at 2^42, destroy accounts no page table", async () => {
+  it("mmap past 2^53, a hole at 2^42, destroy: exit_mmap accounts no page table", async () => {
     const { k } = await machine(name, {}, 64 * MiB);
     const mm = S390Mm.create(k, {});
     mm.mmap(1n << 53n, 0x1000, { prot: 3 });
