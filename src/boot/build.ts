@@ -13,7 +13,7 @@ import type { EarlyPvOps, GuestPhys } from "./guest.js";
 import { PvSink } from "./guest.js";
 import { planHpa } from "./hpa.js";
 import { planLinux } from "./init-mapping.js";
-import type { BootInput } from "./input.js";
+import { type BootInput, BootInputError, sizeText } from "./input.js";
 import type { BootPlan, Strategy } from "./plan.js";
 import type { PgtableSink, Preexisting } from "./pgtable.js";
 import { type VerifyReport, verifyTranslations } from "./verify.js";
@@ -29,7 +29,27 @@ export function hpaOwnPgd(input: BootInput): BootInput {
   return { ...input, pgdPa, preexisting: undefined, pgtBuf: { start: pgdPa + 4096, pages: input.pgtBuf.pages - 1 } };
 }
 
+/**
+ * How much RAM the planner maps with 4k pages only (no PSE, as under Xen).
+ * The model keeps every pte it writes — a byte per entry plus its table —
+ * about 0.85 GB and 4 s per TiB here, so past 1 TiB a plan would run out of
+ * host memory long before it finished; such a request is refused at once.
+ */
+export const PLAN_4K_LIMIT = 2 ** 40;
+
+export function checkPlanSize(input: BootInput): void {
+  if (input.pse) return;
+  const end = (geometry(input.mode).is64 ? input.maxPfn : input.maxLowPfn) * 4096;
+  let bytes = 0;
+  for (const r of input.memblock.memory) bytes += Math.max(0, Math.min(r.end, end) - r.base);
+  if (bytes <= PLAN_4K_LIMIT) return;
+  throw new BootInputError(`mapping ${(bytes / 2 ** 40).toFixed(1)} TiB of RAM with 4k pages only means ${Math.ceil(bytes / 2 ** 32)} M ptes; ` +
+    `the planner keeps each one (about 0.85 GB of host memory per TiB) and stops at ${sizeText(PLAN_4K_LIMIT)}: ` +
+    `allow 2M pages (--page-sizes 4k,2M) or give less memory`);
+}
+
 export function plan(strategy: Strategy, input: BootInput, sink?: PgtableSink): BootPlan {
+  checkPlanSize(input);
   // planning mutates memblock (table pages are reserved): every run gets its own copy
   const own = { ...input, memblock: input.memblock.clone() };
   return strategy === "hpa" ? planHpa(own, sink) : planLinux(own, sink);

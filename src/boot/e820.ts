@@ -56,15 +56,18 @@ export function e820TypeName(type: number): string {
 
 function parseType(s: string | number, where: string): number {
   if (typeof s === "number") {
-    if (!Number.isInteger(s) || s < 1) throw new E820Error(`${where}: bad e820 type ${s}`);
+    if (!Number.isInteger(s) || s < 1) throw new E820Error(`${at(where)}bad e820 type ${s}`);
     return s;
   }
   const t = s.trim();
   const m = /^type (\d+)$/.exec(t);
   if (m) return Number(m[1]);
   for (const [name, v] of TYPE_NAMES) if (name.toLowerCase() === t.toLowerCase()) return v;
-  throw new E820Error(`${where}: unknown e820 type "${s}"`);
+  throw new E820Error(`${at(where)}unknown e820 type "${s}"`);
 }
+
+/** "where: " in front of a message, if there is a where. */
+const at = (where: string): string => (where ? `${where}: ` : "");
 
 export class E820Error extends Error {
   constructor(msg: string) { super(msg); this.name = "E820Error"; }
@@ -73,30 +76,59 @@ export class E820Error extends Error {
 /** Parse a number written as hex ("0x…") or decimal; must be a safe integer. */
 export function parseAddr(v: string | number, where: string): number {
   const n = typeof v === "number" ? v : Number(v.trim());
-  if (!Number.isSafeInteger(n) || n < 0) throw new E820Error(`${where}: bad address ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new E820Error(`${at(where)}bad address ${JSON.stringify(v)}${n >= 2 ** 53 ? " (addresses here must be below 2^53)" : ""}`);
   return n;
 }
 
-const LOG_LINE = /\[mem\s+(0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\]\s+(.+?)\s*$/;
+/**
+ * The prefixes e820__print_table() (arch/x86/kernel/e820.c) prints table
+ * entries with. Any line carrying one of the first group is an entry: the
+ * firmware map ("BIOS-e820", or the "BIOS-e801"/"BIOS-88" fallbacks) and its
+ * reprint after setup_data was carved out. The second group also starts other
+ * messages ("e820: update […]", "Xen: …"), so there only `who: [mem` counts.
+ */
+const ENTRY_ONLY_PREFIX = /(?:^|[\s\]>])(BIOS-e820|BIOS-e801|BIOS-88|reserve setup_data):\s*(.*)$/;
+const MEM_PREFIX = /(?:^|[\s\]>])(user|modified|Xen|e820):\s*(\[mem\b.*)$/;
+/** A bare entry, as written by hand: `[mem …] type`, after an optional dmesg timestamp. */
+const BARE = /^\s*(?:\[\s*\d+\.\d+\]\s*)?(\[mem\b.*)$/;
+const ENTRY = /^\[mem\s+(0x[0-9a-f]+)-(0x[0-9a-f]+)\]\s+(\S.*?)\s*$/i;
+/** e820__setup_pci_gap() prints `e820: [mem …] available for PCI devices`: a gap, not an entry. */
+const PCI_GAP = /\]\s+available for PCI devices\s*$/;
 
 /**
- * Parse the boot-log form. Lines without `[mem …]` are ignored, so a whole
- * dmesg can be passed; lines of the `e820: update/remove` kind are ignored
- * too (they are edits, not entries). If a `user:` map is present it wins, as
- * it does in the kernel ("user-defined physical RAM map").
+ * Parse the boot-log form. Lines that are not e820 table entries are
+ * ignored, so a whole dmesg can be passed (the kernel's `e820: update/remove`
+ * edits and its PCI-gap line included); a line that is an entry by its
+ * prefix, or starts with `[mem`, must parse — else the error names its line
+ * number and text. If a `user:` map is present it wins, as it does in the
+ * kernel ("user-defined physical RAM map").
  */
 export function parseE820Log(text: string): E820Entry[] {
   const bios: E820Entry[] = [], user: E820Entry[] = [];
+  const bad: { n: number; text: string; why: string }[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
-    if (/e820: (update|remove)/.test(line)) return;
-    const m = LOG_LINE.exec(line);
-    if (!m) return;
-    const where = `line ${i + 1}`;
-    const start = parseAddr(m[1]!, where), last = parseAddr(m[2]!, where);
-    if (last < start) throw new E820Error(`${where}: end 0x${last.toString(16)} is below start 0x${start.toString(16)}`);
-    const entry = { start, end: last + 1, type: parseType(m[3]!, where) };
-    (/\buser:/.test(line) ? user : bios).push(entry);
+    const m = ENTRY_ONLY_PREFIX.exec(line) ?? MEM_PREFIX.exec(line);
+    const rest = m ? m[2]! : BARE.exec(line)?.[1];
+    if (rest === undefined || PCI_GAP.test(rest)) return;
+    try {
+      const e = ENTRY.exec(rest);
+      if (!e) throw new E820Error("not an e820 entry of the form `[mem 0xSTART-0xEND] TYPE`");
+      const start = parseAddr(e[1]!, ""), last = parseAddr(e[2]!, "");
+      if (last < start) throw new E820Error(`end 0x${last.toString(16)} is below start 0x${start.toString(16)}`);
+      const entry = { start, end: last + 1, type: parseType(e[3]!, "") };
+      (m?.[1] === "user" ? user : bios).push(entry);
+    } catch (err) {
+      if (!(err instanceof E820Error)) throw err;
+      bad.push({ n: i + 1, text: line.trim(), why: err.message });
+    }
   });
+  if (bad.length) {
+    const [b] = bad;
+    const none = bios.length + user.length === 0 ? `none of its ${bad.length} e820 line${bad.length > 1 ? "s" : ""} parses; ` : "";
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more: line${bad.length > 2 ? "s" : ""} ${bad.slice(1, 6).map((x) => x.n).join(", ")}${bad.length > 6 ? ", …" : ""})` : "";
+    throw new E820Error(`${none}line ${b!.n}: ${b!.why}: ${JSON.stringify(b!.text)}${more}`);
+  }
   const raw = user.length ? user : bios;
   if (!raw.length) throw new E820Error("no `[mem 0x…-0x…] type` lines found in the e820 input");
   return raw;

@@ -45,6 +45,14 @@ export interface Geometry {
    *  recorded Debian 6.1 builds: 16 on amd64 (CONFIG_X86_5LEVEL + RANDOMIZE_MEMORY),
    *  6 on 686-pae. */
   readonly defaultPgtBufPages: number;
+  /**
+   * MAX_PHYSMEM_BITS: how much physical memory the kernel can use in this mode
+   * (arch/x86/include/asm/sparsemem.h). e820__end_of_ram_pfn caps max_pfn at
+   * MAX_ARCH_PFN = 2^(bits − 12) (arch/x86/kernel/e820.c): on 64-bit that is
+   * MAXMEM (arch/x86/include/asm/pgtable_64_types.h), 64 TiB with 4-level
+   * and 4 PiB with 5-level paging; 64 GiB with PAE, 4 GiB without.
+   */
+  readonly maxPhysmemBits: number;
 }
 
 const G64 = {
@@ -55,21 +63,21 @@ const G64 = {
 export const GEOMETRIES: Readonly<Record<BootMode, Geometry>> = {
   "x86-64": {
     ...G64, mode: "x86-64", levels: [Level.Pgd, Level.Pud, Level.Pmd, Level.Pte],
-    shift: { 1: 12, 2: 21, 3: 30, 5: 39 }, pageOffset: 0xffff888000000000n,
+    shift: { 1: 12, 2: 21, 3: 30, 5: 39 }, pageOffset: 0xffff888000000000n, maxPhysmemBits: 46,
   },
   la57: {
     ...G64, mode: "la57", levels: [Level.Pgd, Level.P4d, Level.Pud, Level.Pmd, Level.Pte],
-    shift: { 1: 12, 2: 21, 3: 30, 4: 39, 5: 48 }, pageOffset: 0xff11000000000000n,
+    shift: { 1: 12, 2: 21, 3: 30, 4: 39, 5: 48 }, pageOffset: 0xff11000000000000n, maxPhysmemBits: 52,
   },
   pae: {
     mode: "pae", is64: false, levels: [Level.Pgd, Level.Pmd, Level.Pte], entryBytes: 8, entriesPerTable: 512,
     pmdShift: 21, shift: { 1: 12, 2: 21, 5: 30 }, topEntries: 4, pageOffsetPgdIndex: 3, pageOffset: 0xc0000000n,
-    nrRangeMr: 3, largeName: "2M", hasHuge: false, defaultPgtBufPages: 6,
+    nrRangeMr: 3, largeName: "2M", hasHuge: false, defaultPgtBufPages: 6, maxPhysmemBits: 36,
   },
   "2level": {
     mode: "2level", is64: false, levels: [Level.Pgd, Level.Pte], entryBytes: 4, entriesPerTable: 1024,
     pmdShift: 22, shift: { 1: 12, 5: 22 }, topEntries: 1024, pageOffsetPgdIndex: 768, pageOffset: 0xc0000000n,
-    nrRangeMr: 3, largeName: "4M", hasHuge: false, defaultPgtBufPages: 6,
+    nrRangeMr: 3, largeName: "4M", hasHuge: false, defaultPgtBufPages: 6, maxPhysmemBits: 32,
   },
 };
 

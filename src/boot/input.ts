@@ -60,6 +60,8 @@ export interface BootInput {
   brkExtendPages: number;
   /** Tables that exist before init_mem_mapping (set by a backend's start of day). */
   preexisting?: Preexisting;
+  /** What the kernel would warn about while reading the memory map (RAM it cannot use). */
+  warnings?: string[];
 }
 
 export class BootInputError extends Error {
@@ -67,6 +69,9 @@ export class BootInputError extends Error {
 }
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
+
+/** The memory a Xen PV domU uses at most (xen_get_pages_limit with xen_512gb_limit). */
+export const XEN_PV_LIMIT = 512 * GiB;
 
 /** The recorded Debian 6.1 kernels' layouts (nokaslr). */
 export const DEBIAN_61_AMD64: KernelLayout = { text: 0x1000000, end: 0x4430000, brkBase: 0x4400000, brkEnd: 0x4411000 };
@@ -101,7 +106,7 @@ export function parseSize(s: string): number {
  * above 2 GiB, else all of it minus 128 KiB of ACPI/reserved), the rest above
  * 4 GiB — the shapes of the recorded boots.
  */
-export function qemuLikeE820(size: number, mode: BootMode): E820Entry[] {
+export function qemuLikeE820(size: number): E820Entry[] {
   if (size < 16 * MiB) throw new BootInputError(`--mem ${size} is too small: at least 16 MiB`);
   const e: E820Entry[] = [
     { start: 0, end: 0x9fc00, type: E820Type.Ram },
@@ -113,11 +118,9 @@ export function qemuLikeE820(size: number, mode: BootMode): E820Entry[] {
   e.push({ start: 0x100000, end: lowEnd, type: E820Type.Ram });
   e.push({ start: lowEnd, end: lowLimit, type: E820Type.Reserved });
   e.push({ start: 0xfffc0000, end: 0x100000000, type: E820Type.Reserved });
-  if (size > lowLimit) {
-    if (mode === "2level" && 4 * GiB + size - lowLimit > 4 * GiB)
-      { /* 2-level cannot address RAM above 4 GiB; keep it in the map, it is highmem anyway */ }
-    e.push({ start: 4 * GiB, end: 4 * GiB + (size - lowLimit), type: E820Type.Ram });
-  }
+  // The firmware reports all of it whatever the paging mode; what the kernel
+  // cannot use is dropped by inputFromE820 (capRam), with a warning.
+  if (size > lowLimit) e.push({ start: 4 * GiB, end: 4 * GiB + (size - lowLimit), type: E820Type.Ram });
   return sanitizeE820(e);
 }
 
@@ -146,9 +149,7 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
     throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): use --mode x86-64 or la57 with --xen");
   const e820 = e820SetupArchEdits(sanitizeE820(rawMap));
   const mb = Memblock.fromE820(e820);
-  let maxPfn = e820EndOfRamPfn(e820);
-  if (mode === "2level") maxPfn = Math.min(maxPfn, 2 ** 20);            // 32-bit physical addresses
-  if (mode === "pae") maxPfn = Math.min(maxPfn, 2 ** 24);               // max_arch_pfn, 64 GiB
+  const { maxPfn, warnings } = capRam(mode, backend, mb, e820EndOfRamPfn(e820));
   const maxLowPfn = g.is64 ? maxPfn : Math.min(maxPfn, MAXMEM_PFN_32);
   let ramAbove1M = 0;
   for (const r of mb.memory) ramAbove1M += Math.max(0, Math.min(r.end, maxLowPfn * 4096) - Math.max(r.base, 0x100000));
@@ -176,7 +177,52 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
     bottomUp: mb.bottomUp, stepRule: opts.stepRule ?? "modern", maxPfn, maxLowPfn,
     pgdPa: defaultPgdPa(kernel), fixmap: g.is64 ? undefined : defaultFixmap32(mode),
     brkExtendPages: opts.brkExtendPages ?? 0,
+    ...(warnings.length ? { warnings } : {}),
   };
+}
+
+/**
+ * RAM the paging mode cannot address. e820__end_of_ram_pfn caps max_pfn at
+ * MAX_ARCH_PFN (arch/x86/kernel/e820.c: MAXMEM >> PAGE_SHIFT on 64-bit, i.e.
+ * 64 TiB with 4-level and 4 PiB with 5-level paging; 64 GiB with PAE; 4 GiB
+ * without), so init_mem_mapping never maps past it; the memory model then
+ * refuses the rest (mm/sparse.c mminit_validate_memmodel_limits warns and
+ * clips to MAX_PHYSMEM_BITS; a non-PAE highmem kernel says "Warning: only
+ * 4GB will be used", arch/x86/mm/init_32.c highmem_pfn_init). It is taken
+ * out of memblock here so that nothing downstream — planning, the size of
+ * the build machine — sees memory the kernel can never use.
+ */
+function capRam(mode: BootMode, backend: Backend, mb: Memblock, endPfn: number): { maxPfn: number; warnings: string[] } {
+  const g = geometry(mode);
+  const xen = backend === "xen";
+  // A Xen PV guest other than dom0 stops at 512 GiB (xen_get_pages_limit,
+  // arch/x86/xen/setup.c: xen_512gb_limit, on with the default
+  // CONFIG_XEN_512GB=y); xen_memory_setup ends its memory map there.
+  const maxArchPfn = Math.min(2 ** (g.maxPhysmemBits - 12), xen ? XEN_PV_LIMIT / 4096 : Infinity);
+  if (endPfn <= maxArchPfn) return { maxPfn: endPfn, warnings: [] };
+  const cap = maxArchPfn * 4096;
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  const dropped = mb.memory.filter((r) => r.end > cap).map((r) => [Math.max(r.base, cap), r.end] as const);
+  const bytes = dropped.reduce((n, [s, e]) => n + e - s, 0);
+  mb.removeMemory(cap, Number.MAX_SAFE_INTEGER);
+  const why = xen && cap === XEN_PV_LIMIT ? "a Xen PV guest's limit: xen_512gb_limit, CONFIG_XEN_512GB"
+    : g.is64 ? `MAXMEM for ${mode === "la57" ? "5" : "4"}-level paging, MAX_PHYSMEM_BITS ${g.maxPhysmemBits}`
+    : mode === "pae" ? "PAE: 36-bit physical addresses" : "2-level paging: 32-bit physical addresses";
+  const ranges = dropped.map(([s, e]) => `[mem ${hex(s)}-${hex(e - 1)}]`).join(", ");
+  return {
+    maxPfn: maxArchPfn,
+    warnings: [`RAM above ${sizeText(cap)} (${why}) cannot be used: dropped ${ranges} (${sizeText(bytes)}); max_pfn ${hex(maxArchPfn)}`],
+  };
+}
+
+/** An exact size in binary units: "64 TiB", "36 TiB + 2 GiB", "4 KiB". */
+export function sizeText(n: number): string {
+  const parts: string[] = [];
+  for (const [u, s] of [["PiB", 2 ** 50], ["TiB", 2 ** 40], ["GiB", GiB], ["MiB", MiB], ["KiB", 1024], ["bytes", 1]] as const) {
+    const q = Math.floor(n / s);
+    if (q) { parts.push(`${q} ${u}`); n -= q * s; }
+  }
+  return parts.join(" + ") || "0 bytes";
 }
 
 /**
@@ -220,7 +266,7 @@ export function pvE820(size: number): E820Entry[] {
 }
 
 export function inputFromMem(size: number, opts: InputOptions = {}): BootInput {
-  return inputFromE820(opts.backend === "xen" ? pvE820(size) : qemuLikeE820(size, opts.mode ?? "x86-64"), opts);
+  return inputFromE820(opts.backend === "xen" ? pvE820(size) : qemuLikeE820(size), opts);
 }
 
 export { E820Error };

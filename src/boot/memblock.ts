@@ -36,6 +36,8 @@ export class Memblock {
 
   addMemory(base: number, end: number, flags = 0): void { addRegion(this.memory, base, end, flags); }
   reserve(base: number, end: number): void { addRegion(this.reserved, base, end, 0); }
+  /** memblock_remove(): take [base, end) out of memory. */
+  removeMemory(base: number, end: number): void { removeRange(this.memory, base, end); }
   /** memblock_phys_free(): give a reserved range back. */
   free(base: number, end: number): void { removeRange(this.reserved, base, end); }
 

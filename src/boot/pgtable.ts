@@ -138,6 +138,17 @@ export class PgtableModel {
     this.sink.setLeafEntry?.(t.pa, t.level, i, pa, t.level !== Level.Pte);
   }
 
+  /** setLeaf for entries [from, to) of a pte table, mapping consecutive pages from `pa`. */
+  setLeafRun(t: Table, from: number, to: number, pa: number): void {
+    const set = this.sink.setLeafEntry;
+    if (!set && !t.target) {
+      t.kind.fill(Slot.Leaf, from, to);
+      this.leavesWritten += to - from;
+      return;
+    }
+    for (let i = from; i < to; i++, pa += 4096) this.setLeaf(t, i, pa);
+  }
+
   clear(t: Table, i: number): void {
     if (t.kind[i] === Slot.None) return;
     t.kind[i] = Slot.None;

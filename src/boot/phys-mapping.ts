@@ -137,21 +137,27 @@ function physLargeLevelInit(ctx: PhysMapContext, t: Table, paddr: number, paddrE
 
 /** phys_pte_init. */
 function physPteInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: number): number {
-  const m = ctx.model, g = m.g;
-  let paddrLast = paddrEnd, pages = 0;
-  for (let i = entryIndex(g, Level.Pte, paddr), next: number; i < g.entriesPerTable; i++, paddr = next) {
-    const base = paddr - (paddr % 4096);
-    next = base + 4096;
-    if (paddr >= paddrEnd) {
-      if (t.kind[i] !== Slot.None && !ramOrKernel(ctx, base, next)) m.clear(t, i);
-      continue;
-    }
-    pages++;
+  const m = ctx.model, g = m.g, n = g.entriesPerTable;
+  let paddrLast = paddrEnd;
+  const first = entryIndex(g, Level.Pte, paddr), base0 = paddr - (paddr % 4096);
+  const at = (i: number): number => base0 + (i - first) * 4096;        // the page entry i maps
+  // Entries whose page starts below paddrEnd are mapped; runs of empty ones
+  // are written in one go (with 4k pages only, as under Xen, this is most
+  // of the planning time).
+  const stop = paddr < paddrEnd ? Math.min(n, first + Math.ceil((paddrEnd - base0) / 4096)) : first;
+  const pages = stop - first;
+  for (let i = first; i < stop;) {
     // "We will re-use the existing mapping" (Xen pre-sets some entries read-only).
-    if (t.kind[i] !== Slot.None) continue;
-    m.setLeaf(t, i, base);
-    paddrLast = next;
+    if (t.kind[i] !== Slot.None) { i++; continue; }
+    let j = i + 1;
+    while (j < stop && t.kind[j] === Slot.None) j++;
+    m.setLeafRun(t, i, j, at(i));
+    paddrLast = at(j);
+    i = j;
   }
+  // The rest of the table: entries left from earlier that map no RAM go.
+  for (let i = stop; i < n; i++)
+    if (t.kind[i] !== Slot.None && !ramOrKernel(ctx, at(i), at(i) + 4096)) m.clear(t, i);
   ctx.directPages[PG_4K]! += pages;
   return paddrLast;
 }

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { StepRule } from "./alloc-low.js";
 import { type BuildOptions, type BuildResult, buildAndVerify, plan } from "./build.js";
-import { parseE820 } from "./e820.js";
+import { E820Error, type E820Entry, parseE820 } from "./e820.js";
 import { type BootMode, BOOT_MODES } from "./geometry.js";
 import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, kernelLayoutAt, parseSize } from "./input.js";
 import type { BootPlan, Strategy } from "./plan.js";
@@ -50,6 +50,29 @@ export function parsePageSizes(s: string, mode: BootMode): { pse: boolean; gbpag
 
 export interface Loaded { input: BootInput; record?: BootRecord }
 
+/** A file named by `flag`, or a one-line error naming the flag and the file. */
+async function readInputFile(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied"
+      : err instanceof Error ? err.message : String(err);
+    throw new BootInputError(`${flag} ${path}: ${why}`);
+  }
+}
+
+/** The --e820 file, parsed; a parse error names the file. */
+async function readE820(path: string): Promise<E820Entry[]> {
+  const text = await readInputFile("--e820", path);
+  try {
+    return parseE820(text);
+  } catch (err) {
+    if (err instanceof E820Error) throw new BootInputError(`--e820 ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
 export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
   const mode = o.mode ?? "x86-64";
   if (!BOOT_MODES.includes(mode)) throw new BootInputError(`unknown --mode ${mode} (expected ${BOOT_MODES.join(", ")})`);
@@ -58,7 +81,7 @@ export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
   const backend: Backend = o.xen ? "xen" : "native";
   if (o.fromRecord && o.kernel !== undefined) throw new BootInputError("--kernel: a recorded boot carries its own kernel layout; drop one of them");
   if (o.fromRecord) {
-    let recs = parseRecords(await readFile(o.fromRecord, "utf8"));
+    let recs = parseRecords(await readInputFile("--from-record", o.fromRecord));
     if (o.recordId) recs = recs.filter((r) => r.id === o.recordId);
     if (!recs.length) throw new BootInputError(o.recordId ? `no record with id "${o.recordId}" in ${o.fromRecord}` : `no records in ${o.fromRecord}`);
     return recs.map((r) => {
@@ -71,7 +94,7 @@ export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
   const sizes = o.pageSizes ? parsePageSizes(o.pageSizes, mode) : {};
   const kernel = o.kernel === undefined ? undefined : kernelLayoutAt(...parseRange(o.kernel), mode);
   const common = { mode, backend, ...sizes, pgtBufPages: o.brk, bottomUp: o.bottomUp, stepRule: o.stepRule, kernel };
-  const input = o.e820 ? inputFromE820(parseE820(await readFile(o.e820, "utf8")), common) : inputFromMem(parseSize(o.mem ?? "64G"), common);
+  const input = o.e820 ? inputFromE820(await readE820(o.e820), common) : inputFromMem(parseSize(o.mem ?? "64G"), common);
   if (backend === "xen") {
     // plan-only runs see the same start-of-day tables a build creates
     const sod = xenStartOfDayTables(input);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { E820Error, E820Type, formatE820, parseE820, parseE820Json, parseE820Log, sanitizeE820 } from "../../src/boot/e820.js";
@@ -44,6 +45,52 @@ describe("e820 parsing", () => {
     expect(() => parseE820Json({})).toThrow(E820Error);
     expect(() => parseE820Json([["0x0"]])).toThrow(/expected/);
     expect(() => parseE820Json([["zz", "0x10", 1]])).toThrow(/bad address/);
+  });
+
+  it("a line that is an e820 entry but does not parse is an error naming its line number and text", () => {
+    const good = "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable\n";
+    expect(() => parseE820Log(good + "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffffzzzz] usable\n")).toThrow(
+      'line 2: not an e820 entry of the form `[mem 0xSTART-0xEND] TYPE`: "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffffzzzz] usable"');
+    // No dash between start and end.
+    expect(() => parseE820Log(good + "[    0.000000] BIOS-e820: [mem 0x0000000000100000 0x000000003ffdffff] usable")).toThrow(
+      'line 2: not an e820 entry of the form `[mem 0xSTART-0xEND] TYPE`: "[    0.000000] BIOS-e820: [mem 0x0000000000100000 0x000000003ffdffff] usable"');
+    // A BIOS-e820 line is an entry whatever follows the prefix; a hand-written `[mem …]` line too.
+    expect(() => parseE820Log(good + "BIOS-e820: 0000000000100000 - 000000003ffe0000 (usable)")).toThrow(/^line 2: not an e820 entry/);
+    expect(() => parseE820Log(good + "\n[mem 0x100000-0x3ffdffff]")).toThrow(/^line 3: not an e820 entry .*: "\[mem 0x100000-0x3ffdffff\]"$/);
+    expect(() => parseE820Log(good + "user: [mem 0x100000-0x3ffdffff] usabel")).toThrow('line 2: unknown e820 type "usabel": "user: [mem 0x100000-0x3ffdffff] usabel"');
+    expect(() => parseE820Log(good + "BIOS-e820: [mem 0x100000-0x30000000000000] usable")).toThrow(/^line 2: bad address "0x30000000000000" \(addresses here must be below 2\^53\)/);
+    // Several: the first is named, the others counted.
+    expect(() => parseE820Log(good + "BIOS-e820: [mem 0x1-] usable\nx\nBIOS-e820: [mem 0x2] usable\nBIOS-e820: junk")).toThrow(
+      /^line 2: .*"BIOS-e820: \[mem 0x1-\] usable" \(and 2 more: lines 4, 5\)$/);
+  });
+
+  it("a map of nothing but bad entry lines says so (not \"no usable RAM\")", () => {
+    expect(() => parseE820Log("BIOS-e820: [mem 0x0-0x9fbffzzzz] usable\nBIOS-e820: [mem 0x100000 0x3ffdffff] usable\n")).toThrow(
+      /^none of its 2 e820 lines parses; line 1: not an e820 entry .*: "BIOS-e820: \[mem 0x0-0x9fbffzzzz\] usable" \(and 1 more: line 2\)$/);
+    expect(() => parseE820("BIOS-e820: [mem 0x0-0x9fbff] usable-ish")).toThrow(/^none of its 1 e820 line parses; line 1: unknown e820 type/);
+  });
+
+  it("other kernel messages that mention [mem …] are not entries and are ignored", () => {
+    const noise = [
+      "[    0.000000] e820: update [mem 0x00000000-0x00000fff] usable ==> reserved",
+      "[    0.000000] e820: remove [mem 0x000a0000-0x000fffff] usable",
+      "[    0.004000] e820: [mem 0x80000000-0xafffffff] available for PCI devices",
+      "[    0.003000] found SMP MP-table at [mem 0x000f5ba0-0x000f5baf]",
+      "[    0.010000] ACPI: Reserving FACP table memory at [mem 0x7ffe1ae4-0x7ffe1bd7]",
+      "[    0.020000] NODE_DATA(0) allocated [mem 0x107ffd5000-0x107fffffff]",
+      "[    0.030000] PM: hibernation: Registered nosave memory: [mem 0x00000000-0x00000fff]",
+      "[    0.040000] pci_bus 0000:00: root bus resource [mem 0x000a0000-0x000bffff window]",
+      "[    0.050000] e820: reserve RAM buffer [mem 0x0009fc00-0x0009ffff]",
+      "[    0.060000] Xen: using vcpuop timer interface",
+    ].join("\n");
+    expect(parseE820Log(`${noise}\n${LOG}`)).toEqual(parseE820Log(LOG));
+  });
+
+  it("every recorded boot's printed log (its raw lines) parses to the map the record holds", () => {
+    const path = new URL("../fixtures/linux-boot-public.jsonl", import.meta.url).pathname;
+    const records = readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; raw: string[]; e820: unknown });
+    expect(records).toHaveLength(8);
+    for (const r of records) expect(parseE820Log(r.raw.join("\n")), r.id).toEqual(parseE820Json(r.e820));
   });
 
   it("overlapping and unsorted entries are sorted and merged as e820__update_table does (larger type wins)", () => {

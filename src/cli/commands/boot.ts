@@ -36,6 +36,8 @@ export function registerBoot(program: Command): void {
       let failed = false;
       const json: unknown[] = [];
       for (const loaded of await loadInputs(o)) {
+        // On stderr, so that --json output stays one JSON document.
+        for (const w of loaded.input.warnings ?? []) console.error(`wasmmu: warning: ${w}`);
         const isXen = loaded.input.backend === "xen";
         // Under Xen every pte is a checked kernel store and every pte page a validated pin: ~2.5 s per GiB.
         const xenTooBig = isXen && loaded.input.maxPfn * 4096 > XEN_BUILD_LIMIT && !o.forceBuild;
@@ -52,6 +54,7 @@ export function registerBoot(program: Command): void {
           json.push({
             ...(r.record ? { id: r.record.id } : {}),
             ...planToJson(r.plan),
+            ...(loaded.input.warnings ? { warnings: loaded.input.warnings } : {}),
             ...(v ? { verify: { ok: v.ok, translated: v.translated, regions_2M: v.regions, pages_4k: v.pages,
               mismatches: v.mismatches.map((m) => ({ va: `0x${m.va.toString(16)}`, pa: `0x${m.pa.toString(16)}`, got: m.got })),
               tables_from_unmapped: v.tablesFromUnmapped.map((x) => `0x${x.toString(16)}`), end_faults: v.endFaults } } : {}),

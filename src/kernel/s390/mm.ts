@@ -283,6 +283,8 @@ export class S390Mm implements PtOwner {
    * munmap: zap every PTE (ptep_get_and_clear), free the PTE tables and
    * segment/region tables no VMA needs any more (free_pgtables), flush, free
    * anonymous frames; tables go to RCU (S390Kernel.rcuGracePeriod frees them).
+   * A range (or the part of one) above the mm's limit holds no VMA and no
+   * table: nothing happens there, and the limit stays.
    */
   munmap(va: bigint, size: number): void {
     const end = this.checkRange("munmap", va, size);
@@ -368,7 +370,7 @@ export class S390Mm implements PtOwner {
     const tlb = new S390MmuGather(this);
     for (const v of [...this.vmas]) this.zapRange(tlb, v);
     this.vmas.length = 0;
-    this.freePgtables(tlb, 0n, this.asceLimit === TASK_SIZE_MAX ? 1n << 64n : this.asceLimit);
+    this.freePgtables(tlb, 0n, 1n << 64n);
     tlb.finish();
     crstTableFree(this, this.pgdDesc);          // the ESA/390 segment table too (its order is in the ptdesc)
     if (this.nrTables !== 0) throw new Error(`exit_mmap: mm ${this.id} still accounts ${this.nrTables} page tables`);
@@ -396,21 +398,42 @@ export class S390Mm implements PtOwner {
   }
 
   /**
-   * free_pgtables over [s, e): every PTE, segment or region table below the
-   * top whose whole span is used by no VMA is detached and handed to the
-   * gather — PTE tables through page_table_free_rcu (pte_free_tlb), CRST
-   * tables through tlb_remove_table with low pointer bits 0 (pmd/pud_free_tlb,
-   * whose dtor runs now).
+   * free_pgtables over [s, e), after the VMAs there are gone: free_pgd_range
+   * (mm/memory.c) with floor = the end of the VMA below and ceiling = the
+   * start of the VMA above. A PTE, segment or region table below the top is
+   * freed when its whole span lies in [floor, ceiling) — nothing of it is in
+   * use — PTE tables through page_table_free_rcu (pte_free_tlb), CRST tables
+   * through tlb_remove_table with low pointer bits 0 (pmd/pud_free_tlb, whose
+   * dtor runs now).
+   *
+   * Two limits keep the walk honest:
+   *  - nothing beyond what the top table covers (2^42, 2^53 or 2^64) is
+   *    walked: a range there has no VMA and no table, and its index would
+   *    wrap onto the low entries;
+   *  - a table that goes is emptied completely first, not only over [s, e):
+   *    after crst_table_upgrade the old top table hangs under the new one
+   *    whether or not any VMA is near it, and a parent freed over a hole
+   *    would otherwise leave it allocated and unreachable. Everything under
+   *    an unused span is itself unused, so this frees nothing still needed.
    */
   private freePgtables(tlb: S390MmuGather, s: bigint, e: bigint): void {
     const k = this.k;
-    const used = (lo: bigint, hi: bigint): boolean => this.vmas.some((v) => v.start < hi && lo < v.end);
+    const top = asceLevel(this.asce);
+    const covered = k.esa390 ? ESA_LIMIT : 1n << (crstShift(top) + 11n);
+    if (e > covered) e = covered;
+    if (s >= e) return;
+    let floor = 0n, ceiling = covered;
+    for (const v of this.vmas) {
+      if (v.end <= s && v.end > floor) floor = v.end;
+      if (v.start >= e && v.start < ceiling) ceiling = v.start;
+    }
+    const unused = (lo: bigint, hi: bigint): boolean => floor <= lo && hi <= ceiling;
     if (k.esa390) {
       // One level: the segment table's 4-byte entries, 1 MiB each.
-      for (let base = s & ~0xfffffn; base < e && base < ESA_LIMIT; base += 1n << 20n) {
+      for (let base = s & ~0xfffffn; base < e; base += 1n << 20n) {
         const ep = this.pgd + 4 * Number(base >> 20n);
         const ent = this.pmdGet(ep);
-        if (ent & _SEGMENT_ENTRY_INVALID || used(base, base + (1n << 20n))) continue;
+        if (ent & _SEGMENT_ENTRY_INVALID || !unused(base, base + (1n << 20n))) continue;
         this.pmdSet(ep, _SEGMENT_ENTRY_EMPTY);
         this.nrPtes--;
         pageTableFreeRcu(this, pmdPgtable31(ent), base, tlb);
@@ -425,8 +448,9 @@ export class S390Mm implements PtOwner {
         const ep = table + 8 * crstIndex(lvl, va);
         const ent = k.phys.read64(ep, true);
         if (!(ent & _REGION_ENTRY_INVALID)) {
+          const free = unused(base, next);
           if (lvl === 0) {
-            if (!used(base, next)) {
+            if (free) {
               const t = pmdPgtable(ent);
               k.phys.write64(ep, _SEGMENT_ENTRY_EMPTY, true);
               this.nrPtes--;
@@ -434,8 +458,11 @@ export class S390Mm implements PtOwner {
             }
           } else {
             const child = Number(ent & _REGION_ENTRY_ORIGIN);
-            visit(child, (lvl - 1) as CrstLevel, va, next < hi ? next : hi);
-            if (!used(base, next)) {
+            // A table about to go is walked over its whole span; one that
+            // stays only where the range reaches into it.
+            if (free) visit(child, (lvl - 1) as CrstLevel, base, next);
+            else visit(child, (lvl - 1) as CrstLevel, va, next < hi ? next : hi);
+            if (free) {
               const pt = k.ptdescs.get(child / PAGE_SIZE)!;
               k.phys.write64(ep, crstEmpty(lvl), true);
               if (lvl === 1) this.nrPmds--; else if (lvl === 2) this.nrPuds--;
@@ -447,7 +474,6 @@ export class S390Mm implements PtOwner {
         va = next;
       }
     };
-    const top = asceLevel(this.asce);
     visit(this.pgd, top, s & ~0xfffffn, e);
   }
 
