@@ -12,7 +12,7 @@ import { lowMask } from "./bits.js";
 import { Access, Cr, Ctl, Leaf, Mem, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { TsPsc } from "./psc.js";
-import type { X86Walker } from "./x86-walk.js";
+import type { X86Walker } from "./x86/walk.js";
 
 const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;

@@ -15,11 +15,11 @@
  * non-leaf; a failed non-leaf cmpxchg re-reads that level, a failed leaf
  * cmpxchg restarts the walk.
  */
-import { lowMask } from "./bits.js";
-import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../abi.js";
-import type { Layout } from "../../layout.js";
-import { frameHashHome } from "../../phys/frame-hash.js";
-import type { TsPsc } from "./psc.js";
+import { lowMask } from "../bits.js";
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../../abi.js";
+import type { Layout } from "../../../layout.js";
+import { frameHashHome } from "../../../phys/frame-hash.js";
+import type { TsPsc } from "../psc.js";
 
 const TWO32 = 4294967296;
 /** Outcome of entryOffset(): the PA is beyond guest memory / an unbacked sparse frame. */
