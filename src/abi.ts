@@ -306,6 +306,11 @@ export const enum Cr {
 }
 
 /** Bits of an x86 paging-structure entry (Intel SDM Vol. 3A §4.3–4.5, tables 4-4 … 4-20). */
+/** The protection controls the access rules read (assembly/x86/access.ts and
+ *  its TS twin), packed into one word: CR0.WP, CR4.SMEP, CR4.SMAP, and
+ *  CR4.PKE where it takes effect (IA-32e paging only). */
+export const enum PermCtl { WP = 1, SMEP = 2, SMAP = 4, PKE = 8 }
+
 export const enum Pte {
   P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256,
   /** Bit 12 of a large-page entry is PAT; the page frame starts above it. */
