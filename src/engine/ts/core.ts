@@ -5,6 +5,8 @@
  *
  *   assembly/translate.ts    ts/translate.ts   single and batch translation
  *   assembly/x86/walk.ts     ts/x86/walk.ts    the page walker
+ *   assembly/x86/walk-fast.ts ts/x86/walk-fast.ts the steady-state walk
+ *   assembly/x86/access.ts   ts/x86/access.ts  the access rules
  *   assembly/tlb.ts          ts/tlb.ts         TLB, statistics, invalidation
  *   assembly/psc.ts          ts/psc.ts         paging-structure caches
  *
@@ -17,6 +19,7 @@ import type { X86Core } from "../x86-core.js";
 import { TsTlb } from "./tlb.js";
 import { TsTranslate } from "./translate.js";
 import { X86Walker } from "./x86/walk.js";
+import { TsWalkFast } from "./x86/walk-fast.js";
 
 const TWO32 = 4294967296;
 const lo32 = (v: bigint): number => Number(v & 0xffff_ffffn);
@@ -30,7 +33,7 @@ export class TsX86Core implements X86Core {
   constructor(buffer: ArrayBuffer, layout: Layout, batch: BatchViews) {
     this.walker = new X86Walker(buffer, layout);
     this.tlb = new TsTlb(buffer, layout, this.walker);
-    this.tr = new TsTranslate(buffer, this.walker, this.tlb, batch);
+    this.tr = new TsTranslate(buffer, this.walker, this.tlb, new TsWalkFast(buffer, layout, this.walker, this.tlb), batch);
   }
 
   translate(va: bigint, access: number): number {

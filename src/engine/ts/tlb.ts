@@ -82,7 +82,7 @@ export class TsTlb {
   }
 
   /** The deny bits of a leaf in the current context (x86/access.ts denyBitsOf). */
-  private denyBits(leaf: number): number { return denyBitsOf(leaf, permControls(this.m32)); }
+  denyBits(leaf: number): number { return denyBitsOf(leaf, permControls(this.m32)); }
 
   /** denyBits tabulated by the leaf's W, U, X and D bits for the controls it
    *  was built for (the core's denyBitsCached): a fill costs one lookup. */

@@ -14,6 +14,7 @@ import { writeResult } from "../result.js";
 import { BATCH_REFUSED } from "../x86-core.js";
 import { TsTlb } from "./tlb.js";
 import type { X86Walker } from "./x86/walk.js";
+import { SLOW, type TsWalkFast } from "./x86/walk-fast.js";
 
 const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
@@ -23,7 +24,7 @@ export class TsTranslate {
   private readonly m32: Uint32Array;
 
   constructor(buffer: ArrayBuffer, private readonly walker: X86Walker, private readonly tlb: TsTlb,
-    private readonly batch: BatchViews) {
+    private readonly fastWalk: TsWalkFast, private readonly batch: BatchViews) {
     this.m32 = new Uint32Array(buffer);
   }
 
@@ -31,11 +32,22 @@ export class TsTranslate {
   linearHi(vaHi: number): number { return this.m32[C_MODE]! >= X86Mode.Ia32e4 ? vaHi : 0; }
 
   /**
-   * One access with side effects (the core's translateOne): the inline probe
-   * of structure 0, the TLB lookup, else the walk. (vaHi:vaLo) is made linear
-   * here. Unknown access kinds are reads (the engine refuses them first).
+   * One access with side effects (the core's translateOne). (vaHi:vaLo) is
+   * made linear here. Unknown access kinds are reads (the engine refuses
+   * them first).
    */
   translateOne(vaLo: number, vaHi: number, access: Access): FaultKind {
+    if (access > Access.Fetch || access < 0) access = Access.Read;
+    this.prepared = false;         // the fast walk's context, derived on a miss only
+    return this.translateElem(vaLo, vaHi, access);
+  }
+
+  /** fastWalk.prepare() has run for the current batch or single translation. */
+  private prepared = false;
+
+  /** translateOne in a prepared context (the core's translateElem): the
+   *  inline probe of structure 0, the TLB lookup, else the walk. */
+  private translateElem(vaLo: number, vaHi: number, access: Access): FaultKind {
     if (access > Access.Fetch || access < 0) access = Access.Read;
     const tlb = this.tlb, m32 = this.m32;
     vaHi = this.linearHi(vaHi);
@@ -57,8 +69,10 @@ export class TsTranslate {
   /** The walk after a TLB miss, with its statistics, fill and fault handling. */
   private translateMiss(vaLo: number, vaHi: number, access: Access, pcid: number): FaultKind {
     const w = this.walker, m32 = this.m32, tlb = this.tlb;
-    let f: FaultKind;
-    if (m32[C_OPTIONS]! & Opt.AdOnFaultNone) {
+    if (!this.prepared) { this.fastWalk.prepare(); this.prepared = true; }
+    let f: number = this.fastWalk.walkFast(vaLo, vaHi, access);
+    if (f !== SLOW) { /* the steady state: done */ }
+    else if (m32[C_OPTIONS]! & Opt.AdOnFaultNone) {
       f = w.walk(vaLo, vaHi, access, false, true);
       if (f === FaultKind.None) f = w.walk(vaLo, vaHi, access, true, true);
     } else f = w.walk(vaLo, vaHi, access, true, true);
@@ -101,6 +115,7 @@ export class TsTranslate {
    */
   translateBatch(n: number): number {
     if (n > this.batch.capacity) return BATCH_REFUSED;
+    this.prepared = false;
     const { va32, kind, out32 } = this.batch, w = this.walker, tlb = this.tlb, m32 = this.m32;
     const ia32e = m32[C_MODE]! >= X86Mode.Ia32e4;
     const pcid = tlb.currentPcid();
@@ -123,7 +138,7 @@ export class TsTranslate {
           continue;
         }
       }
-      const f = this.translateOne(vaLo, vaHi, k as Access);
+      const f = this.translateElem(vaLo, vaHi, k as Access);
       if (f === FaultKind.None) {
         out32[2 * i] = w.pa >>> 0;
         out32[2 * i + 1] = Math.floor(w.pa / TWO32);
@@ -142,9 +157,10 @@ export class TsTranslate {
    *  fault: its index, or `end` (see the core's translateRange). */
   translateRange(start: number, end: number): number {
     if (start > end || end > this.batch.capacity) return BATCH_REFUSED;
+    this.prepared = false;
     const { va32, kind, out32 } = this.batch, w = this.walker;
     for (let i = start; i < end; i++) {
-      const f = this.translateOne(va32[2 * i]!, va32[2 * i + 1]!, kind[i]! as Access);
+      const f = this.translateElem(va32[2 * i]!, va32[2 * i + 1]!, kind[i]! as Access);
       if (f !== FaultKind.None) {
         this.storeFault(i, f);
         return i;

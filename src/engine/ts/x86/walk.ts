@@ -97,6 +97,11 @@ export class X86Walker {
     this.fault = FaultKind.None; this.pa = pa; this.leaf = leaf; this.shift = shift; this.ptePa = ptePa;
   }
 
+  /** The fast walk's result (walk-fast.ts): a successful walk of `refs` levels. */
+  setFast(pa: number, leaf: number, shift: number, ptePa: number, refs: number): void {
+    this.fault = FaultKind.None; this.pa = pa; this.leaf = leaf; this.shift = shift; this.ptePa = ptePa; this.refs = refs;
+  }
+
   /** One more in the u64 counter at STATS + off (the core's statInc). */
   private statInc(off: number): void {
     const i = (Mem.STATS_BASE + off) >>> 2, m32 = this.m32;
