@@ -39,7 +39,7 @@ import { walkLeaf, walkPa, walkPtePa, walkSetHit, walkShift } from "./x86/walk";
 /** Offset of the ACCESS counter for (level 1|2, access kind, miss). */
 // @ts-ignore: decorator
 @inline export function statAccess(level: u32, access: u32, miss: u32): u32 {
-  return Stat.ACCESS + (level - 1) * 48 + access * 16 + miss * 8;
+  return Stat.ACCESS + (level - 1) * Stat.LEVEL_STRIDE + access * Stat.KIND_STRIDE + miss * Stat.COUNTER;
 }
 
 // ── context ──

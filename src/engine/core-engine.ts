@@ -22,9 +22,9 @@ import { badPaVa, readResult, translatePaVia } from "./result.js";
 import { S390Methods, type S390Core } from "./s390.js";
 import type { X86Core } from "./x86-core.js";
 import { setOk, X86Control } from "./x86-control.js";
+import { TWO32 } from "../u64.js";
 
 const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
-const TWO32 = 4294967296;
 
 /** What an engine is made of. */
 export interface EngineParts {

@@ -20,8 +20,8 @@ import { TsTlb } from "./tlb.js";
 import { TsTranslate } from "./translate.js";
 import { X86Walker } from "./x86/walk.js";
 import { TsWalkFast } from "./x86/walk-fast.js";
+import { TWO32 } from "../../u64.js";
 
-const TWO32 = 4294967296;
 const lo32 = (v: bigint): number => Number(v & 0xffff_ffffn);
 const hi32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn);
 

@@ -14,8 +14,8 @@ import type { Layout } from "../../layout.js";
 import { TsPsc } from "./psc.js";
 import { denyBitsOf, permControls } from "./x86/access.js";
 import type { X86Walker } from "./x86/walk.js";
+import { TWO32 } from "../../u64.js";
 
-const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_MODE = c32(Ctl.MODE), C_CR0 = c32(Ctl.CR0), C_CR3 = c32(Ctl.CR3), C_CR4 = c32(Ctl.CR4);
 const C_CPL = c32(Ctl.CPL), C_EFLAGS = c32(Ctl.EFLAGS);
@@ -51,7 +51,7 @@ export class TsTlb {
     if (lo >= TWO32) m32[i + 1] = (m32[i + 1]! + Math.floor(lo / TWO32)) >>> 0;
   }
   static statAccess(level: number, access: number, miss: number): number {
-    return Stat.ACCESS + (level - 1) * 48 + access * 16 + miss * 8;
+    return Stat.ACCESS + (level - 1) * Stat.LEVEL_STRIDE + access * Stat.KIND_STRIDE + miss * Stat.COUNTER;
   }
 
   // ── context ──

@@ -8,15 +8,16 @@
  * What the core does with wasm globals this class keeps in fields of the
  * walker (X86Walker: the walk outputs) and of the TLB (TsTlb).
  */
-import { Access, BatchOut, Ctl, FaultKind, Mem, Opt, Stat, TlbDeny, TlbEnt, Vector, X86Mode } from "../../abi.js";
+import { Access, Ctl, FaultKind, Mem, Opt, Stat, TlbDeny, TlbEnt, Vector, X86Mode } from "../../abi.js";
 import type { BatchViews } from "../engine.js";
+import { batchFaultHi } from "../batch.js";
 import { writeResult } from "../result.js";
 import { BATCH_REFUSED } from "../x86-core.js";
 import { TsTlb } from "./tlb.js";
 import type { X86Walker } from "./x86/walk.js";
 import { SLOW, type TsWalkFast } from "./x86/walk-fast.js";
+import { TWO32 } from "../../u64.js";
 
-const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_MODE = c32(Ctl.MODE), C_OPTIONS = c32(Ctl.OPTIONS), C_CR2 = c32(Ctl.CR2);
 
@@ -104,8 +105,7 @@ export class TsTranslate {
   private storeFault(i: number, f: FaultKind): void {
     const w = this.walker, out32 = this.batch.out32;
     out32[2 * i] = w.error >>> 0;
-    out32[2 * i + 1] = ((1 << (BatchOut.FAULT_BIT - 32)) | (f << (BatchOut.KIND_SHIFT - 32))
-      | ((w.vector & 0xffff) << (BatchOut.VECTOR_SHIFT - 32))) >>> 0;
+    out32[2 * i + 1] = batchFaultHi(f, w.vector);
   }
 
   /**

@@ -12,11 +12,11 @@ import type { Layout } from "../../../layout.js";
 import { lowMask } from "../bits.js";
 import type { TsTlb } from "../tlb.js";
 import type { X86Walker } from "./walk.js";
+import { TWO32 } from "../../../u64.js";
 
 /** Returned by walkFast when the general walk must decide. */
 export const SLOW = -1;
 
-const TWO32 = 4294967296;
 const XD_HI = 0x80000000;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_MODE = c32(Ctl.MODE), C_CR0 = c32(Ctl.CR0), C_CR3 = c32(Ctl.CR3), C_CR4 = c32(Ctl.CR4);

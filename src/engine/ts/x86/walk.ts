@@ -21,8 +21,8 @@ import type { Layout } from "../../../layout.js";
 import { frameHashHome } from "../../../phys/frame-hash.js";
 import type { TsPsc } from "../psc.js";
 import { accessDenied, permControls, pkeysApply, pkruDenies } from "./access.js";
+import { TWO32 } from "../../../u64.js";
 
-const TWO32 = 4294967296;
 /** Outcome of entryOffset(): the PA is beyond guest memory / an unbacked sparse frame. */
 const OFF_BUS = -1, OFF_ZERO = -2;
 const RESTART = -1, GO_ON = -2;
