@@ -245,10 +245,10 @@ export const enum Dat {
   STD_PRIVATE = 0x100, STD_STL = 0x7f, STE31_PTL = 0x0f,
 }
 
-/** Linux software/hardware PTE bits the PGSTE operations test (SPEC A.5). */
+/** Linux software/hardware PTE bits the PGSTE operations test (arch/s390/include/asm/pgtable.h). */
 export const enum LinuxPte { PRESENT = 0x001, WRITE = 0x020, PROTECT = 0x200, INVALID = 0x400 }
 
-/** PGSTE bit positions (LSB 0) of the 64-bit PGSTE at PTE + 2048 (SPEC B.1,
+/** PGSTE bit positions (LSB 0) of the 64-bit PGSTE at PTE + 2048 (docs/SEMANTICS.md "s390 PGSTEs",
  *  ≤ 6.13 layout). The mask of field X is 1 << X (ACC: 0xf << ACC). */
 export const enum Pgste {
   ACC = 60, FP = 59, PCL = 55, HR = 54, HC = 53, GR = 50, GC = 49,
@@ -319,7 +319,7 @@ export const enum Pte {
   XD_BIT = 63, PKEY_BIT = 59,
 }
 
-// ───────────────────────────── TLB (issue 3) ─────────────────────────────
+// ───────────────────────────── TLB ─────────────────────────────
 // The TLB lives in the TLB region (Ctl.TLB_BASE). Its geometry is chosen by
 // the host (src/tlb/config.ts) and published in a header at the start of the
 // region; the core and the TS engine read it from there. docs/TLB-ABI.md is

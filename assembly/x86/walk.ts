@@ -12,7 +12,7 @@
 // `ptep &= pte ^ PG_NX_MASK`), and checked once at the leaf (SDM §4.6).
 // A is set with a cmpxchg on each entry as the walk passes it; the leaf's A
 // (and D on a write) only when the access succeeds; never D on a non-leaf
-// (SDM §4.8, SPEC G.1). A failed cmpxchg on a non-leaf re-reads that level,
+// (SDM §4.8; the ordering is a choice: docs/SEMANTICS.md). A failed cmpxchg on a non-leaf re-reads that level,
 // on the leaf restarts the walk.
 //
 // With paging-structure caches (psc.ts; IA-32e only) a walk with side effects
@@ -21,7 +21,7 @@
 //
 // The walk allocates nothing: its outputs are the wasm globals below, which
 // translate.ts copies into the result record or a batch slot and which the
-// TLB (issue 3) stores as they are.
+// TLB stores as they are.
 import { Access, Cr, Ctl, FaultKind, Leaf, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../src/abi";
 import { CTL, MAXPHYADDR, STATS } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";

@@ -119,7 +119,7 @@ export class X86Walker {
     return FaultKind.Bus;
   }
 
-  /** Debug race injection (SPEC G.3 test 7), as raceHook in the core. */
+  /** Debug race injection (src/engine/debug.ts), as raceHook in the core. */
   private raceHook(i: number, pa: number, wide: boolean): void {
     const m32 = this.m32;
     if (m32[C_RACE_ON] === 0) return;
