@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { formatPlan, type Strategy } from "../../boot/plan.js";
+import { parseCountIn } from "../parse.js";
 import { type BootOptions, bootFailed, bootResultJson, buildFor, loadInputs, runBoot } from "../../boot/run.js";
 
 /**
@@ -19,14 +20,14 @@ export function registerBoot(program: Command): void {
     .addOption(new Option("--mode <mode>", "paging mode").choices(["x86-64", "la57", "pae", "2level"]).default("x86-64"))
     .option("--page-sizes <list>", "allowed page sizes, e.g. 4k,2M,1G (default: all the mode has)")
     .option("--kernel <range>", "physical kernel image _text-_end, e.g. 0x2000000-0x5430000 or 32M-84M (default: the recorded Debian 6.1 layout, 0x1000000-0x4430000); its brk section sits below _end as in that layout")
-    .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages", (v) => Number(v))
+    .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages, 1 to 4096", parseCountIn(1, 4096))
     .option("--bottom-up", "memblock bottom-up (movable_node): memory_map_bottom_up")
     .addOption(new Option("--step-rule <r>", "top-down step growth").choices(["modern", "v39"]))
     .option("--no-build", "plan only: do not build tables in guest memory or translate")
     .addOption(new Option("--engine <e>", "engine used to build and verify").choices(["wasm", "ts"]).default("wasm"))
     .option("--force-build", "with --xen: build and verify even above 8 GiB (slow)")
     .option("--json", "print the plan as JSON (the record's field names)")
-    .option("--steps <n>", "text output: show at most this many steps", (v) => Number(v), 80)
+    .option("--steps <n>", "text output: show at most this many steps", parseCountIn(1), 80)
     .action(async (o: BootOptions & { build: boolean; engine: "wasm" | "ts"; json?: boolean; steps: number; forceBuild?: boolean }) => {
       const strategy = (o.strategy ?? "linux") as Strategy;
       let failed = false;
