@@ -36,6 +36,16 @@ export interface EngineParts {
   s390: S390Core;
 }
 
+/**
+ * translatePa's argument checks (result.ts badPaVa, then the kind), in a few
+ * operations, as this is an emulator's per-access call. WasmEngine repeats
+ * translatePa's two-line dispatch around this same check (see there why).
+ */
+export function checkPaArgs(va: number, access: Access): void {
+  if (typeof va !== "number" || (Math.floor(va / TWO32) | 0) * TWO32 + (va >>> 0) !== va) throw badPaVa(va);
+  if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);
+}
+
 let rawX86: (e: CoreEngine) => X86Core;
 /** The raw x86 core of an engine: for the project's own tests and tools, not
  *  exported by the package (the engine keeps it in a private field). */
@@ -97,10 +107,7 @@ export class CoreEngine extends S390Methods implements Engine {
   }
 
   translatePa(va: number, access: Access): number {
-    // The address check of result.ts badPaVa, then the kind: both in a few
-    // operations, as this is an emulator's per-access call.
-    if (typeof va !== "number" || (Math.floor(va / TWO32) | 0) * TWO32 + (va >>> 0) !== va) throw badPaVa(va);
-    if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);
+    checkPaArgs(va, access);
     if (this.m32[ARCH] === Arch.S390) return translatePaVia(this, va, access);
     return this.#x86.translatePa(va, access);
   }
