@@ -39,7 +39,7 @@ export const enum Arch { X86 = 0, S390 = 1 }
 export const enum Backing { Dense = 0, Sparse = 1 }
 
 /** Semantic-profile bits (CTL_QUIRKS). Each is one of QEMU 7.2's documented
- *  deviations from the SDM (shared/conformance/README.md); `hardware` = 0. */
+ *  deviations from the SDM (test/fixtures/CONFORMANCE-README.md); `hardware` = 0. */
 export const enum Quirk {
   RsvdEcNoP = 1,          // reserved-bit #PF pushes RSVD without P
   PaePdpteA = 2,          // PAE PDPTEs re-read at walk time and get A (bit 5)

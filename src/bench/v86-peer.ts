@@ -1,6 +1,6 @@
 /**
  * v86 (npm v86@0.5.462) as a benchmark peer, driven directly through its
- * shipped build/v86.wasm (facts in shared/anchors/PEERS.md): stub imports,
+ * shipped build/v86.wasm: stub imports,
  * rust_init, allocate_memory, 2-level page tables written into its guest
  * RAM, CR4/CR3/CR0 through `mov crN, eax` (instr_0F22). Its TLB (`tlb_data`,
  * one i32 per 4 KiB page, not exported) is located by filling two known

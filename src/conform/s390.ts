@@ -1,5 +1,5 @@
 /**
- * The s390x conformance schema (shared/conformance/README.md §6): vectors
+ * The s390x conformance schema (test/fixtures/CONFORMANCE-README.md §6): vectors
  * recorded from QEMU 7.2's s390x TCG walker. A case lists big-endian DAT
  * entries, the storage keys before and after, and the outcome of one access.
  *

@@ -1,6 +1,6 @@
 /**
- * The x86 conformance schema (shared/conformance/README.md, copied to
- * test/fixtures/CONFORMANCE-README.md): one memory access per case, recorded
+ * The x86 conformance schema (test/fixtures/CONFORMANCE-README.md): one
+ * memory access per case, recorded
  * from QEMU 7.2. Under the `qemu` profile the result must equal `expect`;
  * under `hardware`, `sdm_expect` when present, else `expect`.
  */

@@ -1,5 +1,5 @@
 // All 800 s390x vectors recorded from QEMU 7.2 (test/fixtures/s390x-public.jsonl,
-// copied from shared/conformance), replayed in both engines.
+// schema in test/fixtures/CONFORMANCE-README.md), replayed in both engines.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseS390Cases, prepareS390Machine, runS390Case, S390_CONFORM_RAM } from "../../src/conform/s390.js";
