@@ -31,7 +31,8 @@ export {
   type FaultResult, type MapOptions, type MmapOptions, type ProtSpec, type Vma,
 } from "./kernel/mm.js";
 export { PAGE_SHIFT, PAGE_SIZE, PgtLevel, type Pfn, type PhysAddr } from "./kernel/types.js";
-export { x86ControlFor, type PagingGeometry, type PagingMode, type TableGeometry } from "./kernel/x86/pgtable.js";
+export { x86ControlFor } from "./kernel/x86/pgtable.js";
+export type { PagingGeometry, PagingMode, TableGeometry } from "./kernel/x86/pgtable-types.js";
 export {
   MAX_PAGE_ORDER, PageAllocator, PageAllocError, type AllocOptions, type MemoryMapEntry, type PageAllocatorOptions,
   type PageAllocErrorCode, type PageAllocStats, type PhysRange, type Placement,

@@ -16,7 +16,7 @@ import { entryPtr, readEntry } from "./x86/pgalloc.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, entryAddr, entryKind, hugeEntryAddr,
-} from "./x86/pgtable.js";
+} from "./x86/pgtable-types.js";
 
 /** One run of the listing. */
 export interface PtdumpRange {

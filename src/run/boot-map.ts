@@ -22,7 +22,7 @@ import { E820Type } from "../boot/e820.js";
 import type { BootPlan } from "../boot/plan.js";
 import { PageAllocator } from "../kernel/page-alloc.js";
 import type { Kernel } from "../kernel/kernel.js";
-import type { PagingMode } from "../kernel/x86/pgtable.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 
 /** How the run machine's kernel direct map is built. */
