@@ -32,9 +32,10 @@ import { XenMmuOps } from "../paravirt/xen/mmu-pv.js";
 import { P2m, pseudoPhysMem } from "../paravirt/xen/p2m.js";
 import { KERNPG_TABLE, makeEntry, PAGE_KERNEL, PAGE_KERNEL_RO } from "../paravirt/xen/pgtable-bits.js";
 import type { BackendSetup, BuildOptions, MachineParts } from "./build.js";
-import { entryIndex, geometry, Level } from "./geometry.js";
+import { entryIndex, geometry } from "./geometry.js";
 import type { BootInput } from "./input.js";
 import type { Preexisting } from "./pgtable.js";
+import { PgtLevel } from "../kernel/types.js";
 
 const PAGE = 4096;
 /** Machine frames Xen keeps for I/O and itself below the domain (the model's defaults). */
@@ -61,9 +62,9 @@ export function xenStartOfDayTables(input: BootInput): { preexisting: Preexistin
   const pud = ptBase, pmd = ptBase + PAGE, pte0 = ptBase + 2 * PAGE;
   return {
     preexisting: {
-      tables: [{ pa: pud, level: Level.Pud }, { pa: pmd, level: Level.Pmd },
-        ...Array.from({ length: nPte }, (_, i) => ({ pa: pte0 + i * PAGE, level: Level.Pte }))],
-      links: [{ table: input.pgdPa, index: entryIndex(g, Level.Pgd, 0), child: pud }, { table: pud, index: 0, child: pmd },
+      tables: [{ pa: pud, level: PgtLevel.Pud }, { pa: pmd, level: PgtLevel.Pmd },
+        ...Array.from({ length: nPte }, (_, i) => ({ pa: pte0 + i * PAGE, level: PgtLevel.Pte }))],
+      links: [{ table: input.pgdPa, index: entryIndex(g, PgtLevel.Pgd, 0), child: pud }, { table: pud, index: 0, child: pmd },
         ...Array.from({ length: nPte }, (_, i) => ({ table: pmd, index: i, child: pte0 + i * PAGE }))],
       leaves: Array.from({ length: nPte }, (_, i) => ({ table: pte0 + i * PAGE, from: 0, to: Math.min(512, bootEnd / PAGE - i * 512), base: i * (2 << 20) })),
     },
@@ -80,7 +81,7 @@ export function xenBuildOptions(): BuildOptions {
 
 function xenStartOfDay(m: MachineParts): BackendSetup {
   const { engine, input } = m;
-  if (input.mode !== "x86-64") throw new Error("the Xen PV model is 4-level x86-64 (use --mode x86-64 with --xen)");
+  if (input.mode !== "4level") throw new Error("the Xen PV model is 4-level x86-64 (use --mode x86-64 with --xen)");
   const nrPages = input.maxPfn;
   const xen = new XenHypervisor(engine.phys, { nrFrames: nrPages + XEN_OWN_FRAMES });
   const domain = xen.createDomain({ nrPages });
@@ -92,7 +93,7 @@ function xenStartOfDay(m: MachineParts): BackendSetup {
   const mfn = (pa: number): number => p2m.pfnToMfn(pa / PAGE);
   const tables = new Set([pgd, pud, pmd, ...Array.from({ length: nPte }, (_, i) => pte0 + i * PAGE)]);
 
-  w(pgd + entryIndex(g, Level.Pgd, 0) * 8, makeEntry(mfn(pud), KERNPG_TABLE));
+  w(pgd + entryIndex(g, PgtLevel.Pgd, 0) * 8, makeEntry(mfn(pud), KERNPG_TABLE));
   w(pud, makeEntry(mfn(pmd), KERNPG_TABLE));
   for (let i = 0; i < nPte; i++) w(pmd + i * 8, makeEntry(mfn(pte0 + i * PAGE), KERNPG_TABLE));
   for (let pa = 0; pa < bootEnd; pa += PAGE)
