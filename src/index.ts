@@ -50,7 +50,7 @@ export { recordingMmuOps, type PvCall, type RecordingMmuOps, type RecordingOptio
 // ── Xen PV: the hypervisor's memory management and the guest side.
 export {
   auditXen, buildXenPvGuest, HypercallError, XenErrno, xenErrName, FrameTable, PgType, PG_TYPE_NAMES, formatLogEntry, XenHypervisor,
-  DomId, MMUEXT_NAMES, MmuCmd, MmuExtCmd, Uvmf, XenMm, GuestPageFault, PtLevel, XEN_PAGE_OFFSET, XenMmuOps, Multicall,
+  DomId, MMUEXT_NAMES, MmuCmd, MmuExtCmd, Uvmf, XenMm, GuestPageFault, XEN_PAGE_OFFSET, XenMmuOps, Multicall,
   INVALID_MFN, P2m, pseudoPhysMem,
   type XenPvGuest, type XenPvGuestOptions, type FrameInfo, type CallOptions, type HypercallLogEntry, type XenCpu, type XenDomain,
   type XenOptions, type XenVcpu, type BatchResult, type MmuExtOp, type MmuUpdate, type XenGuestCpu, type XenMmuOptions,

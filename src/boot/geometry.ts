@@ -82,12 +82,6 @@ export function geometry(mode: PagingMode): Geometry {
   return g;
 }
 
-/** The level below `level` in this geometry (the level of the page its entries point to). */
-export function childLevel(g: Geometry, level: PgtLevel): PgtLevel {
-  const i = g.levels.indexOf(level);
-  return g.levels[i + 1]!;
-}
-
 /**
  * Index of the entry for physical address `pa` (mapped at PAGE_OFFSET + pa)
  * in a table of `level`. PAGE_OFFSET is aligned to the top level's span in

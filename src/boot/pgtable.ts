@@ -9,7 +9,8 @@
  * decides and (optionally) builds. Kept compact so that planning a 4 TiB
  * machine needs no guest memory at all.
  */
-import { type Geometry, childLevel } from "./geometry.js";
+import type { Geometry } from "./geometry.js";
+import { childLevel } from "../kernel/x86/pgtable-types.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "../kernel/types.js";
 
 export const enum Slot { None = 0, Table = 1, Leaf = 2 }

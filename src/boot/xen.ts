@@ -28,9 +28,12 @@
 import type { Engine } from "../engine/engine.js";
 import { MmuExtCmd } from "../paravirt/xen/interface.js";
 import { XenHypervisor } from "../paravirt/xen/hypervisor.js";
-import { XenMmuOps } from "../paravirt/xen/mmu-pv.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO, XenMmuOps } from "../paravirt/xen/mmu-pv.js";
 import { P2m, pseudoPhysMem } from "../paravirt/xen/p2m.js";
-import { KERNPG_TABLE, makeEntry, PAGE_KERNEL, PAGE_KERNEL_RO } from "../paravirt/xen/pgtable-bits.js";
+import { makeEntry } from "../kernel/x86/pgtable.js";
+import {
+  _KERNPG_TABLE, EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE,
+} from "../kernel/x86/pgtable-types.js";
 import type { BackendSetup, BuildOptions, MachineParts } from "./build.js";
 import { entryIndex, geometry } from "./geometry.js";
 import type { BootInput } from "./input.js";
@@ -93,13 +96,13 @@ function xenStartOfDay(m: MachineParts): BackendSetup {
   const mfn = (pa: number): number => p2m.pfnToMfn(pa / PAGE);
   const tables = new Set([pgd, pud, pmd, ...Array.from({ length: nPte }, (_, i) => pte0 + i * PAGE)]);
 
-  w(pgd + entryIndex(g, PgtLevel.Pgd, 0) * 8, makeEntry(mfn(pud), KERNPG_TABLE));
-  w(pud, makeEntry(mfn(pmd), KERNPG_TABLE));
-  for (let i = 0; i < nPte; i++) w(pmd + i * 8, makeEntry(mfn(pte0 + i * PAGE), KERNPG_TABLE));
+  w(pgd + entryIndex(g, PgtLevel.Pgd, 0) * 8, makeEntry(mfn(pud), _KERNPG_TABLE));
+  w(pud, makeEntry(mfn(pmd), _KERNPG_TABLE));
+  for (let i = 0; i < nPte; i++) w(pmd + i * 8, makeEntry(mfn(pte0 + i * PAGE), _KERNPG_TABLE));
   for (let pa = 0; pa < bootEnd; pa += PAGE)
     w(pte0 + Math.floor(pa / (2 << 20)) * PAGE + ((pa / PAGE) % 512) * 8, makeEntry(mfn(pa), tables.has(pa) ? PAGE_KERNEL_RO : PAGE_KERNEL));
 
-  const cr0 = 1n | (1n << 16n) | (1n << 31n), cr4 = 1n << 5n, efer = (1n << 8n) | (1n << 11n);
+  const cr0 = X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4 = X86_CR4_PAE, efer = EFER_LME | EFER_NX;
   const t = (engine as Engine).setX86({ cr0, cr4, efer, cr3: BigInt(mfn(pgd)) << 12n, cpl: 0 });
   if (t.fault) throw new Error(`xen start of day: long mode refused (vector ${t.vector})`);
   xen.attachCpu(domain.id, 0, engine);

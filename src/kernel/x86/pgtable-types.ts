@@ -175,6 +175,11 @@ export function depthOf(g: PagingGeometry, level: PgtLevel): number {
   return g.tables.findIndex((x) => x.level === level);
 }
 
+/** The level of the tables that entries of the table at `level` point to. */
+export function childLevel(g: PagingGeometry, level: PgtLevel): PgtLevel {
+  return g.tables[depthOf(g, level) + 1]!.level;
+}
+
 /** Index of `va` in table `depth`. */
 export function tableIndex(g: PagingGeometry, depth: number, va: bigint): number {
   const tg = g.tables[depth]!;
