@@ -80,6 +80,11 @@ export interface PageTables {
   tableAddr?(e: bigint): number | null;
 }
 
+/** The same callback for entries of every kind. */
+export function everyEntry(fn: WalkEntryFn): MmWalkOps {
+  return { pgdEntry: fn, p4dEntry: fn, pudEntry: fn, pmdEntry: fn, pteEntry: fn };
+}
+
 function callbackFor(ops: MmWalkOps, level: PgtLevel): WalkEntryFn | undefined {
   switch (level) {
     case PgtLevel.Pte: return ops.pteEntry;
@@ -122,15 +127,14 @@ export interface Lookup {
 /**
  * lookup_address_in_pgd(): the deepest entry on the way to `va` — the pte, or
  * the entry above it where the walk could not go on. null when a none entry
- * above the pte level is in the way.
+ * above the pte level is in the way. `va` may be canonical (sign-extended):
+ * only the bits the mode translates are looked at.
  */
 export function lookupAddress(pt: PageTables, pgd: number, va: bigint): Lookup | null {
+  va &= (1n << BigInt(pt.g.vaBits)) - 1n;
   let found: Lookup | null = null;
   const note: WalkEntryFn = (w) => { found = { level: w.level, ptr: w.ptr, val: w.val, leaf: w.leaf }; };
-  walkPageRange(pt, pgd, va, va + 1n, {
-    pgdEntry: note, p4dEntry: note, pudEntry: note, pmdEntry: note, pteEntry: note,
-    pteHole: () => { found = null; },
-  });
+  walkPageRange(pt, pgd, va, va + 1n, { ...everyEntry(note), pteHole: () => { found = null; } });
   return found;
 }
 

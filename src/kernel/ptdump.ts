@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "./kernel.js";
 import type { Mm } from "./mm.js";
-import { type WalkEntry, walkPageRange } from "./pagewalk.js";
+import { everyEntry, type WalkEntry, walkPageRange } from "./pagewalk.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "./types.js";
 import { readEntry } from "./x86/pgalloc.js";
 import {
@@ -67,8 +67,7 @@ export function ptdumpRanges(k: Kernel, mm: Mm, start = 0n, end?: bigint): Ptdum
     note(w.addr, span, w.level, present, present ? e & PROT_MASK : 0n, present ? pa : null);
   };
   walkPageRange({ g, readEntry: (ptr) => readEntry(k, ptr) }, mm.pgd, start, stop, {
-    pgdEntry: entry, p4dEntry: entry, pudEntry: entry, pmdEntry: entry, pteEntry: entry,
-    pteHole: (addr, next, level) => note(addr, next - addr, level, false, 0n, null),
+    ...everyEntry(entry), pteHole: (addr, next, level) => note(addr, next - addr, level, false, 0n, null),
   });
   return out;
 }

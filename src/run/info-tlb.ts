@@ -11,7 +11,7 @@
  * low bits masked off.
  */
 import type { Engine } from "../engine/engine.js";
-import { walkPageRange, type WalkEntry } from "../kernel/pagewalk.js";
+import { everyEntry, type WalkEntry, walkPageRange } from "../kernel/pagewalk.js";
 import { PgtLevel } from "../kernel/types.js";
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
@@ -58,6 +58,6 @@ export function infoTlb(e: Engine, limit = Infinity): string[] {
     g,
     // A table outside RAM has nothing to show.
     readEntry: (ptr) => { try { return ph.readEntry(ptr, g.entryBytes); } catch { return 0n; } },
-  }, root, 0n, 1n << BigInt(g.vaBits), { pgdEntry: leaf, p4dEntry: leaf, pudEntry: leaf, pmdEntry: leaf, pteEntry: leaf });
+  }, root, 0n, 1n << BigInt(g.vaBits), everyEntry(leaf));
   return out;
 }

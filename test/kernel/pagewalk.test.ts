@@ -177,5 +177,8 @@ describe("lookupAddress", () => {
     expect(lookupAddress(pt, 0x1000, 2n * GiB)).toMatchObject({ level: PgtLevel.Pud, ptr: 0x2010, val: 0x1234_0000n, leaf: false });
     expect(lookupAddress(pt, 0x1000, 3n * MiB2)).toBeNull();
     expect(lookupAddress(pt, 0x1000, 1n << 39n)).toBeNull();
+    // A canonical kernel address is looked up by the bits the mode translates.
+    const high = tables(GEOMETRY["4level"], [[0x1000 + 8 * 273, 0x2000n | P], [0x2000, 0x3000n | P], [0x3000, 0x4000n | P], [0x4000 + 8 * 5, 0x9000n | P]]);
+    expect(lookupAddress(high, 0x1000, 0xffff_8880_0000_5000n)).toMatchObject({ level: PgtLevel.Pte, ptr: 0x4028, val: 0x9000n | P });
   });
 });

@@ -19,8 +19,9 @@
 import type { PhysMem } from "../../phys/phys-mem.js";
 import { XenErrno, xenErrName } from "./errno.js";
 import { PgtLevel } from "../../kernel/types.js";
+import { lookupAddress, type PageTables } from "../../kernel/pagewalk.js";
 import { entryFrame, isPresent } from "../../kernel/x86/pgtable.js";
-import { _PAGE_PSE, depthOf, tableIndex } from "../../kernel/x86/pgtable-types.js";
+import { depthOf, tableIndex } from "../../kernel/x86/pgtable-types.js";
 import { type FrameInfo, FrameTable, PgType, tableLevelOf } from "./frame-table.js";
 import {
   type BatchResult, DomId, MMUEXT_NAMES, MmuCmd, type MmuExtOp, MmuExtCmd, type MmuUpdate, Uvmf, XEN_PV_GEOMETRY,
@@ -406,17 +407,18 @@ export class XenHypervisor {
     return 0;
   }
 
-  /** map_guest_l1e(): the L1 frame mapping `va` in the vCPU's kernel tables, or -1. */
+  /**
+   * map_guest_l1e(): the L1 frame mapping `va` in the vCPU's kernel tables, or
+   * -1 when a table on the way is missing, is a superpage or is not RAM.
+   */
   private guestL1(v: XenVcpu, va: bigint): number {
-    let table = v.guestTable;
-    if (table === 0) return -1;
-    for (let depth = 0; depth < 3; depth++) {
-      const e = this.mm.readEntry(table, tableIndex(XEN_PV_GEOMETRY, depth, va));
-      if (!isPresent(e) || (depth > 0 && (e & _PAGE_PSE) !== 0n)) return -1;
-      table = entryFrame(e);
-      if (!this.frames.valid(table)) return -1;
-    }
-    return table;
+    if (v.guestTable === 0) return -1;
+    const ram: PageTables = {
+      ...this.mm.tables,
+      tableAddr: (e) => (this.frames.valid(entryFrame(e)) ? entryFrame(e) * 4096 : null),
+    };
+    const l = lookupAddress(ram, v.guestTable * 4096, va);
+    return l !== null && l.level === PgtLevel.Pte ? Math.floor(l.ptr / 4096) : -1;
   }
 
   // ── software walk (the hypervisor's view of a translation) ─────────────
@@ -427,13 +429,13 @@ export class XenHypervisor {
    * Tests compare this with what the emulated MMU returns.
    */
   walk(root: number, va: bigint): number {
-    let table = root;
-    for (let depth = 0; depth < 4; depth++) {
-      const e = this.mm.readEntry(table, tableIndex(XEN_PV_GEOMETRY, depth, va));
-      if (!isPresent(e)) return -1;
-      table = entryFrame(e);
-    }
-    return table * 4096 + Number(va & 0xfffn);
+    const l = lookupAddress(this.noSuperpages, root * 4096, va);
+    return l !== null && l.level === PgtLevel.Pte && isPresent(l.val) ? entryFrame(l.val) * 4096 + Number(va & 0xfffn) : -1;
+  }
+
+  /** Machine memory as page tables in which PS is not looked at: validation refuses it in every Ln entry. */
+  private get noSuperpages(): PageTables {
+    return { ...this.mm.tables, g: { ...XEN_PV_GEOMETRY, hugeLevels: [] } };
   }
 
   // ── helpers ────────────────────────────────────────────────────────────

@@ -23,14 +23,14 @@
  * - L1TF checks on non-present entries are not modelled.
  */
 import type { PhysMem } from "../../phys/phys-mem.js";
+import { everyEntry, type PageTables, WalkAction, type WalkEntry, walkTableRange } from "../../kernel/pagewalk.js";
 import { PgtLevel } from "../../kernel/types.js";
 import { entryFrame, isPresent, isWritable } from "../../kernel/x86/pgtable.js";
-import { _PAGE_ACCESSED, _PAGE_DIRTY, childLevel } from "../../kernel/x86/pgtable-types.js";
+import { _PAGE_ACCESSED, _PAGE_DIRTY, childLevel, depthOf } from "../../kernel/x86/pgtable-types.js";
 import { XenErrno } from "./errno.js";
 import { FrameTable, PgType, pgTypeOf, tableLevelOf } from "./frame-table.js";
 import { DomId, XEN_PV_GEOMETRY } from "./interface.js";
 
-const PTRS_PER_TABLE = XEN_PV_GEOMETRY.tables[0]!.entries;
 const ENTRY_SIZE = XEN_PV_GEOMETRY.entryBytes;
 
 /**
@@ -52,13 +52,33 @@ export const isGuestL4Slot = (slot: number): boolean =>
 const isTableType = (t: number): boolean => t >= PgType.L1 && t <= PgType.L4;
 
 export class XenMm {
+  /** Machine memory as page tables, for walks (src/kernel/pagewalk.ts). */
+  readonly tables: PageTables;
+
   constructor(
     private readonly phys: PhysMem,
     readonly frames: FrameTable,
     /** Flush every TLB that may hold a mapping of a frame of domain `owner`
      *  (flush_mask(d->dirty_cpumask) in _get_page_type on a type change). */
     private readonly flushOnTypeChange: (owner: number) => void,
-  ) {}
+  ) {
+    this.tables = { g: XEN_PV_GEOMETRY, readEntry: (ptr) => phys.read64(ptr) };
+  }
+
+  /**
+   * Call `fn` for every present guest entry of the table `mfn` of type `type`
+   * (Xen's own L4 slots left out), in slot order, until it returns non-zero;
+   * returns that value or 0. Lower tables are not visited: each table is
+   * validated through its own typed reference.
+   */
+  forEachGuestEntry(mfn: number, type: PgType, fn: (e: bigint, slot: number) => number): number {
+    const depth = depthOf(XEN_PV_GEOMETRY, tableLevelOf(type));
+    return walkTableRange(this.tables, mfn * 4096, depth, everyEntry((w: WalkEntry) => {
+      w.action = WalkAction.Continue;
+      if ((type === PgType.L4 && !isGuestL4Slot(w.index)) || !isPresent(w.val)) return 0;
+      return fn(w.val, w.index);
+    }));
+  }
 
   // ── entries in machine memory ──────────────────────────────────────────
 
@@ -221,18 +241,16 @@ export class XenMm {
   /** promote_lN_table(): every present guest entry takes its references; all or nothing. */
   private promote(mfn: number, type: PgType): number {
     const d = this.frames.owner[mfn]!, level = tableLevelOf(type);
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      if (type === PgType.L4 && !isGuestL4Slot(i)) continue;
-      const e = this.readEntry(mfn, i);
-      if (!isPresent(e)) continue;
-      const rc = this.getPageFromEntry(level, e, mfn, d);
-      if (rc !== 0) {
-        while (i-- > 0) {
-          if (type === PgType.L4 && !isGuestL4Slot(i)) continue;
-          this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
-        }
-        return rc;
-      }
+    const taken: number[] = [];
+    const rc = this.forEachGuestEntry(mfn, type, (e, slot) => {
+      const r = this.getPageFromEntry(level, e, mfn, d);
+      if (r === 0) taken.push(slot);
+      return r;
+    });
+    if (rc !== 0) {
+      // Undo, last reference first.
+      for (let j = taken.length; j-- > 0;) this.putPageFromEntry(level, this.readEntry(mfn, taken[j]!), mfn);
+      return rc;
     }
     // init_xen_l4_slots clobbers whatever the guest left in Xen's slots; Xen's
     // own mappings are not modelled, so they read as empty.
@@ -244,10 +262,7 @@ export class XenMm {
   /** demote_lN_table(): drop what promote took. */
   private demote(mfn: number, type: PgType): void {
     const level = tableLevelOf(type);
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      if (type === PgType.L4 && !isGuestL4Slot(i)) continue;
-      this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
-    }
+    this.forEachGuestEntry(mfn, type, (e) => { this.putPageFromEntry(level, e, mfn); return 0; });
   }
 
   // ── a checked write of one entry ───────────────────────────────────────

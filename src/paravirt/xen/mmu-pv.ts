@@ -32,9 +32,8 @@ import type { Translation } from "../../engine/engine.js";
 import type { PhysMem } from "../../phys/phys-mem.js";
 import { PAGE_SIZE, type Pfn, PgtLevel, type PhysAddr } from "../../kernel/types.js";
 import { entryFrame, isPresent } from "../../kernel/x86/pgtable.js";
-import {
-  __PAGE_KERNEL, __PAGE_KERNEL_RO, _PAGE_GLOBAL, _PAGE_PSE, _PAGE_RW, depthOf, tableIndex,
-} from "../../kernel/x86/pgtable-types.js";
+import { lookupAddress, type PageTables, WalkAction, type WalkEntry, walkPageRange } from "../../kernel/pagewalk.js";
+import { __PAGE_KERNEL, __PAGE_KERNEL_RO, _PAGE_GLOBAL, _PAGE_PSE, _PAGE_RW } from "../../kernel/x86/pgtable-types.js";
 import {
   TLB_FLUSH_ALL, type FlushTlbInfo, type MmuCpu, type PvMm, type PvMmuOps, type TableGather,
 } from "../ops.js";
@@ -259,22 +258,27 @@ export class XenMmuOps implements PvMmuOps {
    * and the pgd itself last, so the callback can flush there.
    */
   private pgdWalk(_mm: PvMm, pgd: PhysAddr, fn: (pfn: Pfn, level: PgtLevel) => void, limit: number): void {
-    for (let i = 0; i < limit; i++) {
-      if (i >= HOLE_LOW && i < HOLE_HIGH) continue;
-      const pud = this.tableOf(this.readEntry(pgd + i * 8));
-      if (pud === null) continue;
-      fn(pud, PgtLevel.Pud);
-      for (let j = 0; j < PTRS_PER_TABLE; j++) {
-        const pmd = this.tableOf(this.readEntry(pud * PAGE_SIZE + j * 8));
-        if (pmd === null) continue;
-        fn(pmd, PgtLevel.Pmd);
-        for (let k = 0; k < PTRS_PER_TABLE; k++) {
-          const pte = this.tableOf(this.readEntry(pmd * PAGE_SIZE + k * 8));
-          if (pte !== null) fn(pte, PgtLevel.Pte);
-        }
-      }
-    }
+    const g = XEN_PV_GEOMETRY;
+    // Entries that point to tables: p4d (the 4-level pgd's), pud and pmd entries; pte pages are not entered.
+    const table = (w: WalkEntry): void => {
+      const pfn = w.depth === 0 && w.index >= HOLE_LOW && w.index < HOLE_HIGH ? null : this.tableOf(w.val);
+      if (pfn === null) { w.action = WalkAction.Continue; return; }
+      fn(pfn, g.tables[w.depth + 1]!.level);
+    };
+    walkPageRange(this.guestTables, pgd, 0n, BigInt(limit) << BigInt(g.tables[0]!.shift), { p4dEntry: table, pudEntry: table, pmdEntry: table });
     fn(Math.floor(pgd / PAGE_SIZE), PgtLevel.Pgd);
+  }
+
+  /** The guest's tables as it reads them: pseudo-physical addresses, machine frames in the entries. */
+  private get guestTables(): PageTables {
+    return {
+      g: XEN_PV_GEOMETRY,
+      readEntry: (pa) => this.readEntry(pa),
+      tableAddr: (e) => {
+        const pfn = this.p2m.mfnToPfn(entryFrame(e));
+        return pfn === INVALID_MFN ? null : pfn * PAGE_SIZE;
+      },
+    };
   }
 
   /** xen_mm_pin_all: pin every pgd not yet pinned (save/restore). */
@@ -586,17 +590,8 @@ export class XenMmuOps implements PvMmuOps {
 
   /** lookup_address() in init_mm: the machine PTE mapping `va`, or null. */
   private lookupKernelPte(va: bigint): bigint | null {
-    let table = Math.floor(this.initPgd / PAGE_SIZE);
-    const g = XEN_PV_GEOMETRY, pteDepth = depthOf(g, PgtLevel.Pte);
-    for (let depth = 0; depth < pteDepth; depth++) {
-      const e = this.readEntry(table * PAGE_SIZE + tableIndex(g, depth, va) * 8);
-      if (!isPresent(e) || (depth > 0 && (e & _PAGE_PSE) !== 0n)) return null;
-      const pfn = this.p2m.mfnToPfn(entryFrame(e));
-      if (pfn === INVALID_MFN) return null;
-      table = pfn;
-    }
-    const pte = this.readEntry(table * PAGE_SIZE + tableIndex(g, pteDepth, va) * 8);
-    return isPresent(pte) ? pte : null;
+    const l = lookupAddress(this.guestTables, Math.floor(this.initPgd / PAGE_SIZE) * PAGE_SIZE, va);
+    return l !== null && l.level === PgtLevel.Pte && isPresent(l.val) ? l.val : null;
   }
 
   /** pfn_pte(pfn, prot) after make_pte: the machine entry for pfn's alias. */
