@@ -13,6 +13,7 @@ import { Memblock } from "./memblock.js";
 import type { StepRule } from "./alloc-low.js";
 import type { Preexisting } from "./pgtable.js";
 import type { PagingMode } from "../kernel/x86/pgtable-types.js";
+import { bootModeName } from "../cli/paging-mode.js";
 
 export type Backend = "native" | "xen";
 
@@ -147,7 +148,8 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
   const g = geometry(mode);
   const backend = opts.backend ?? "native";
   if (backend === "xen" && !g.is64)
-    throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): use --mode x86-64 or la57 with --xen");
+    throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): " +
+      `use --mode ${bootModeName("4level")} or ${bootModeName("5level")} with --xen`);
   const e820 = e820SetupArchEdits(sanitizeE820(rawMap));
   const mb = Memblock.fromE820(e820);
   const { maxPfn, warnings } = capRam(mode, backend, mb, e820EndOfRamPfn(e820));

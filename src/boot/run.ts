@@ -79,7 +79,7 @@ async function readE820(path: string): Promise<E820Entry[]> {
 }
 
 export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
-  const mode = bootModeFromName(o.mode ?? "x86-64");
+  const mode = bootModeFromName(o.mode ?? bootModeName("4level"));
   if (!mode) throw new BootInputError(`unknown --mode ${o.mode} (expected ${BOOT_MODE_CHOICES.join(", ")})`);
   const sources = [o.e820, o.mem, o.fromRecord].filter((x) => x !== undefined).length;
   if (sources > 1) throw new BootInputError("give one of --e820 FILE, --mem SIZE, --from-record FILE");

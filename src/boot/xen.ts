@@ -39,6 +39,7 @@ import { entryIndex, geometry } from "./geometry.js";
 import type { BootInput } from "./input.js";
 import type { Preexisting } from "./pgtable.js";
 import { PgtLevel } from "../kernel/types.js";
+import { bootModeName } from "../cli/paging-mode.js";
 
 const PAGE = 4096;
 /** Machine frames Xen keeps for I/O and itself below the domain (the model's defaults). */
@@ -84,7 +85,7 @@ export function xenBuildOptions(): BuildOptions {
 
 function xenStartOfDay(m: MachineParts): BackendSetup {
   const { engine, input } = m;
-  if (input.mode !== "4level") throw new Error("the Xen PV model is 4-level x86-64 (use --mode x86-64 with --xen)");
+  if (input.mode !== "4level") throw new Error(`the Xen PV model is 4-level x86-64 (use --mode ${bootModeName("4level")} with --xen)`);
   const nrPages = input.maxPfn;
   const xen = new XenHypervisor(engine.phys, { nrFrames: nrPages + XEN_OWN_FRAMES });
   const domain = xen.createDomain({ nrPages });
