@@ -58,7 +58,7 @@ describe("what is derived from it", () => {
       const g = BOOT_GEOMETRY[m];
       return [g.levels, g.shift, g.entryBytes, g.entriesPerTable, g.pmdShift, g.topEntries, g.pageOffsetPgdIndex, g.pageOffset, g.is64];
     };
-    const { Pte, Pmd, Pud, P4d, Pgd } = PgtLevel;
+    const Pte = PgtLevel.Pte, Pmd = PgtLevel.Pmd, Pud = PgtLevel.Pud, P4d = PgtLevel.P4d, Pgd = PgtLevel.Pgd;
     expect(pick("4level")).toEqual([[Pgd, Pud, Pmd, Pte], { [Pte]: 12, [Pmd]: 21, [Pud]: 30, [Pgd]: 39 }, 8, 512, 21, 512, 273, 0xffff888000000000n, true]);
     expect(pick("5level")).toEqual([[Pgd, P4d, Pud, Pmd, Pte], { [Pte]: 12, [Pmd]: 21, [Pud]: 30, [P4d]: 39, [Pgd]: 48 }, 8, 512, 21, 512, 273, 0xff11000000000000n, true]);
     expect(pick("pae")).toEqual([[Pgd, Pmd, Pte], { [Pte]: 12, [Pmd]: 21, [Pgd]: 30 }, 8, 512, 21, 4, 3, 0xc0000000n, false]);
