@@ -295,9 +295,13 @@ export const enum Leaf {
   PKEY_SHIFT = 8,   // protection key (bits 62:59 of the leaf) in bits 8..11
 }
 
-/** x86 control-register and EFLAGS bit positions (Intel SDM Vol. 3A §2.5, §4.1). */
+/**
+ * x86 control-register and EFLAGS bit positions (Intel SDM Vol. 3A §2.5, §4.1).
+ * The host's bigint masks (X86_CR0_PG, EFER_LME, …) are derived from these in
+ * src/kernel/x86/pgtable-types.ts.
+ */
 export const enum Cr {
-  CR0_WP = 16, CR0_PG = 31,
+  CR0_PE = 0, CR0_WP = 16, CR0_PG = 31,
   CR4_PSE = 4, CR4_PAE = 5, CR4_PGE = 7, CR4_LA57 = 12, CR4_PCIDE = 17,
   CR4_SMEP = 20, CR4_SMAP = 21, CR4_PKE = 22,
   EFER_LME = 8, EFER_LMA = 10, EFER_NXE = 11,
@@ -305,12 +309,16 @@ export const enum Cr {
   CR3_NOFLUSH = 63,
 }
 
-/** Bits of an x86 paging-structure entry (Intel SDM Vol. 3A §4.3–4.5, tables 4-4 … 4-20). */
 /** The protection controls the access rules read (assembly/x86/access.ts and
  *  its TS twin), packed into one word: CR0.WP, CR4.SMEP, CR4.SMAP, and
  *  CR4.PKE where it takes effect (IA-32e paging only). */
 export const enum PermCtl { WP = 1, SMEP = 2, SMAP = 4, PKE = 8 }
 
+/**
+ * Bits of an x86 paging-structure entry (Intel SDM Vol. 3A §4.3–4.5, tables
+ * 4-4 … 4-20). The host's Linux-named bigint masks (_PAGE_PRESENT, …) are
+ * derived from these in src/kernel/x86/pgtable-types.ts.
+ */
 export const enum Pte {
   P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256,
   /** Bit 12 of a large-page entry is PAT; the page frame starts above it. */

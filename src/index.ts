@@ -31,7 +31,8 @@ export {
   type FaultResult, type MapOptions, type MmapOptions, type ProtSpec, type Vma,
 } from "./kernel/mm.js";
 export { PAGE_SHIFT, PAGE_SIZE, PgtLevel, type Pfn, type PhysAddr } from "./kernel/types.js";
-export { x86ControlFor, type PagingGeometry, type PagingMode, type TableGeometry } from "./kernel/x86/pgtable.js";
+export { x86ControlFor } from "./kernel/x86/pgtable.js";
+export type { PagingGeometry, PagingMode, TableGeometry } from "./kernel/x86/pgtable-types.js";
 export {
   MAX_PAGE_ORDER, PageAllocator, PageAllocError, type AllocOptions, type MemoryMapEntry, type PageAllocatorOptions,
   type PageAllocErrorCode, type PageAllocStats, type PhysRange, type Placement,
@@ -49,7 +50,7 @@ export { recordingMmuOps, type PvCall, type RecordingMmuOps, type RecordingOptio
 // ── Xen PV: the hypervisor's memory management and the guest side.
 export {
   auditXen, buildXenPvGuest, HypercallError, XenErrno, xenErrName, FrameTable, PgType, PG_TYPE_NAMES, formatLogEntry, XenHypervisor,
-  DomId, MMUEXT_NAMES, MmuCmd, MmuExtCmd, Uvmf, XenMm, GuestPageFault, PtLevel, XEN_PAGE_OFFSET, XenMmuOps, Multicall,
+  DomId, MMUEXT_NAMES, MmuCmd, MmuExtCmd, Uvmf, XenMm, GuestPageFault, XEN_PAGE_OFFSET, XenMmuOps, Multicall,
   INVALID_MFN, P2m, pseudoPhysMem,
   type XenPvGuest, type XenPvGuestOptions, type FrameInfo, type CallOptions, type HypercallLogEntry, type XenCpu, type XenDomain,
   type XenOptions, type XenVcpu, type BatchResult, type MmuExtOp, type MmuUpdate, type XenGuestCpu, type XenMmuOptions,

@@ -4,8 +4,9 @@
  * in a warmed-up system, so walks read but never write), and the batch
  * buffers filled with VA streams.
  */
-import { Access } from "../abi.js";
+import { Access, Pte } from "../abi.js";
 import { createEngine, type Engine, type EngineName } from "../engine/index.js";
+import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE } from "../kernel/x86/pgtable-types.js";
 import type { TlbConfig } from "../tlb/config.js";
 
 export const MiB = 1 << 20;
@@ -14,7 +15,7 @@ export const VA_BASE = 0;
 /** Frames the mappings point to (16 MiB + (page mod 4096) × 4 KiB). */
 export const frameOf = (i: number): number => 16 * MiB + (i % 4096) * 4096;
 const TABLES = 32 * MiB;
-const ENTRY = 0x67;   // P RW US A D
+const ENTRY = Pte.P | Pte.RW | Pte.US | Pte.A | Pte.D;
 
 /** An engine with `pages` 4 KiB pages mapped from VA_BASE (at most 2^20). */
 export async function benchEngine(name: EngineName, pages: number, tlb?: TlbConfig, batch = 65536): Promise<Engine> {
@@ -33,7 +34,9 @@ export async function benchEngine(name: EngineName, pages: number, tlb?: TlbConf
     if (i === 0 || va % 2 ** 21 === 0) { pt = table(); set(pd + l2 * 8, pt | ENTRY); }
     set(pt + l1 * 8, frameOf(i) | ENTRY);
   }
-  const r = e.setX86({ cr0: 0x8001_0001n, cr4: 0x20n, efer: 0x900n, cr3: BigInt(pml4), cpl: 0, eflags: 0n, pkru: 0 });
+  const r = e.setX86({
+    cr0: X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4: X86_CR4_PAE, efer: EFER_LME | EFER_NX, cr3: BigInt(pml4), cpl: 0, eflags: 0n, pkru: 0,
+  });
   if (r.fault) throw new Error(`bench machine: setX86 faulted (${JSON.stringify(r)})`);
   return e;
 }

@@ -6,7 +6,6 @@
  * paging mode, plan again with a sink that writes every entry through the
  * paravirt hooks, then verify by translating through the engine.
  */
-import { Cr } from "../abi.js";
 import { createEngine, type Engine, type EngineName } from "../engine/index.js";
 import { type Geometry, geometry } from "./geometry.js";
 import type { EarlyPvOps, GuestPhys } from "./guest.js";
@@ -19,6 +18,9 @@ import type { PgtableSink, Preexisting } from "./pgtable.js";
 import { type VerifyReport, verifyTranslations } from "./verify.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 import { NativeMmuOps } from "../paravirt/native.js";
+import {
+  EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_LA57, X86_CR4_PAE, X86_CR4_PGE, X86_CR4_PSE,
+} from "../kernel/x86/pgtable-types.js";
 
 /**
  * hpa's own top-level table: the first page of the brk reserve (the rest
@@ -55,15 +57,13 @@ export function plan(strategy: Strategy, input: BootInput, sink?: PgtableSink): 
   return strategy === "hpa" ? planHpa(own, sink) : planLinux(own, sink);
 }
 
-const bit = (n: number): bigint => 1n << BigInt(n);
-
 /** CR0/CR4/EFER for the mode (CR0.PE, WP, PG; PAE/LA57/PSE; LME, NXE). */
 export function pagingRegisters(g: Geometry): { cr0: bigint; cr4: bigint; efer: bigint } {
-  const cr0 = 1n | bit(Cr.CR0_WP) | bit(Cr.CR0_PG);
-  let cr4 = bit(Cr.CR4_PSE) | bit(Cr.CR4_PGE), efer = 0n;
-  if (g.mode !== "2level") { cr4 |= bit(Cr.CR4_PAE); efer |= bit(Cr.EFER_NXE); }
-  if (g.is64) efer |= bit(Cr.EFER_LME);
-  if (g.mode === "la57") cr4 |= bit(Cr.CR4_LA57);
+  const cr0 = X86_CR0_PE | X86_CR0_WP | X86_CR0_PG;
+  let cr4 = X86_CR4_PSE | X86_CR4_PGE, efer = 0n;
+  if (g.mode !== "2level") { cr4 |= X86_CR4_PAE; efer |= EFER_NX; }
+  if (g.is64) efer |= EFER_LME;
+  if (g.mode === "5level") cr4 |= X86_CR4_LA57;
   return { cr0, cr4, efer };
 }
 

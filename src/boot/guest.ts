@@ -8,9 +8,10 @@
  * The hook table is the kernel side's PvMmuOps (src/paravirt/ops.ts); any
  * backend (native, Xen, recording) drives the build.
  */
-import { type Geometry, leafEntry, Level, tableEntry } from "./geometry.js";
+import { type Geometry, leafEntry, tableEntry } from "./geometry.js";
 import type { PvMm, PvMmuOps } from "../paravirt/ops.js";
 import type { PgtableSink } from "./pgtable.js";
+import { PgtLevel } from "../kernel/types.js";
 
 /** The hooks early boot calls (a subset of PvMmuOps, so every backend fits). */
 export type EarlyPvOps = Pick<PvMmuOps, "name" | "allocPte" | "allocPmd" | "allocPud" | "allocP4d"
@@ -28,15 +29,15 @@ type Maker = "makePte" | "makePmd" | "makePud" | "makeP4d" | "makePgd";
  * 4-level pgd entry is written with set_p4d (p4d_populate_init), a PAE pgd
  * entry (PDPTE) with set_pud, a 2-level pgd entry with set_pmd.
  */
-function setterFor(g: Geometry, level: Level): [Setter, Maker] {
+function setterFor(g: Geometry, level: PgtLevel): [Setter, Maker] {
   switch (level) {
-    case Level.Pte: return ["setPte", "makePte"];
-    case Level.Pmd: return ["setPmd", "makePmd"];
-    case Level.Pud: return ["setPud", "makePud"];
-    case Level.P4d: return ["setP4d", "makeP4d"];
+    case PgtLevel.Pte: return ["setPte", "makePte"];
+    case PgtLevel.Pmd: return ["setPmd", "makePmd"];
+    case PgtLevel.Pud: return ["setPud", "makePud"];
+    case PgtLevel.P4d: return ["setP4d", "makeP4d"];
     default:
-      if (g.mode === "la57") return ["setPgd", "makePgd"];
-      if (g.mode === "x86-64") return ["setP4d", "makeP4d"];
+      if (g.mode === "5level") return ["setPgd", "makePgd"];
+      if (g.mode === "4level") return ["setP4d", "makeP4d"];
       if (g.mode === "pae") return ["setPud", "makePud"];
       return ["setPmd", "makePmd"];
   }
@@ -64,35 +65,35 @@ export class PvSink implements PgtableSink {
   /** clear_page() of a fresh table page: a plain store, the page is not attached yet. */
   tableAlloc(pa: number): void { this.phys.fill(pa, 4096, 0); }
 
-  allocHook(pa: number, level: Level): void {
+  allocHook(pa: number, level: PgtLevel): void {
     const pfn = pa / 4096;
     switch (level) {
-      case Level.Pte: this.ops.allocPte(this.mm, pfn); break;
-      case Level.Pmd: this.ops.allocPmd(this.mm, pfn); break;
-      case Level.Pud: this.ops.allocPud(this.mm, pfn); break;
-      case Level.P4d: this.ops.allocP4d(this.mm, pfn); break;
+      case PgtLevel.Pte: this.ops.allocPte(this.mm, pfn); break;
+      case PgtLevel.Pmd: this.ops.allocPmd(this.mm, pfn); break;
+      case PgtLevel.Pud: this.ops.allocPud(this.mm, pfn); break;
+      case PgtLevel.P4d: this.ops.allocP4d(this.mm, pfn); break;
     }
   }
 
-  private write(table: number, level: Level, index: number, v: bigint, leafLarge = false): void {
+  private write(table: number, level: PgtLevel, index: number, v: bigint, leafLarge = false): void {
     const [set, make] = leafLarge && this.g.is64 ? (["setPte", "makePte"] as const) : setterFor(this.g, level);
     this.ops[set](table + index * this.g.entryBytes, v === 0n ? 0n : this.ops[make](v));
     this.entriesWritten++;
   }
 
-  setTableEntry(table: number, level: Level, index: number, child: number): void {
+  setTableEntry(table: number, level: PgtLevel, index: number, child: number): void {
     this.write(table, level, index, tableEntry(this.g, level, child));
   }
 
   /** 64-bit large leaves go through set_pte_init((pte_t *)pmd, …) exactly as init_64.c does. */
-  setLeafEntry(table: number, level: Level, index: number, pa: number, large: boolean): void {
+  setLeafEntry(table: number, level: PgtLevel, index: number, pa: number, large: boolean): void {
     const kt = this.opts.kernelText;
     const exec = !this.g.is64 && !!kt && pa < kt[1] && pa + (large ? 2 ** this.g.pmdShift : 4096) > kt[0];
     const readOnly = !large && !!this.opts.readOnly?.(pa);
     this.write(table, level, index, leafEntry(this.g, pa, large, { exec, readOnly }), large);
   }
 
-  clearEntry(table: number, level: Level, index: number): void { this.write(table, level, index, 0n); }
+  clearEntry(table: number, level: PgtLevel, index: number): void { this.write(table, level, index, 0n); }
 
   loadCr3(pgd: number): void {
     if (this.opts.switchPgd) this.opts.switchPgd(pgd); else this.ops.writeCr3(BigInt(pgd));

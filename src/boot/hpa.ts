@@ -32,7 +32,8 @@ import { PageMask } from "./geometry.js";
 import { BootInputError, type BootInput } from "./input.js";
 import { EarlyMapper, ISA_END_ADDRESS } from "./init-mapping.js";
 import type { BootPlan } from "./plan.js";
-import { levelName, type PgtableSink } from "./pgtable.js";
+import type { PgtableSink } from "./pgtable.js";
+import { PGT_LEVEL_NAMES } from "../kernel/types.js";
 
 const PAGE = 4096;
 type Interval = [number, number];
@@ -73,7 +74,7 @@ export function planHpa(input: BootInput, sink?: PgtableSink): BootPlan {
     const q = queue.shift();
     if (!q) throw new Error(`hpa: page-table page count was wrong (needed one more for ${caller})`);
     const rec: PgtAllocation = { num: 1, pa: q.pa, source: q.source, caller, during: em.during,
-      level: levelName(g, level), mapped: a.pfnRangeIsMapped(q.pa / PAGE, q.pa / PAGE + 1) };
+      level: PGT_LEVEL_NAMES[level], mapped: a.pfnRangeIsMapped(q.pa / PAGE, q.pa / PAGE + 1) };
     a.allocations.push(rec);
     return q;
   };
@@ -122,7 +123,7 @@ export function planHpa(input: BootInput, sink?: PgtableSink): BootPlan {
 
   // ── 3. hook everything created so far; 4. switch CR3 ──
   const deferred = m.flushHooks();
-  em.steps.push({ op: "hook", frames: deferred.map((h) => ({ pa: h.pa, level: levelName(g, h.level) })),
+  em.steps.push({ op: "hook", frames: deferred.map((h) => ({ pa: h.pa, level: PGT_LEVEL_NAMES[h.level] })),
     why: "hpa step 3: tables built from brk, before CR3 points at them" });
   em.loadCr3("hpa step 4: switch to the new tables");
 

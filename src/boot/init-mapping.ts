@@ -14,12 +14,13 @@
  * each table is hooked after it was filled and before it is linked in.
  */
 import { AllocLowPages, BootPanic, type StepRule } from "./alloc-low.js";
-import { entryIndex, type Geometry, geometry, Level, PageMask } from "./geometry.js";
+import { entryIndex, type Geometry, geometry, PageMask } from "./geometry.js";
 import type { BootInput } from "./input.js";
 import { kernelPhysicalMappingInit32, kernelPhysicalMappingInit64, oneMdTableInit, onePageTableInit, type PhysMapContext } from "./phys-mapping.js";
 import { type BootPlan, hex, type PlanStep, summarize } from "./plan.js";
-import { levelName, type PgtableModel, PgtableModel as Model, type PgtableSink, Slot } from "./pgtable.js";
+import { type PgtableModel, PgtableModel as Model, type PgtableSink, Slot } from "./pgtable.js";
 import { pageSizeString, type SplitContext, splitMemRange } from "./split.js";
+import { PGT_LEVEL_NAMES, PgtLevel } from "../kernel/types.js";
 
 export const ISA_END_ADDRESS = 0x100000;
 const PAGE = 4096;
@@ -40,7 +41,7 @@ export class EarlyMapper {
   /** The init_memory_mapping range being mapped (for allocation records). */
   during = "";
   /** Optional override of where table pages come from (hpa). */
-  pageSource: ((caller: string, level: Level) => { pa: number; source: "brk" | "memblock"; num?: number }) | null = null;
+  pageSource: ((caller: string, level: PgtLevel) => { pa: number; source: "brk" | "memblock"; num?: number }) | null = null;
 
   constructor(readonly input: BootInput, sink?: PgtableSink) {
     this.g = geometry(input.mode);
@@ -54,11 +55,11 @@ export class EarlyMapper {
     const self = this;
     this.phys = {
       model: this.model, e820: input.e820, directPages: this.directPages,
-      allocPage(caller: string, level: Level): number { return self.allocTablePage(caller, level); },
+      allocPage(caller: string, level: PgtLevel): number { return self.allocTablePage(caller, level); },
     };
     if (!this.g.is64) this.addHead32Tables();
     if (input.preexisting) this.model.registerPreexisting(input.preexisting);
-    this.model.onHook = (h) => this.steps.push({ op: "hook", frames: [{ pa: h.pa, level: levelName(this.g, h.level) }],
+    this.model.onHook = (h) => this.steps.push({ op: "hook", frames: [{ pa: h.pa, level: PGT_LEVEL_NAMES[h.level] }],
       why: this.hookWhy });
   }
 
@@ -66,13 +67,13 @@ export class EarlyMapper {
   hookWhy = "paravirt_alloc_* in *_populate_init: table filled, not yet linked";
 
   /** alloc_low_page() for a table of `level`. */
-  allocTablePage(caller: string, level: Level): number {
+  allocTablePage(caller: string, level: PgtLevel): number {
     if (this.pageSource) {
       const r = this.pageSource(caller, level);
-      this.steps.push({ op: "alloc", pa: r.pa, level: levelName(this.g, level), source: r.source, caller });
+      this.steps.push({ op: "alloc", pa: r.pa, level: PGT_LEVEL_NAMES[level], source: r.source, caller });
       return r.pa;
     }
-    const a = this.alloc.alloc(1, caller, this.during, levelName(this.g, level));
+    const a = this.alloc.alloc(1, caller, this.during, PGT_LEVEL_NAMES[level]);
     this.steps.push({ op: "alloc", pa: a.pa, level: a.level, source: a.source, caller });
     return a.pa;
   }
@@ -105,26 +106,26 @@ export class EarlyMapper {
   private addHead32Tables(): void {
     const m = this.model, g = this.g, input = this.input;
     if (g.mode === "pae") {
-      const pmd = m.addTable(input.pgdPa + PAGE, Level.Pmd, true);
+      const pmd = m.addTable(input.pgdPa + PAGE, PgtLevel.Pmd, true);
       m.linkQuiet(m.pgd, g.pageOffsetPgdIndex, pmd);
     }
     const n = Math.floor((input.pgtBuf.start - input.kernel.brkBase) / PAGE);
     const span = 2 ** g.pmdShift;
     for (let k = 0; k < n; k++) {
-      const pte = m.addTable(input.kernel.brkBase + k * PAGE, Level.Pte, true);
-      const pmd = g.mode === "pae" ? m.child(m.pgd, entryIndex(g, Level.Pgd, k * span)) : m.pgd;
-      const lvl = g.mode === "pae" ? Level.Pmd : Level.Pgd;
+      const pte = m.addTable(input.kernel.brkBase + k * PAGE, PgtLevel.Pte, true);
+      const pmd = g.mode === "pae" ? m.child(m.pgd, entryIndex(g, PgtLevel.Pgd, k * span)) : m.pgd;
+      const lvl = g.mode === "pae" ? PgtLevel.Pmd : PgtLevel.Pgd;
       m.linkQuiet(pmd, entryIndex(g, lvl, k * span), pte);
       for (let i = 0; i < g.entriesPerTable; i++) {
         pte.kind[i] = Slot.Leaf;
-        m.sink.setLeafEntry?.(pte.pa, Level.Pte, i, k * span + i * PAGE, false);
+        m.sink.setLeafEntry?.(pte.pa, PgtLevel.Pte, i, k * span + i * PAGE, false);
       }
     }
     if (n) this.alloc.addPfnRangeMapped(0, n * span / PAGE);
     // early_ioremap's bm_pte (a static page of the image) sits in the fixmap already.
     for (const va of input.fixmap?.prepopulated ?? []) {
       const pmdT = this.fixmapPmdTable(va);
-      const pte = m.addTable(input.pgdPa + 2 * PAGE, Level.Pte, true);
+      const pte = m.addTable(input.pgdPa + 2 * PAGE, PgtLevel.Pte, true);
       m.linkQuiet(pmdT.t, pmdT.i, pte);
     }
   }
@@ -289,7 +290,7 @@ export function earlyIoremapPageTableRangeInit(em: EarlyMapper): void {
     const { t, i } = em.fixmapPmdTable(va);
     const pte = onePageTableInit(em.phys, t, i);
     if (inKmap(va)) {
-      const copy = m.addTable(adr, Level.Pte, false);
+      const copy = m.addTable(adr, PgtLevel.Pte, false);
       copy.kind.set(pte.kind);
       adr += PAGE;
       m.link(t, i, copy);

@@ -8,10 +8,12 @@
  * memblock/kernel/pgt_buf fields taken verbatim).
  */
 import { E820Error, E820Type, type E820Entry, e820EndOfRamPfn, e820SetupArchEdits, sanitizeE820 } from "./e820.js";
-import { type BootMode, geometry } from "./geometry.js";
+import { geometry } from "./geometry.js";
 import { Memblock } from "./memblock.js";
 import type { StepRule } from "./alloc-low.js";
 import type { Preexisting } from "./pgtable.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
+import { bootModeName } from "../cli/paging-mode.js";
 
 export type Backend = "native" | "xen";
 
@@ -36,7 +38,7 @@ export interface Fixmap32 {
 }
 
 export interface BootInput {
-  mode: BootMode;
+  mode: PagingMode;
   backend: Backend;
   /** e820_table at init_mem_mapping() time (after setup_arch's edits). */
   e820: E820Entry[];
@@ -80,7 +82,7 @@ export const DEBIAN_61_686PAE: KernelLayout = { text: 0x1000000, end: 0x2135000,
 /** 32-bit lowmem limit of the recorded 686-pae build (max_low_pfn 0x36ffe with ≥ 1 GiB). */
 export const MAXMEM_PFN_32 = 0x36ffe;
 
-export function defaultFixmap32(mode: BootMode): Fixmap32 {
+export function defaultFixmap32(mode: PagingMode): Fixmap32 {
   // Derived from the 686-pae record's allocation pattern: the fixmap spans
   // three PMDs, the lowest already has early_ioremap's bm_pte, and the kmap
   // slots straddle the upper two (page_table_range_init_count() = 2).
@@ -125,7 +127,7 @@ export function qemuLikeE820(size: number): E820Entry[] {
 }
 
 export interface InputOptions {
-  mode?: BootMode;
+  mode?: PagingMode;
   backend?: Backend;
   pse?: boolean;
   gbpages?: boolean;
@@ -142,11 +144,12 @@ export interface InputOptions {
  * 1 MiB (6.1 reserves all of it) and the kernel image up to _brk_end.
  */
 export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions = {}): BootInput {
-  const mode = opts.mode ?? "x86-64";
+  const mode = opts.mode ?? "4level";
   const g = geometry(mode);
   const backend = opts.backend ?? "native";
   if (backend === "xen" && !g.is64)
-    throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): use --mode x86-64 or la57 with --xen");
+    throw new BootInputError("Xen PV guests are 64-bit only (32-bit PV support was removed in Linux 5.9): " +
+      `use --mode ${bootModeName("4level")} or ${bootModeName("5level")} with --xen`);
   const e820 = e820SetupArchEdits(sanitizeE820(rawMap));
   const mb = Memblock.fromE820(e820);
   const { maxPfn, warnings } = capRam(mode, backend, mb, e820EndOfRamPfn(e820));
@@ -192,7 +195,7 @@ export function inputFromE820(rawMap: readonly E820Entry[], opts: InputOptions =
  * out of memblock here so that nothing downstream — planning, the size of
  * the build machine — sees memory the kernel can never use.
  */
-function capRam(mode: BootMode, backend: Backend, mb: Memblock, endPfn: number): { maxPfn: number; warnings: string[] } {
+function capRam(mode: PagingMode, backend: Backend, mb: Memblock, endPfn: number): { maxPfn: number; warnings: string[] } {
   const g = geometry(mode);
   const xen = backend === "xen";
   // A Xen PV guest other than dom0 stops at 512 GiB (xen_get_pages_limit,
@@ -206,7 +209,7 @@ function capRam(mode: BootMode, backend: Backend, mb: Memblock, endPfn: number):
   const bytes = dropped.reduce((n, [s, e]) => n + e - s, 0);
   mb.removeMemory(cap, Number.MAX_SAFE_INTEGER);
   const why = xen && cap === XEN_PV_LIMIT ? "a Xen PV guest's limit: xen_512gb_limit, CONFIG_XEN_512GB"
-    : g.is64 ? `MAXMEM for ${mode === "la57" ? "5" : "4"}-level paging, MAX_PHYSMEM_BITS ${g.maxPhysmemBits}`
+    : g.is64 ? `MAXMEM for ${mode === "5level" ? "5" : "4"}-level paging, MAX_PHYSMEM_BITS ${g.maxPhysmemBits}`
     : mode === "pae" ? "PAE: 36-bit physical addresses" : "2-level paging: 32-bit physical addresses";
   const ranges = dropped.map(([s, e]) => `[mem ${hex(s)}-${hex(e - 1)}]`).join(", ");
   return {
@@ -232,7 +235,7 @@ export function sizeText(n: number): string {
  * aligned (CONFIG_PHYSICAL_ALIGN) and the image large enough for its brk
  * section.
  */
-export function kernelLayoutAt(text: number, end: number, mode: BootMode): KernelLayout {
+export function kernelLayoutAt(text: number, end: number, mode: PagingMode): KernelLayout {
   const ref = geometry(mode).is64 ? DEBIAN_61_AMD64 : DEBIAN_61_686PAE;
   const hex = (n: number): string => `0x${n.toString(16)}`;
   if (!(Number.isSafeInteger(text) && Number.isSafeInteger(end) && text >= 0 && end > text))

@@ -9,13 +9,15 @@
  * decides and (optionally) builds. Kept compact so that planning a 4 TiB
  * machine needs no guest memory at all.
  */
-import { type Geometry, Level, childLevel } from "./geometry.js";
+import type { Geometry } from "./geometry.js";
+import { childLevel } from "../kernel/x86/pgtable-types.js";
+import { PGT_LEVEL_NAMES, PgtLevel } from "../kernel/types.js";
 
 export const enum Slot { None = 0, Table = 1, Leaf = 2 }
 
 export interface Table {
   readonly pa: number;
-  readonly level: Level;
+  readonly level: PgtLevel;
   /** Slot per entry. */
   readonly kind: Uint8Array;
   /** Non-leaf tables: the physical address an entry points to (table or large page). */
@@ -27,24 +29,24 @@ export interface Table {
 /** Where the real entries go (guest memory through paravirt hooks); all optional. */
 export interface PgtableSink {
   /** A fresh table page: clear it (the kernel's clear_page through the direct map). */
-  tableAlloc?(pa: number, level: Level): void;
+  tableAlloc?(pa: number, level: PgtLevel): void;
   /** paravirt_alloc_{p4d,pud,pmd,pte}(&init_mm, pfn): called before the first entry pointing at the page is written. */
-  allocHook?(pa: number, level: Level): void;
+  allocHook?(pa: number, level: PgtLevel): void;
   /** Link: write entry `index` of `table` (level `level`) to point to `child` (a *_populate_init). */
-  setTableEntry?(table: number, level: Level, index: number, child: number, childLevel: Level): void;
+  setTableEntry?(table: number, level: PgtLevel, index: number, child: number, childLevel: PgtLevel): void;
   /** Map: write a leaf entry (set_pte_init / set_pmd_init with PSE / set_pud_init with PSE). */
-  setLeafEntry?(table: number, level: Level, index: number, pa: number, large: boolean): void;
+  setLeafEntry?(table: number, level: PgtLevel, index: number, pa: number, large: boolean): void;
   /** Clear an entry (set_p*_init(…, 0)). */
-  clearEntry?(table: number, level: Level, index: number): void;
+  clearEntry?(table: number, level: PgtLevel, index: number): void;
   /** load_cr3(). */
   loadCr3?(pgd: number): void;
 }
 
-export interface HookCall { pa: number; level: Level }
+export interface HookCall { pa: number; level: PgtLevel }
 
 /** Tables that exist before planning starts (head_32's, Xen's start of day), already in memory. */
 export interface Preexisting {
-  tables: { pa: number; level: Level }[];
+  tables: { pa: number; level: PgtLevel }[];
   links: { table: number; index: number; child: number }[];
   /** Leaf runs in pte tables: entries [from, to) map base + i·4 KiB. */
   leaves: { table: number; from: number; to: number; base: number }[];
@@ -64,15 +66,15 @@ export class PgtableModel {
   onHook: ((h: HookCall) => void) | null = null;
 
   constructor(readonly g: Geometry, pgdPa: number, readonly sink: PgtableSink = {}) {
-    this.pgd = this.addTable(pgdPa, Level.Pgd, true);
+    this.pgd = this.addTable(pgdPa, PgtLevel.Pgd, true);
   }
 
   /** Register a table page. `preexisting` pages are not reported as allocations. */
-  addTable(pa: number, level: Level, preexisting: boolean): Table {
+  addTable(pa: number, level: PgtLevel, preexisting: boolean): Table {
     if (this.tables.has(pa)) throw new Error(`page 0x${pa.toString(16)} is already a page table`);
-    const n = level === Level.Pgd ? this.g.topEntries : this.g.entriesPerTable;
+    const n = level === PgtLevel.Pgd ? this.g.topEntries : this.g.entriesPerTable;
     const t: Table = { pa, level, kind: new Uint8Array(n), preexisting,
-      target: level === Level.Pte ? null : new Float64Array(n) };
+      target: level === PgtLevel.Pte ? null : new Float64Array(n) };
     this.tables.set(pa, t);
     if (!preexisting) this.sink.tableAlloc?.(pa, level);
     return t;
@@ -112,7 +114,7 @@ export class PgtableModel {
     this.sink.setTableEntry?.(t.pa, t.level, i, child.pa, child.level);
   }
 
-  hook(pa: number, level: Level): void {
+  hook(pa: number, level: PgtLevel): void {
     if (this.deferHooks) { this.pendingHooks.push({ pa, level }); return; }
     this.hooks.push({ pa, level });
     this.onHook?.({ pa, level });
@@ -135,7 +137,7 @@ export class PgtableModel {
     t.kind[i] = Slot.Leaf;
     if (t.target) t.target[i] = pa;
     this.leavesWritten++;
-    this.sink.setLeafEntry?.(t.pa, t.level, i, pa, t.level !== Level.Pte);
+    this.sink.setLeafEntry?.(t.pa, t.level, i, pa, t.level !== PgtLevel.Pte);
   }
 
   /** setLeaf for entries [from, to) of a pte table, mapping consecutive pages from `pa`. */
@@ -156,21 +158,16 @@ export class PgtableModel {
     this.sink.clearEntry?.(t.pa, t.level, i);
   }
 
-  childLevel(level: Level): Level { return childLevel(this.g, level); }
+  childLevel(level: PgtLevel): PgtLevel { return childLevel(this.g, level); }
 
   /** Table pages by level (excluding pre-existing ones when asked). */
   countByLevel(includePreexisting = false): Record<string, number> {
     const out: Record<string, number> = {};
     for (const t of this.tables.values()) {
       if (t.preexisting && !includePreexisting) continue;
-      const k = levelName(this.g, t.level);
+      const k = PGT_LEVEL_NAMES[t.level];
       out[k] = (out[k] ?? 0) + 1;
     }
     return out;
   }
-}
-
-/** "pud" for the page under the pgd on 4-level paging (p4d folded), etc. */
-export function levelName(_g: Geometry, level: Level): string {
-  return ({ 1: "pte", 2: "pmd", 3: "pud", 4: "p4d", 5: "pgd" } as Record<number, string>)[level]!;
 }

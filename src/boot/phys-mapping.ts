@@ -19,13 +19,14 @@
  *   add_pfn_range_mapped() then records.
  */
 import { E820Type, e820MappedAny, type E820Entry } from "./e820.js";
-import { entryIndex, type Geometry, Level, PageMask } from "./geometry.js";
+import { entryIndex, type Geometry, PageMask } from "./geometry.js";
 import { type PgtableModel, Slot, type Table } from "./pgtable.js";
+import { PgtLevel } from "../kernel/types.js";
 
 export interface PhysMapContext {
   readonly model: PgtableModel;
   /** alloc_low_page(): a zeroed page for a table of `level`, needed by `caller`. */
-  allocPage(caller: string, level: Level): number;
+  allocPage(caller: string, level: PgtLevel): number;
   readonly e820: readonly E820Entry[];
   /** direct_pages_count[PG_LEVEL_NONE, 4K, 2M, 1G, 512G] (update_page_count). */
   readonly directPages: number[];
@@ -37,33 +38,33 @@ function ramOrKernel(ctx: PhysMapContext, s: number, e: number): boolean {
   return e820MappedAny(ctx.e820, s, e, E820Type.Ram) || e820MappedAny(ctx.e820, s, e, E820Type.ReservedKern);
 }
 
-function newTable(ctx: PhysMapContext, level: Level, caller: string): Table {
+function newTable(ctx: PhysMapContext, level: PgtLevel, caller: string): Table {
   const pa = ctx.allocPage(caller, level);
   return ctx.model.addTable(pa, level, false);
 }
 
 /** Which kernel function allocates the page that sits below a table of `level`. */
 const ALLOC_CALLER: Record<number, string> = {
-  [Level.Pgd]: "__kernel_physical_mapping_init",
-  [Level.P4d]: "phys_p4d_init",
-  [Level.Pud]: "phys_pud_init",
-  [Level.Pmd]: "phys_pmd_init",
+  [PgtLevel.Pgd]: "__kernel_physical_mapping_init",
+  [PgtLevel.P4d]: "phys_p4d_init",
+  [PgtLevel.Pud]: "phys_pud_init",
+  [PgtLevel.Pmd]: "phys_pmd_init",
 };
 
 /** 64-bit: map [paddrStart, paddrEnd) with `mask`; returns paddr_last. */
 export function kernelPhysicalMappingInit64(ctx: PhysMapContext, paddrStart: number, paddrEnd: number, mask: number): number {
   const m = ctx.model, g = m.g, pgd = m.pgd;
-  const span = 2 ** g.shift[Level.Pgd]!;
+  const span = 2 ** g.shift[PgtLevel.Pgd]!;
   let paddrLast = paddrEnd;
   for (let paddr = paddrStart, next: number; paddr < paddrEnd; paddr = next) {
     next = Math.floor(paddr / span) * span + span;
-    const i = entryIndex(g, Level.Pgd, paddr);
-    const cl = m.childLevel(Level.Pgd);
+    const i = entryIndex(g, PgtLevel.Pgd, paddr);
+    const cl = m.childLevel(PgtLevel.Pgd);
     if (pgd.kind[i] !== Slot.None) {
       paddrLast = physLevelInit(ctx, m.child(pgd, i), paddr, paddrEnd, mask);
       continue;
     }
-    const t = newTable(ctx, cl, ALLOC_CALLER[Level.Pgd]!);
+    const t = newTable(ctx, cl, ALLOC_CALLER[PgtLevel.Pgd]!);
     paddrLast = physLevelInit(ctx, t, paddr, paddrEnd, mask);
     m.link(pgd, i, t);
   }
@@ -72,25 +73,25 @@ export function kernelPhysicalMappingInit64(ctx: PhysMapContext, paddrStart: num
 
 function physLevelInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: number, mask: number): number {
   switch (t.level) {
-    case Level.Pte: return physPteInit(ctx, t, paddr, paddrEnd);
-    case Level.P4d: return physP4dInit(ctx, t, paddr, paddrEnd, mask);
+    case PgtLevel.Pte: return physPteInit(ctx, t, paddr, paddrEnd);
+    case PgtLevel.P4d: return physP4dInit(ctx, t, paddr, paddrEnd, mask);
     default: return physLargeLevelInit(ctx, t, paddr, paddrEnd, mask);
   }
 }
 
 /** phys_p4d_init (5-level only; with 4 levels the pud page is passed straight down). */
 function physP4dInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: number, mask: number): number {
-  const m = ctx.model, g = m.g, span = 2 ** g.shift[Level.P4d]!;
+  const m = ctx.model, g = m.g, span = 2 ** g.shift[PgtLevel.P4d]!;
   let paddrLast = paddrEnd;
   const tableEnd = Math.floor(paddr / (span * 512)) * span * 512 + span * 512;
   for (let next: number; paddr < Math.min(paddrEnd, tableEnd); paddr = next) {
     next = Math.floor(paddr / span) * span + span;
-    const i = entryIndex(g, Level.P4d, paddr);
+    const i = entryIndex(g, PgtLevel.P4d, paddr);
     if (t.kind[i] !== Slot.None) {
       paddrLast = physLevelInit(ctx, m.child(t, i), paddr, paddrEnd, mask);
       continue;
     }
-    const c = newTable(ctx, Level.Pud, ALLOC_CALLER[Level.P4d]!);
+    const c = newTable(ctx, PgtLevel.Pud, ALLOC_CALLER[PgtLevel.P4d]!);
     paddrLast = physLevelInit(ctx, c, paddr, paddrEnd, mask);
     m.link(t, i, c);
   }
@@ -101,7 +102,7 @@ function physP4dInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: num
 function physLargeLevelInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: number, mask: number): number {
   const m = ctx.model, g = m.g, level = t.level;
   const span = 2 ** g.shift[level]!;
-  const largeBit = level === Level.Pud ? PageMask.Huge : PageMask.Large;
+  const largeBit = level === PgtLevel.Pud ? PageMask.Huge : PageMask.Large;
   let paddrLast = paddrEnd, pages = 0;
   for (let i = entryIndex(g, level, paddr), next: number; i < g.entriesPerTable; i++, paddr = next) {
     const base = Math.floor(paddr / span) * span;
@@ -131,7 +132,7 @@ function physLargeLevelInit(ctx: PhysMapContext, t: Table, paddr: number, paddrE
     paddrLast = physLevelInit(ctx, c, paddr, paddrEnd, mask);
     m.link(t, i, c);
   }
-  ctx.directPages[level === Level.Pud ? PG_1G : PG_2M]! += pages;
+  ctx.directPages[level === PgtLevel.Pud ? PG_1G : PG_2M]! += pages;
   return paddrLast;
 }
 
@@ -139,7 +140,7 @@ function physLargeLevelInit(ctx: PhysMapContext, t: Table, paddr: number, paddrE
 function physPteInit(ctx: PhysMapContext, t: Table, paddr: number, paddrEnd: number): number {
   const m = ctx.model, g = m.g, n = g.entriesPerTable;
   let paddrLast = paddrEnd;
-  const first = entryIndex(g, Level.Pte, paddr), base0 = paddr - (paddr % 4096);
+  const first = entryIndex(g, PgtLevel.Pte, paddr), base0 = paddr - (paddr % 4096);
   const at = (i: number): number => base0 + (i - first) * 4096;        // the page entry i maps
   // Entries whose page starts below paddrEnd are mapped; runs of empty ones
   // are written in one go (with 4k pages only, as under Xen, this is most
@@ -177,11 +178,11 @@ export function kernelPhysicalMappingInit32(ctx: PhysMapContext, start: number, 
   let lastMapAddr = end, pages2m = 0, pages4k = 0;
   let pfn = Math.floor(start / 4096);
   const endPfn = Math.floor(end / 4096);
-  for (let pgdIdx = entryIndex(g, Level.Pgd, pfn * 4096); pgdIdx < g.topEntries; pgdIdx++) {
+  for (let pgdIdx = entryIndex(g, PgtLevel.Pgd, pfn * 4096); pgdIdx < g.topEntries; pgdIdx++) {
     const pmdTable = oneMdTableInit(ctx, pgdIdx);
     if (pfn >= endPfn) continue;
     const paeMode = g.mode === "pae";
-    let pmdIdx = paeMode ? entryIndex(g, Level.Pmd, pfn * 4096) : pgdIdx;
+    let pmdIdx = paeMode ? entryIndex(g, PgtLevel.Pmd, pfn * 4096) : pgdIdx;
     const pmdEntries = paeMode ? g.entriesPerTable : pgdIdx + 1;
     for (; pmdIdx < pmdEntries && pfn < endPfn; pmdIdx++) {
       if (usePse) {
@@ -210,7 +211,7 @@ export function oneMdTableInit(ctx: PhysMapContext, pgdIdx: number): Table {
   const m = ctx.model, pgd = m.pgd;
   if (m.g.mode !== "pae") return pgd;
   if (pgd.kind[pgdIdx] === Slot.Table) return m.child(pgd, pgdIdx);
-  const t = newTable(ctx, Level.Pmd, "one_md_table_init");
+  const t = newTable(ctx, PgtLevel.Pmd, "one_md_table_init");
   m.link(pgd, pgdIdx, t);
   return t;
 }
@@ -221,7 +222,7 @@ export function onePageTableInit(ctx: PhysMapContext, pmdTable: Table, idx: numb
   if (pmdTable.kind[idx] === Slot.Table) return m.child(pmdTable, idx);
   if (pmdTable.kind[idx] === Slot.Leaf)
     throw new Error(`one_page_table_init: pmd entry ${idx} of 0x${pmdTable.pa.toString(16)} is a large page (kernel BUG)`);
-  const t = newTable(ctx, Level.Pte, "one_page_table_init");
+  const t = newTable(ctx, PgtLevel.Pte, "one_page_table_init");
   m.link(pmdTable, idx, t);
   return t;
 }

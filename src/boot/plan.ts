@@ -4,8 +4,8 @@
  * was switched), the record-shaped summary fields, and counts.
  */
 import type { PgtAllocation } from "./alloc-low.js";
-import type { BootMode } from "./geometry.js";
 import type { Backend } from "./input.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 
 export type Strategy = "linux" | "hpa";
 
@@ -46,7 +46,7 @@ export interface PlanSummary {
 
 export interface BootPlan {
   strategy: Strategy;
-  mode: BootMode;
+  mode: PagingMode;
   backend: Backend;
   pageSizes: string[];
   steps: PlanStep[];
@@ -79,10 +79,13 @@ function humanSize(n: number): string {
   return `${n}B`;
 }
 
-/** Human-readable plan: one line per step, then the summary. */
-export function formatPlan(p: BootPlan, opts: { maxSteps?: number } = {}): string {
+/**
+ * Human-readable plan: one line per step, then the summary. `modeName` is how
+ * the caller spells the paging mode (default: the PagingMode itself).
+ */
+export function formatPlan(p: BootPlan, opts: { maxSteps?: number; modeName?: string } = {}): string {
   const out: string[] = [];
-  out.push(`boot plan: strategy ${p.strategy}, ${p.mode}, ${p.backend}, page sizes ${p.pageSizes.join("+")}, pgd at ${hex(p.pgd)}`);
+  out.push(`boot plan: strategy ${p.strategy}, ${opts.modeName ?? p.mode}, ${p.backend}, page sizes ${p.pageSizes.join("+")}, pgd at ${hex(p.pgd)}`);
   const max = opts.maxSteps ?? Infinity;
   let shown = 0, hidden = 0;
   let i = 0;
@@ -131,14 +134,17 @@ export function formatSummary(p: BootPlan): string {
   ].join("\n");
 }
 
-/** JSON in the record's vocabulary (hex strings, inclusive ends), so a plan can be diffed against a boot. */
-export function planToJson(p: BootPlan, opts: { steps?: boolean } = {}): Record<string, unknown> {
+/**
+ * JSON in the record's vocabulary (hex strings, inclusive ends), so a plan can
+ * be diffed against a boot. `modeName` as in formatPlan.
+ */
+export function planToJson(p: BootPlan, opts: { steps?: boolean; modeName?: string } = {}): Record<string, unknown> {
   const inc = ([s, e]: [number, number]): [string, string] => [hex(s), hex(e - 1)];
   const brk = p.allocations.filter((a) => a.source === "brk");
   const mb = p.allocations.filter((a) => a.source === "memblock");
   return {
     strategy: p.strategy,
-    mode: p.mode,
+    mode: opts.modeName ?? p.mode,
     backend: p.backend,
     page_sizes: p.pageSizes,
     top_down_probe_block: p.topDownProbeBlock ? inc(p.topDownProbeBlock) : null,

@@ -8,10 +8,11 @@
  * cpu (5-level, GB pages), memblock_bottom_up, max_pfn / max_low_pfn.
  */
 import { parseAddr } from "./e820.js";
-import { type BootMode } from "./geometry.js";
+
 import { type BootInput, BootInputError, defaultFixmap32, defaultPgdPa, type KernelLayout } from "./input.js";
 import { Memblock } from "./memblock.js";
 import { type BootPlan, planToJson } from "./plan.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 
 /** The fields of a record this module reads (others are carried along). */
 export interface BootRecord {
@@ -47,7 +48,7 @@ function checkRecord(r: unknown, line: number): void {
 const a = (v: string, w: string): number => parseAddr(v, w);
 
 export function inputFromRecord(r: BootRecord): BootInput {
-  const mode: BootMode = r.arch === "i386-pae" ? "pae" : r.cpu.pgtable_l5_enabled ? "la57" : "x86-64";
+  const mode: PagingMode = r.arch === "i386-pae" ? "pae" : r.cpu.pgtable_l5_enabled ? "5level" : "4level";
   const mb = new Memblock();
   for (const [s, e] of r.memblock_memory_at_init_mem_mapping) mb.addMemory(a(s, r.id), a(e, r.id) + 1);
   for (const [s, e] of r.memblock_reserved_at_init_mem_mapping) mb.reserve(a(s, r.id), a(e, r.id) + 1);

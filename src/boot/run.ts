@@ -8,11 +8,13 @@ import type { EngineName } from "../engine/engine.js";
 import type { StepRule } from "./alloc-low.js";
 import { type BuildOptions, type BuildResult, buildAndVerify, plan } from "./build.js";
 import { E820Error, type E820Entry, parseE820 } from "./e820.js";
-import { type BootMode, BOOT_MODES } from "./geometry.js";
+
 import { type Backend, type BootInput, BootInputError, inputFromE820, inputFromMem, kernelLayoutAt, parseSize } from "./input.js";
 import { type BootPlan, planToJson, type Strategy } from "./plan.js";
 import { type BootRecord, compareWithRecord, inputFromRecord, parseRecords } from "./record.js";
 import { xenBuildOptions, xenStartOfDayTables } from "./xen.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
+import { BOOT_MODE_CHOICES, bootModeFromName, bootModeName } from "../cli/paging-mode.js";
 
 export interface BootOptions {
   e820?: string;          // file
@@ -21,7 +23,8 @@ export interface BootOptions {
   recordId?: string;
   strategy?: Strategy;
   xen?: boolean;
-  mode?: BootMode;
+  /** As the command line spells it (src/cli/paging-mode.ts): x86-64, la57, pae, 2level. */
+  mode?: string;
   pageSizes?: string;     // "4k,2M,1G"
   brk?: number;
   bottomUp?: boolean;
@@ -38,14 +41,14 @@ export function parseRange(s: string): [number, number] {
   return [num(m[1]!), num(m[2]!)];
 }
 
-export function parsePageSizes(s: string, mode: BootMode): { pse: boolean; gbpages: boolean } {
+export function parsePageSizes(s: string, mode: PagingMode): { pse: boolean; gbpages: boolean } {
   const set = new Set(s.split(/[,+\s]+/).filter(Boolean).map((x) => x.toUpperCase()));
   for (const x of set) if (!["4K", "2M", "4M", "1G"].includes(x)) throw new BootInputError(`unknown page size "${x}" (use 4k, 2M/4M, 1G)`);
   if (!set.has("4K")) throw new BootInputError("4k pages are always needed (the ISA range and unaligned edges)");
   const large = mode === "2level" ? "4M" : "2M";
   const other = mode === "2level" ? "2M" : "4M";
-  if (set.has(other)) throw new BootInputError(`${other} pages do not exist in ${mode} mode (large pages are ${large})`);
-  if (set.has("1G") && (mode === "pae" || mode === "2level")) throw new BootInputError(`1G pages need 64-bit paging, not ${mode}`);
+  if (set.has(other)) throw new BootInputError(`${other} pages do not exist in ${bootModeName(mode)} mode (large pages are ${large})`);
+  if (set.has("1G") && (mode === "pae" || mode === "2level")) throw new BootInputError(`1G pages need 64-bit paging, not ${bootModeName(mode)}`);
   if (set.has("1G") && !set.has(large)) throw new BootInputError("1G pages without 2M pages are not a configuration the kernel has (GBPAGES implies PSE)");
   return { pse: set.has(large), gbpages: set.has("1G") };
 }
@@ -76,8 +79,8 @@ async function readE820(path: string): Promise<E820Entry[]> {
 }
 
 export async function loadInputs(o: BootOptions): Promise<Loaded[]> {
-  const mode = o.mode ?? "x86-64";
-  if (!BOOT_MODES.includes(mode)) throw new BootInputError(`unknown --mode ${mode} (expected ${BOOT_MODES.join(", ")})`);
+  const mode = bootModeFromName(o.mode ?? bootModeName("4level"));
+  if (!mode) throw new BootInputError(`unknown --mode ${o.mode} (expected ${BOOT_MODE_CHOICES.join(", ")})`);
   const sources = [o.e820, o.mem, o.fromRecord].filter((x) => x !== undefined).length;
   if (sources > 1) throw new BootInputError("give one of --e820 FILE, --mem SIZE, --from-record FILE");
   const backend: Backend = o.xen ? "xen" : "native";
@@ -155,7 +158,7 @@ export function bootResultJson(r: RunResult, warnings?: string[]): Record<string
   const v = r.build?.verify;
   return {
     ...(r.record ? { id: r.record.id } : {}),
-    ...planToJson(r.plan),
+    ...planToJson(r.plan, { modeName: bootModeName(r.plan.mode) }),
     ...(warnings ? { warnings } : {}),
     ...(v ? { verify: { ok: v.ok, translated: v.translated, regions_2M: v.regions, pages_4k: v.pages,
       mismatches: v.mismatches.map((m) => ({ va: `0x${m.va.toString(16)}`, pa: `0x${m.pa.toString(16)}`, got: m.got })),

@@ -28,13 +28,18 @@
 import type { Engine } from "../engine/engine.js";
 import { MmuExtCmd } from "../paravirt/xen/interface.js";
 import { XenHypervisor } from "../paravirt/xen/hypervisor.js";
-import { XenMmuOps } from "../paravirt/xen/mmu-pv.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO, XenMmuOps } from "../paravirt/xen/mmu-pv.js";
 import { P2m, pseudoPhysMem } from "../paravirt/xen/p2m.js";
-import { KERNPG_TABLE, makeEntry, PAGE_KERNEL, PAGE_KERNEL_RO } from "../paravirt/xen/pgtable-bits.js";
+import { makeEntry } from "../kernel/x86/pgtable.js";
+import {
+  _KERNPG_TABLE, EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE,
+} from "../kernel/x86/pgtable-types.js";
 import type { BackendSetup, BuildOptions, MachineParts } from "./build.js";
-import { entryIndex, geometry, Level } from "./geometry.js";
+import { entryIndex, geometry } from "./geometry.js";
 import type { BootInput } from "./input.js";
 import type { Preexisting } from "./pgtable.js";
+import { PgtLevel } from "../kernel/types.js";
+import { bootModeName } from "../cli/paging-mode.js";
 
 const PAGE = 4096;
 /** Machine frames Xen keeps for I/O and itself below the domain (the model's defaults). */
@@ -61,9 +66,9 @@ export function xenStartOfDayTables(input: BootInput): { preexisting: Preexistin
   const pud = ptBase, pmd = ptBase + PAGE, pte0 = ptBase + 2 * PAGE;
   return {
     preexisting: {
-      tables: [{ pa: pud, level: Level.Pud }, { pa: pmd, level: Level.Pmd },
-        ...Array.from({ length: nPte }, (_, i) => ({ pa: pte0 + i * PAGE, level: Level.Pte }))],
-      links: [{ table: input.pgdPa, index: entryIndex(g, Level.Pgd, 0), child: pud }, { table: pud, index: 0, child: pmd },
+      tables: [{ pa: pud, level: PgtLevel.Pud }, { pa: pmd, level: PgtLevel.Pmd },
+        ...Array.from({ length: nPte }, (_, i) => ({ pa: pte0 + i * PAGE, level: PgtLevel.Pte }))],
+      links: [{ table: input.pgdPa, index: entryIndex(g, PgtLevel.Pgd, 0), child: pud }, { table: pud, index: 0, child: pmd },
         ...Array.from({ length: nPte }, (_, i) => ({ table: pmd, index: i, child: pte0 + i * PAGE }))],
       leaves: Array.from({ length: nPte }, (_, i) => ({ table: pte0 + i * PAGE, from: 0, to: Math.min(512, bootEnd / PAGE - i * 512), base: i * (2 << 20) })),
     },
@@ -80,7 +85,7 @@ export function xenBuildOptions(): BuildOptions {
 
 function xenStartOfDay(m: MachineParts): BackendSetup {
   const { engine, input } = m;
-  if (input.mode !== "x86-64") throw new Error("the Xen PV model is 4-level x86-64 (use --mode x86-64 with --xen)");
+  if (input.mode !== "4level") throw new Error(`the Xen PV model is 4-level x86-64 (use --mode ${bootModeName("4level")} with --xen)`);
   const nrPages = input.maxPfn;
   const xen = new XenHypervisor(engine.phys, { nrFrames: nrPages + XEN_OWN_FRAMES });
   const domain = xen.createDomain({ nrPages });
@@ -92,13 +97,13 @@ function xenStartOfDay(m: MachineParts): BackendSetup {
   const mfn = (pa: number): number => p2m.pfnToMfn(pa / PAGE);
   const tables = new Set([pgd, pud, pmd, ...Array.from({ length: nPte }, (_, i) => pte0 + i * PAGE)]);
 
-  w(pgd + entryIndex(g, Level.Pgd, 0) * 8, makeEntry(mfn(pud), KERNPG_TABLE));
-  w(pud, makeEntry(mfn(pmd), KERNPG_TABLE));
-  for (let i = 0; i < nPte; i++) w(pmd + i * 8, makeEntry(mfn(pte0 + i * PAGE), KERNPG_TABLE));
+  w(pgd + entryIndex(g, PgtLevel.Pgd, 0) * 8, makeEntry(mfn(pud), _KERNPG_TABLE));
+  w(pud, makeEntry(mfn(pmd), _KERNPG_TABLE));
+  for (let i = 0; i < nPte; i++) w(pmd + i * 8, makeEntry(mfn(pte0 + i * PAGE), _KERNPG_TABLE));
   for (let pa = 0; pa < bootEnd; pa += PAGE)
     w(pte0 + Math.floor(pa / (2 << 20)) * PAGE + ((pa / PAGE) % 512) * 8, makeEntry(mfn(pa), tables.has(pa) ? PAGE_KERNEL_RO : PAGE_KERNEL));
 
-  const cr0 = 1n | (1n << 16n) | (1n << 31n), cr4 = 1n << 5n, efer = (1n << 8n) | (1n << 11n);
+  const cr0 = X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4 = X86_CR4_PAE, efer = EFER_LME | EFER_NX;
   const t = (engine as Engine).setX86({ cr0, cr4, efer, cr3: BigInt(mfn(pgd)) << 12n, cpl: 0 });
   if (t.fault) throw new Error(`xen start of day: long mode refused (vector ${t.vector})`);
   xen.attachCpu(domain.id, 0, engine);

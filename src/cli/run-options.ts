@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import type { EngineName } from "../engine/engine.js";
-import type { PagingMode } from "../kernel/x86/pgtable.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import type { BootStrategy } from "../run/boot-map.js";
 import type { RunPageSize } from "../run/machine.js";
 import type { RunOptions } from "../run/run-trace.js";

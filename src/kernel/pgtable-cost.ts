@@ -7,7 +7,7 @@
 import { createEngine } from "../engine/index.js";
 import { Kernel } from "./kernel.js";
 import { SZ_1G } from "./mm.js";
-import { GEOMETRY, type PagingMode } from "./x86/pgtable.js";
+import { GEOMETRY, PAGING_MODES, type PagingMode } from "./x86/pgtable-types.js";
 
 export interface PageTableCost {
   mode: PagingMode;
@@ -40,11 +40,8 @@ export async function measurePageTableCost(mode: PagingMode, pageSize: number, g
   return { mode, pageSize, gib, tables, bytesPerGiB: (tables * 4096) / gib };
 }
 
-/** Paging modes in order of their number of levels. */
-const MODES: readonly PagingMode[] = ["2level", "pae", "4level", "5level"];
-
 /** Every paging mode with every page size it can map, one measurement each, as they are made. */
 export async function* pageTableCosts(gib = 1): AsyncGenerator<PageTableCost> {
-  for (const mode of MODES)
+  for (const mode of PAGING_MODES)
     for (const ps of pageSizesFor(mode)) yield await measurePageTableCost(mode, ps, gib);
 }

@@ -6,17 +6,19 @@
  *
  *   0x0000000000400000-0x0000000000402000           8K USR RW                     NX pte
  *
- * The walk reads the tables only (no A/D, no TLB): it is the host-side twin
- * of the engine's side-effect-free probe.
+ * The walk (pagewalk.ts, as ptdump_walk_pgd uses walk_page_range) reads the
+ * tables only (no A/D, no TLB): it is the host-side twin of the engine's
+ * side-effect-free probe.
  */
 import type { Kernel } from "./kernel.js";
 import type { Mm } from "./mm.js";
+import { everyEntry, type WalkEntry, walkPageRange } from "./pagewalk.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "./types.js";
-import { entryPtr, readEntry } from "./x86/pgalloc.js";
+import { readEntry } from "./x86/pgalloc.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
-  canonicalize, entryAddr, entryKind, hugeEntryAddr,
-} from "./x86/pgtable.js";
+  canonicalize, entryAddr, hugeEntryAddr,
+} from "./x86/pgtable-types.js";
 
 /** One run of the listing. */
 export interface PtdumpRange {
@@ -54,26 +56,19 @@ export function ptdumpRanges(k: Kernel, mm: Mm, start = 0n, end?: bigint): Ptdum
     }
     out.push({ start: va, end: va + size, level, present, prot, pa });
   };
-  const walk = (table: number, depth: number, base: bigint): void => {
-    const tg = g.tables[depth]!;
-    const span = 1n << BigInt(tg.shift);
-    const kind = entryKind(g, depth);
-    for (let i = 0; i < tg.entries; i++) {
-      const va = base + BigInt(i) * span;
-      if (va + span <= start || va >= stop) continue;
-      const e = readEntry(k, entryPtr(k, table, i));
-      const leafLevel = depth === g.tables.length - 1 || (e & _PAGE_PSE) !== 0n;
-      if (e === 0n || (!(e & _PAGE_PRESENT) && !(leafLevel && e & _PAGE_PROTNONE))) { note(va, span, kind, false, 0n, null); continue; }
-      if (leafLevel) {
-        const present = (e & _PAGE_PRESENT) !== 0n;
-        const pa = depth === g.tables.length - 1 ? entryAddr(g, e) : hugeEntryAddr(g, e, span);
-        note(va, span, kind, present, present ? e & PROT_MASK : 0n, present ? pa : null);
-        continue;
-      }
-      walk(entryAddr(g, e), depth + 1, va);
-    }
+  // note_page for every entry: not present (and not a PROT_NONE leaf) is a hole,
+  // a leaf is a mapping, a table is descended into by the walker.
+  const entry = (w: WalkEntry): void => {
+    const e = w.val, span = w.next - w.addr;
+    if (!(e & _PAGE_PRESENT) && !(w.leaf && e & _PAGE_PROTNONE)) { note(w.addr, span, w.level, false, 0n, null); return; }
+    if (!w.leaf) return;
+    const present = (e & _PAGE_PRESENT) !== 0n;
+    const pa = w.level === PgtLevel.Pte ? entryAddr(g, e) : hugeEntryAddr(g, e, span);
+    note(w.addr, span, w.level, present, present ? e & PROT_MASK : 0n, present ? pa : null);
   };
-  walk(mm.pgd, 0, 0n);
+  walkPageRange({ g, readEntry: (ptr) => readEntry(k, ptr) }, mm.pgd, start, stop, {
+    ...everyEntry(entry), pteHole: (addr, next, level) => note(addr, next - addr, level, false, 0n, null),
+  });
   return out;
 }
 

@@ -7,12 +7,10 @@
  */
 import type { PhysMem } from "../phys/phys-mem.js";
 import { PAGE_SIZE, type Pfn, type PhysAddr } from "../kernel/types.js";
+import { X86_CR3_PCID_NOFLUSH } from "../kernel/x86/pgtable-types.js";
 import {
   TLB_FLUSH_ALL, type FlushTlbInfo, type MmuCpu, type PvMm, type PvMmuOps, type TableGather,
 } from "./ops.js";
-
-/** CR3 bit 63 (with CR4.PCIDE): do not flush the PCID's entries on this load. */
-const CR3_NOFLUSH = 1n << 63n;
 
 /**
  * Above this many pages a ranged flush becomes a full local flush
@@ -59,7 +57,7 @@ export class NativeMmuOps implements PvMmuOps {
   readCr3(): bigint { return this.cpu ? this.cpu.x86().cr3 : this.cr3; }
   writeCr3(v: bigint): void {
     if (this.cpu) this.cpu.writeCr3(v);
-    else this.cr3 = BigInt.asUintN(64, v) & ~CR3_NOFLUSH;
+    else this.cr3 = BigInt.asUintN(64, v) & ~X86_CR3_PCID_NOFLUSH;
   }
 
   enterMmap(_mm: PvMm): void { /* paravirt_nop */ }
@@ -67,7 +65,7 @@ export class NativeMmuOps implements PvMmuOps {
 
   /** native_flush_tlb_local: reloading CR3 (without NOFLUSH) drops the current PCID's non-global entries. */
   flushTlbUser(): void {
-    if (this.cpu) this.cpu.writeCr3(this.cpu.x86().cr3 & ~CR3_NOFLUSH);
+    if (this.cpu) this.cpu.writeCr3(this.cpu.x86().cr3 & ~X86_CR3_PCID_NOFLUSH);
   }
   /** native_flush_tlb_global: everything, global pages included. */
   flushTlbKernel(): void { this.cpu?.flushTlb(true); }

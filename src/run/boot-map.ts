@@ -14,7 +14,7 @@
  * swapper layout (head_32's tables, the PAE kernel PMDs) and the planner's
  * would have to be merged first; those machines keep the plain mapping.
  */
-import { geometry, type BootMode } from "../boot/geometry.js";
+import { geometry } from "../boot/geometry.js";
 import { PvSink } from "../boot/guest.js";
 import { plan } from "../boot/build.js";
 import { type BootInput, BootInputError, inputFromMem } from "../boot/input.js";
@@ -22,16 +22,14 @@ import { E820Type } from "../boot/e820.js";
 import type { BootPlan } from "../boot/plan.js";
 import { PageAllocator } from "../kernel/page-alloc.js";
 import type { Kernel } from "../kernel/kernel.js";
-import type { PagingMode } from "../kernel/x86/pgtable.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 
 /** How the run machine's kernel direct map is built. */
 export type BootStrategy = "linux" | "hpa" | "plain";
 
-const BOOT_MODE: Partial<Record<PagingMode, BootMode>> = { "4level": "x86-64", "5level": "la57" };
-
 /** Can the planner build this machine's direct map? */
-export function plannerSupports(mode: PagingMode): boolean { return BOOT_MODE[mode] !== undefined; }
+export function plannerSupports(mode: PagingMode): boolean { return mode === "4level" || mode === "5level"; }
 
 /** What the report says about the boot. */
 export interface BootInfo {
@@ -60,11 +58,10 @@ export interface BootPrep { input: BootInput; allocator: PageAllocator }
  * hold the kernel image.
  */
 export function bootInput(mode: PagingMode, memBytes: number): { input: BootInput; physTop: number } {
-  const bootMode = BOOT_MODE[mode];
-  if (!bootMode) throw new RangeError(`the boot planner builds 4level and 5level machines; use --boot plain for ${mode}`);
+  if (!plannerSupports(mode)) throw new RangeError(`the boot planner builds 4level and 5level machines; use --boot plain for ${mode}`);
   let input: BootInput;
   try {
-    input = inputFromMem(memBytes, { mode: bootMode });
+    input = inputFromMem(memBytes, { mode });
   } catch (e) {
     if (!(e instanceof BootInputError)) throw e;
     throw new RangeError(`${e.message}: the boot planner places the kernel image at 16–68 MiB (the recorded Debian ` +

@@ -8,7 +8,7 @@
  */
 import type { Kernel } from "../kernel/kernel.js";
 import { type Mm, SZ_4K } from "../kernel/mm.js";
-import type { PagingMode } from "../kernel/x86/pgtable.js";
+import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import { Machine } from "./machine.js";
 
 export async function exampleAddressSpace(mode: PagingMode): Promise<{ kernel: Kernel; mm: Mm }> {

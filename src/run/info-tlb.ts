@@ -11,61 +11,53 @@
  * low bits masked off.
  */
 import type { Engine } from "../engine/engine.js";
-
-const P = 1n, RW = 2n, US = 4n, PWT = 8n, PCD = 16n, A = 32n, D = 64n, PS = 128n, G = 256n, NX = 1n << 63n;
-const ADDR52 = 0x000f_ffff_ffff_f000n;
+import { everyEntry, type WalkEntry, walkPageRange } from "../kernel/pagewalk.js";
+import { PgtLevel } from "../kernel/types.js";
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
+  canonicalize, EFER_LMA, entryAddr, GEOMETRY, hugeEntryAddr, type PagingGeometry, PTE_PFN_MASK, X86_CR0_PG, X86_CR4_LA57,
+  X86_CR4_PAE, X86_CR4_PSE,
+} from "../kernel/x86/pgtable-types.js";
 
 function flags(e: bigint): string {
-  return [e & NX ? "X" : "-", e & G ? "G" : "-", e & PS ? "P" : "-", e & D ? "D" : "-", e & A ? "A" : "-",
-    e & PCD ? "C" : "-", e & PWT ? "T" : "-", e & US ? "U" : "-", e & RW ? "W" : "-"].join("");
+  return [e & _PAGE_NX ? "X" : "-", e & _PAGE_GLOBAL ? "G" : "-", e & _PAGE_PSE ? "P" : "-", e & _PAGE_DIRTY ? "D" : "-",
+    e & _PAGE_ACCESSED ? "A" : "-", e & _PAGE_PCD ? "C" : "-", e & _PAGE_PWT ? "T" : "-", e & _PAGE_USER ? "U" : "-",
+    e & _PAGE_RW ? "W" : "-"].join("");
 }
-
-interface Level { shift: number; entries: number; leafOk: boolean }
 
 /** The present leaves of the current address space, one line each. */
 export function infoTlb(e: Engine, limit = Infinity): string[] {
   const s = e.x86();
-  if (!(s.cr0 & (1n << 31n))) return ["PG disabled"];
-  const pae = (s.cr4 & (1n << 5n)) !== 0n, lma = (s.efer & (1n << 10n)) !== 0n, la57 = (s.cr4 & (1n << 12n)) !== 0n;
-  const pse = (s.cr4 & (1n << 4n)) !== 0n;
+  if (!(s.cr0 & X86_CR0_PG)) return ["PG disabled"];
+  const pae = (s.cr4 & X86_CR4_PAE) !== 0n, lma = (s.efer & EFER_LMA) !== 0n, la57 = (s.cr4 & X86_CR4_LA57) !== 0n;
+  const pse = (s.cr4 & X86_CR4_PSE) !== 0n;
+  // The mode the registers select; without CR4.PSE a 2-level pgd entry's PS bit is ignored.
+  let g: PagingGeometry, root: number;
+  if (!pae) {
+    g = pse ? GEOMETRY["2level"] : { ...GEOMETRY["2level"], hugeLevels: [] };
+    root = Number(s.cr3 & 0xffff_f000n);
+  } else if (!lma) {
+    g = GEOMETRY.pae;
+    root = Number(s.cr3 & 0xffff_ffe0n);
+  } else {
+    g = GEOMETRY[la57 ? "5level" : "4level"];
+    root = Number(s.cr3 & PTE_PFN_MASK);
+  }
   const out: string[] = [];
   const ph = e.phys;
-  const vaBits = lma ? (la57 ? 57 : 48) : 32;
   const hex = (v: bigint): string => v.toString(16).padStart(16, "0");
-  const canonical = (va: bigint): bigint =>
-    vaBits > 32 && va & (1n << BigInt(vaBits - 1)) ? va | (((1n << 64n) - 1n) ^ ((1n << BigInt(vaBits)) - 1n)) : va;
-
-  let levels: Level[], size: 4 | 8, root: number;
-  if (!pae) {
-    levels = [{ shift: 22, entries: 1024, leafOk: pse }, { shift: 12, entries: 1024, leafOk: true }];
-    size = 4; root = Number(s.cr3 & 0xffff_f000n);
-  } else if (!lma) {
-    levels = [{ shift: 30, entries: 4, leafOk: false }, { shift: 21, entries: 512, leafOk: true }, { shift: 12, entries: 512, leafOk: true }];
-    size = 8; root = Number(s.cr3 & 0xffff_ffe0n);
-  } else {
-    levels = [...(la57 ? [{ shift: 48, entries: 512, leafOk: false }] : []), { shift: 39, entries: 512, leafOk: false },
-      { shift: 30, entries: 512, leafOk: true }, { shift: 21, entries: 512, leafOk: true }, { shift: 12, entries: 512, leafOk: true }];
-    size = 8; root = Number(s.cr3 & ADDR52);
-  }
-  const addrMask = size === 4 ? 0xffff_f000n : ADDR52;
-
-  const walk = (table: number, depth: number, base: bigint): void => {
-    const lv = levels[depth]!;
-    for (let i = 0; i < lv.entries && out.length < limit; i++) {
-      let ent: bigint;
-      try { ent = ph.readEntry(table + i * size, size); } catch { continue; }   // table outside RAM: nothing to show
-      if (!(ent & P)) continue;
-      const va = base + (BigInt(i) << BigInt(lv.shift));
-      const last = depth === levels.length - 1;
-      if (last || (lv.leafOk && ent & PS)) {
-        const pageMask = (1n << BigInt(lv.shift)) - 1n;
-        const pa = ent & addrMask & ~pageMask;
-        out.push(`${hex(canonical(va))}: ${hex(pa)} ${flags(last ? ent & ~PS : ent)}`);
-      } else if (lv.shift > 12) {
-        walk(Number(ent & addrMask), depth + 1, va);
-      }
-    }
+  const leaf = (w: WalkEntry): number => {
+    if (!w.leaf || !(w.val & _PAGE_PRESENT)) return 0;
+    if (out.length >= limit) return 1;
+    const pa = w.level === PgtLevel.Pte ? entryAddr(g, w.val) : hugeEntryAddr(g, w.val, w.next - w.addr);
+    // In a pte, bit 7 is PAT, not PS.
+    out.push(`${hex(canonicalize(g, w.addr))}: ${hex(BigInt(pa))} ${flags(w.level === PgtLevel.Pte ? w.val & ~_PAGE_PSE : w.val)}`);
+    return 0;
   };
-  walk(root, 0, 0n);
+  walkPageRange({
+    g,
+    // A table outside RAM has nothing to show.
+    readEntry: (ptr) => { try { return ph.readEntry(ptr, g.entryBytes); } catch { return 0n; } },
+  }, root, 0n, 1n << BigInt(g.vaBits), everyEntry(leaf));
   return out;
 }

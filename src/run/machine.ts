@@ -10,7 +10,8 @@ import { createEngine, type Engine, type EngineName, type Semantics } from "../e
 import type { TlbConfig } from "../tlb/config.js";
 import { Kernel } from "../kernel/kernel.js";
 import { type FaultResult, type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
-import { GEOMETRY, type PagingMode, x86ControlFor } from "../kernel/x86/pgtable.js";
+import { x86ControlFor } from "../kernel/x86/pgtable.js";
+import { GEOMETRY, type PagingMode } from "../kernel/x86/pgtable-types.js";
 import { type BootInfo, bootDirectMap, bootInput, type BootStrategy, plannerSupports, prepareBoot } from "./boot-map.js";
 
 /** "4k", "2m" (every fault maps a 2 MiB page, like THP "always"), or "thp":

@@ -22,7 +22,7 @@ const PUBLIC = [
   // Xen PV
   "auditXen", "buildXenPvGuest", "HypercallError", "XenErrno", "xenErrName", "FrameTable", "PgType", "PG_TYPE_NAMES",
   "formatLogEntry", "XenHypervisor", "DomId", "MMUEXT_NAMES", "MmuCmd", "MmuExtCmd", "Uvmf", "XenMm", "GuestPageFault",
-  "PtLevel", "XEN_PAGE_OFFSET", "XenMmuOps", "Multicall", "INVALID_MFN", "P2m", "pseudoPhysMem",
+  "XEN_PAGE_OFFSET", "XenMmuOps", "Multicall", "INVALID_MFN", "P2m", "pseudoPhysMem",
   // namespaces
   "s390", "boot",
 ];

@@ -13,7 +13,7 @@ import { Access } from "../../src/abi.js";
 const GiB = 2 ** 30;
 const CASES: [string, number, InputOptions][] = [
   ["x86-64 4G 2M+1G", 4 * GiB, {}],
-  ["la57 3G 2M", 3 * GiB, { mode: "la57", gbpages: false }],
+  ["la57 3G 2M", 3 * GiB, { mode: "5level", gbpages: false }],
   ["x86-64 1G 4k only", GiB, { pse: false, pgtBufPages: 40 }],
   ["pae 2G", 2 * GiB, { mode: "pae" }],
   ["2level 1G", GiB, { mode: "2level" }],

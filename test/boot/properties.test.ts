@@ -35,7 +35,7 @@ function buildMap(m: MapSpec, unit: number): E820Entry[] {
 }
 
 const optsArb = fc.record({
-  mode: fc.constantFrom("x86-64", "la57", "x86-64"),
+  mode: fc.constantFrom("4level", "5level", "4level"),
   pse: fc.boolean(), gbpages: fc.boolean(), bottomUp: fc.boolean(),
   stepRule: fc.constantFrom("modern", "v39"),
 }) as fc.Arbitrary<InputOptions>;

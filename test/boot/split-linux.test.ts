@@ -7,7 +7,7 @@ import { type BootInput, inputFromE820, inputFromMem } from "../../src/boot/inpu
 import { Memblock } from "../../src/boot/memblock.js";
 import { splitMemRange, splitRaw } from "../../src/boot/split.js";
 
-const G64 = geometry("x86-64");
+const G64 = geometry("4level");
 const L = PageMask.Large, H = PageMask.Huge;
 
 function memblockOf(...r: [number, number][]): Memblock {
@@ -21,7 +21,7 @@ function e5(stepRule: "modern" | "v39"): BootInput {
   const mb = memblockOf([0, 0x9f000], [0x100000, 0x80000000]);
   mb.reserve(0x1000000, 0x2a06000);
   return {
-    mode: "x86-64", backend: "native", memblock: mb,
+    mode: "4level", backend: "native", memblock: mb,
     e820: [{ start: 0, end: 0x9f000, type: 1 }, { start: 0x100000, end: 0x80000000, type: 1 }],
     kernel: { text: 0x1000000, end: 0x2a06000, brkBase: 0x2a00000, brkEnd: 0x2a06000 },
     pgtBuf: { start: 0x2a00000, pages: 6 }, pse: true, gbpages: false, bottomUp: false, stepRule,

@@ -19,7 +19,7 @@ describe("linux strategy under Xen PV", () => {
     expect(r.verify.ok).toBe(true);
     expect(r.verify.mismatches).toEqual([]);
     expect(r.plan.directPages[2]).toBe(0);                       // no 2M mappings
-    const g = geometry("x86-64");
+    const g = geometry("4level");
     const tables = r.plan.allocations.map((a) => a.pa);
     expect(tables.length).toBeGreaterThan(400);
     // E.6 test 10: no table frame is writable through the direct map
@@ -55,7 +55,7 @@ describe("hpa strategy under Xen PV", () => {
     expect(l4).toHaveLength(2);                                       // start of day, then the new pgd
     expect(xen.log.some((e) => e.op === "UNPIN_TABLE")).toBe(true);   // the builder's pgd let go
     // Every table: read-only through the new direct map, and every pte page pinned.
-    const g = geometry("x86-64");
+    const g = geometry("4level");
     for (const pa of [r.plan.pgd, ...r.plan.allocations.map((a) => a.pa)]) {
       expect(r.engine.probe(directVa(g, pa), Access.Write).fault, `table 0x${pa.toString(16)} writable`).not.toBe(0);
       expect(r.engine.probe(directVa(g, pa), Access.Read).fault).toBe(0);

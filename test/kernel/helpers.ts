@@ -3,7 +3,8 @@
 import { Access, FaultKind } from "../../src/abi.js";
 import { createEngine, type Engine, type EngineName } from "../../src/engine/index.js";
 import { Kernel, type KernelOptions } from "../../src/kernel/kernel.js";
-import { x86ControlFor, X86_CR4_PCIDE, type PagingMode } from "../../src/kernel/x86/pgtable.js";
+import { x86ControlFor } from "../../src/kernel/x86/pgtable.js";
+import { X86_CR4_PCIDE, type PagingMode } from "../../src/kernel/x86/pgtable-types.js";
 import type { MmuCpu } from "../../src/paravirt/ops.js";
 
 interface Cached { pcid: number; base: bigint; size: bigint; pa: number; write: boolean; global: boolean }

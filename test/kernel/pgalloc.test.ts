@@ -5,7 +5,7 @@ import { Kernel, KernelBugError, KernelOomError } from "../../src/kernel/kernel.
 import { NativeMmuOps } from "../../src/paravirt/native.js";
 import { recordingMmuOps } from "../../src/paravirt/recording.js";
 import { entryPtr, readEntry } from "../../src/kernel/x86/pgalloc.js";
-import { _PAGE_PRESENT, entryAddr, type PagingMode } from "../../src/kernel/x86/pgtable.js";
+import { _PAGE_PRESENT, entryAddr, type PagingMode } from "../../src/kernel/x86/pgtable-types.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 
 const MiB = 1 << 20;

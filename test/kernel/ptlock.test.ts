@@ -10,7 +10,7 @@ import {
 import { LockdepError } from "../../src/kernel/ptlock.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 import { entryLockptr, entryPtr, paravirtRelease, populate, pteAllocOne, readEntry, setEntry } from "../../src/kernel/x86/pgalloc.js";
-import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, entryAddr } from "../../src/kernel/x86/pgtable.js";
+import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, entryAddr } from "../../src/kernel/x86/pgtable-types.js";
 
 const MiB = 1 << 20;
 

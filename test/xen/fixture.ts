@@ -16,7 +16,9 @@ import { createEngine, type Engine, type EngineName } from "../../src/engine/ind
 import type { PhysMem } from "../../src/phys/phys-mem.js";
 import { XenHypervisor, type XenDomain } from "../../src/paravirt/xen/hypervisor.js";
 import { MmuExtCmd } from "../../src/paravirt/xen/interface.js";
-import { makeEntry, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_TABLE } from "../../src/paravirt/xen/pgtable-bits.js";
+import { makeEntry } from "../../src/kernel/x86/pgtable.js";
+import { _PAGE_TABLE as PAGE_TABLE } from "../../src/kernel/x86/pgtable-types.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO } from "../../src/paravirt/xen/mmu-pv.js";
 
 export const DM_BASE = 0x200000n;
 export const PGD = 0, PUD = 1, PMD = 2, PTE_A = 3, PTE_B = 4;

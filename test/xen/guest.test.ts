@@ -13,7 +13,10 @@ import { HypercallError } from "../../src/paravirt/xen/errno.js";
 import { PgType } from "../../src/paravirt/xen/frame-table.js";
 import type { HypercallLogEntry } from "../../src/paravirt/xen/hypervisor.js";
 import { GuestPageFault } from "../../src/paravirt/xen/mmu-pv.js";
-import { PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_NX } from "../../src/paravirt/xen/pgtable-bits.js";
+import {
+  _PAGE_ACCESSED as PAGE_ACCESSED, _PAGE_DIRTY as PAGE_DIRTY, _PAGE_NX as PAGE_NX,
+  _PAGE_PRESENT as PAGE_PRESENT, _PAGE_RW as PAGE_RW, _PAGE_USER as PAGE_USER,
+} from "../../src/kernel/x86/pgtable-types.js";
 import { MiniMm } from "./mini-mm.js";
 
 const USER_RW = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY | PAGE_NX;

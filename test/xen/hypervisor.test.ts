@@ -3,9 +3,11 @@ import { auditXen } from "../../src/paravirt/xen/audit.js";
 import { XenErrno } from "../../src/paravirt/xen/errno.js";
 import { PgType } from "../../src/paravirt/xen/frame-table.js";
 import { MmuCmd, MmuExtCmd, Uvmf } from "../../src/paravirt/xen/interface.js";
+import { makeEntry } from "../../src/kernel/x86/pgtable.js";
 import {
-  makeEntry, PAGE_ACCESSED, PAGE_DIRTY, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_RW, PAGE_TABLE,
-} from "../../src/paravirt/xen/pgtable-bits.js";
+  _PAGE_ACCESSED as PAGE_ACCESSED, _PAGE_DIRTY as PAGE_DIRTY, _PAGE_RW as PAGE_RW, _PAGE_TABLE as PAGE_TABLE,
+} from "../../src/kernel/x86/pgtable-types.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO } from "../../src/paravirt/xen/mmu-pv.js";
 import { machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, TABLE_PFNS } from "./fixture.js";
 
 const { EINVAL, EBUSY } = { EINVAL: -XenErrno.EINVAL, EBUSY: -XenErrno.EBUSY };

@@ -7,9 +7,12 @@ import { describe, expect, it } from "vitest";
 import { auditXen } from "../../src/paravirt/xen/audit.js";
 import { XenErrno } from "../../src/paravirt/xen/errno.js";
 import { DomId, type MmuExtOp, MmuCmd, MmuExtCmd, Uvmf } from "../../src/paravirt/xen/interface.js";
+import { makeEntry } from "../../src/kernel/x86/pgtable.js";
 import {
-  makeEntry, PAGE_GLOBAL, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_PCD, PAGE_PSE, PAGE_PWT, PAGE_RW, PAGE_TABLE,
-} from "../../src/paravirt/xen/pgtable-bits.js";
+  _PAGE_GLOBAL as PAGE_GLOBAL, _PAGE_PCD as PAGE_PCD, _PAGE_PSE as PAGE_PSE, _PAGE_PWT as PAGE_PWT,
+  _PAGE_RW as PAGE_RW, _PAGE_TABLE as PAGE_TABLE,
+} from "../../src/kernel/x86/pgtable-types.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO } from "../../src/paravirt/xen/mmu-pv.js";
 import { type Machine, machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, snapshot } from "./fixture.js";
 
 const E = (e: XenErrno): number => -e;

@@ -7,9 +7,11 @@
 import type { PageAllocator } from "../../src/kernel/page-alloc.js";
 import type { PvMm, PvMmuOps } from "../../src/paravirt/ops.js";
 import type { PhysMem } from "../../src/phys/phys-mem.js";
-import { PAGE_TABLE, PTE_PFN_MASK, tableIndex } from "../../src/paravirt/xen/pgtable-bits.js";
+import { _PAGE_TABLE as PAGE_TABLE, PTE_PFN_MASK } from "../../src/kernel/x86/pgtable-types.js";
 
 const PAGE = 4096;
+/** Index of `va` in the table `l` levels above the page (4 = pgd … 1 = pte), 4-level paging. */
+const tableIndex = (va: bigint, l: number): number => Number((va >> BigInt(12 + 9 * (l - 1))) & 511n);
 
 export class MiniMm implements PvMm {
   readonly isInitMm = false;

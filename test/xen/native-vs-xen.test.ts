@@ -14,7 +14,10 @@ import { recordingMmuOps } from "../../src/paravirt/recording.js";
 import { auditXen } from "../../src/paravirt/xen/audit.js";
 import { buildXenPvGuest } from "../../src/paravirt/xen/domain-builder.js";
 import { formatLogEntry } from "../../src/paravirt/xen/hypervisor.js";
-import { PAGE_ACCESSED, PAGE_DIRTY, PAGE_NX, PAGE_PRESENT, PAGE_RW, PAGE_USER } from "../../src/paravirt/xen/pgtable-bits.js";
+import {
+  _PAGE_ACCESSED as PAGE_ACCESSED, _PAGE_DIRTY as PAGE_DIRTY, _PAGE_NX as PAGE_NX,
+  _PAGE_PRESENT as PAGE_PRESENT, _PAGE_RW as PAGE_RW, _PAGE_USER as PAGE_USER,
+} from "../../src/kernel/x86/pgtable-types.js";
 import { MiniMm, type MiniEnv } from "./mini-mm.js";
 
 const NR_PAGES = 1024;

@@ -14,11 +14,13 @@ import { createEngine } from "../../src/engine/index.js";
 import { auditXen } from "../../src/paravirt/xen/audit.js";
 import { buildXenPvGuest } from "../../src/paravirt/xen/domain-builder.js";
 import { MmuCmd, Uvmf } from "../../src/paravirt/xen/interface.js";
-import { GuestPageFault } from "../../src/paravirt/xen/mmu-pv.js";
+import { makeEntry } from "../../src/kernel/x86/pgtable.js";
 import {
-  makeEntry, PAGE_ACCESSED, PAGE_DIRTY, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_NX, PAGE_PCD, PAGE_PRESENT, PAGE_PSE,
-  PAGE_RW, PAGE_TABLE, PAGE_USER,
-} from "../../src/paravirt/xen/pgtable-bits.js";
+  _PAGE_ACCESSED as PAGE_ACCESSED, _PAGE_DIRTY as PAGE_DIRTY, _PAGE_NX as PAGE_NX, _PAGE_PCD as PAGE_PCD,
+  _PAGE_PRESENT as PAGE_PRESENT, _PAGE_PSE as PAGE_PSE, _PAGE_RW as PAGE_RW, _PAGE_TABLE as PAGE_TABLE,
+  _PAGE_USER as PAGE_USER,
+} from "../../src/kernel/x86/pgtable-types.js";
+import { GuestPageFault, PAGE_KERNEL, PAGE_KERNEL_RO } from "../../src/paravirt/xen/mmu-pv.js";
 import { machine, pinAndLoad, PGD, PMD, PTE_A, PTE_B, PUD, snapshot } from "./fixture.js";
 import { MiniMm } from "./mini-mm.js";
 import { fuzzParams } from "../fuzz.js";

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { formatPlan, type Strategy } from "../../boot/plan.js";
 import { parseCountIn } from "../parse.js";
+import { BOOT_MODE_CHOICES, bootModeName } from "../paging-mode.js";
 import { type BootOptions, bootFailed, bootResultJson, buildFor, loadInputs, runBoot } from "../../boot/run.js";
 
 /**
@@ -17,7 +18,7 @@ export function registerBoot(program: Command): void {
     .option("--record-id <id>", "with --from-record: only this record")
     .addOption(new Option("--strategy <s>", "planning strategy").choices(["linux", "hpa"]).default("linux"))
     .option("--xen", "Xen PV guest: 4k pages only, tables made read-only and pinned through the Xen model")
-    .addOption(new Option("--mode <mode>", "paging mode").choices(["x86-64", "la57", "pae", "2level"]).default("x86-64"))
+    .addOption(new Option("--mode <mode>", "paging mode").choices(BOOT_MODE_CHOICES).default(bootModeName("4level")))
     .option("--page-sizes <list>", "allowed page sizes, e.g. 4k,2M,1G (default: all the mode has)")
     .option("--kernel <range>", "physical kernel image _text-_end, e.g. 0x2000000-0x5430000 or 32M-84M (default: the recorded Debian 6.1 layout, 0x1000000-0x4430000); its brk section sits below _end as in that layout")
     .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages, 1 to 4096", parseCountIn(1, 4096))
@@ -48,7 +49,7 @@ export function registerBoot(program: Command): void {
         const v = r.build?.verify;
         if (r.record) console.log(`record ${r.record.id}:`);
         if (r.build?.setup.describe) console.log(r.build.setup.describe);
-        console.log(formatPlan(r.plan, { maxSteps: o.steps }));
+        console.log(formatPlan(r.plan, { maxSteps: o.steps, modeName: bootModeName(r.plan.mode) }));
         if (v) console.log(`verify (${o.engine} engine): ${v.ok ? "OK" : "FAILED"} — ${v.translated} translations ` +
           `(${v.regions} 2M regions, ${v.pages} 4k pages), ${v.mismatches.length} mismatches, ` +
           `${v.tablesFromUnmapped.length} tables from unmapped memory, end of map faults: ${v.endFaults}; ${v.ms.toFixed(0)} ms`);

@@ -1,15 +1,19 @@
 import type { Command } from "commander";
 import { Access, FaultKind } from "../../abi.js";
 import { createEngine, ENGINE_NAMES, type Engine, type Translation } from "../../engine/index.js";
+import {
+  _PAGE_PRESENT as P, _PAGE_PSE as PS, _PAGE_RW as RW, _PAGE_USER as US, EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG,
+  X86_CR0_WP, X86_CR4_PAE,
+} from "../../kernel/x86/pgtable-types.js";
 
 const MiB = 1 << 20;
 /** CR0.PG|WP|PE, CR4.PAE, EFER.LME|NXE: IA-32e 4-level paging. */
-const LONG_MODE = { cr0: 0x8001_0001n, cr4: 0x20n, efer: 0x900n, cr3: 0x1000n, cpl: 0 } as const;
+const LONG_MODE = { cr0: X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4: X86_CR4_PAE, efer: EFER_LME | EFER_NX, cr3: 0x1000n, cpl: 0 } as const;
 
 /** Build a tiny 4-level page table: 0x4000_0000 → 4 KiB page at 0x9000 (user, read-only),
  *  0x4020_0000 → 2 MiB page at 0x20_0000 (writable). */
 function buildTables(e: Engine): void {
-  const p = e.phys, P = 1n, RW = 2n, US = 4n, PS = 0x80n;
+  const p = e.phys;
   p.write64(0x1000 + 0 * 8, 0x2000n | P | RW | US);            // PML4E[0]   → PDPT
   p.write64(0x2000 + 1 * 8, 0x3000n | P | RW | US);            // PDPTE[1]   → PD  (VA 1 GiB)
   p.write64(0x3000 + 0 * 8, 0x4000n | P | RW | US);            // PDE[0]     → PT

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ptdump } from "../../kernel/ptdump.js";
-import type { PagingMode } from "../../kernel/x86/pgtable.js";
+import type { PagingMode } from "../../kernel/x86/pgtable-types.js";
 import { exampleAddressSpace } from "../../run/example-mm.js";
 
 /** `wasmmu ptdump`: build a small example address space and list it like /sys/kernel/debug/page_tables. */

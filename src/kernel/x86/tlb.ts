@@ -13,7 +13,7 @@ import type { Kernel } from "../kernel.js";
 import { TLB_NR_DYN_ASIDS } from "../kernel.js";
 import type { Mm } from "../mm.js";
 import { TLB_FLUSH_ALL } from "../../paravirt/ops.js";
-import { X86_CR3_PCID_NOFLUSH, X86_CR4_PCIDE } from "./pgtable.js";
+import { X86_CR3_PCID_NOFLUSH, X86_CR4_PCIDE } from "./pgtable-types.js";
 
 /** kern_pcid(asid): PCID 0 is left to the no-PCID case. */
 export const kernPcid = (asid: number): number => asid + 1;

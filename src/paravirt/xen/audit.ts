@@ -15,10 +15,11 @@
  * invariant of Xen PV follows: no frame is both a page table and mapped
  * writable.
  */
-import { PgType, PG_TYPE_NAMES } from "./frame-table.js";
+import { entryFrame, isWritable } from "../../kernel/x86/pgtable.js";
+import { childLevel } from "../../kernel/x86/pgtable-types.js";
+import { PgType, PG_TYPE_NAMES, pgTypeOf, tableLevelOf } from "./frame-table.js";
+import { XEN_PV_GEOMETRY } from "./interface.js";
 import type { XenHypervisor } from "./hypervisor.js";
-import { isGuestL4Slot } from "./mm.js";
-import { entryFrame, entryPresent, entryWritable, PTRS_PER_TABLE } from "./pgtable-bits.js";
 
 export function auditXen(xen: XenHypervisor, domids: readonly number[]): string[] {
   const f = xen.frames, n = f.nrFrames;
@@ -39,21 +40,21 @@ export function auditXen(xen: XenHypervisor, domids: readonly number[]): string[
     if (f.owner[m] !== 0x7ff4) count[m]!++;
     if (f.pinned(m)) { count[m]!++; want(m, f.type[m]! as PgType, "pin"); }
     if (!f.isPageTable(m) || !f.validated(m)) continue;
-    const level = f.type[m]!;
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
-      const e = xen.mm.readEntry(m, i);
-      if (!entryPresent(e)) continue;
+    const type = f.type[m]! as PgType, name = PG_TYPE_NAMES[type];
+    // What an entry's target must be: the next lower table type (an L1's targets are checked by RW instead).
+    const childType = type === PgType.L1 ? null : pgTypeOf(childLevel(XEN_PV_GEOMETRY, tableLevelOf(type)));
+    xen.mm.forEachGuestEntry(m, type, (e, i) => {
       const t = entryFrame(e);
-      if (level >= 2 && t === m) continue;                     // linear self-map
+      if (type !== PgType.L1 && t === m) return 0;            // linear self-map
       if (f.valid(t)) count[t]!++;
-      if (level === 1) { if (entryWritable(e)) want(t, PgType.Writable, `RW in l1 ${hex(m)}[${i}]`); }
-      else if (f.type[t] === level) {                          // linear map of another root
-        want(t, level as PgType, `linear entry of l${level} ${hex(m)}[${i}]`);
+      if (type === PgType.L1) { if (isWritable(e)) want(t, PgType.Writable, `RW in l1 ${hex(m)}[${i}]`); }
+      else if (f.type[t] === type) {                           // linear map of another root
+        want(t, type, `linear entry of ${name} ${hex(m)}[${i}]`);
         linear[m]!++;
         linear[t]!--;
-      } else want(t, (level - 1) as PgType, `entry of l${level} ${hex(m)}[${i}]`);
-    }
+      } else want(t, childType!, `entry of ${name} ${hex(m)}[${i}]`);
+      return 0;
+    });
   }
   for (const id of domids) {
     for (const v of xen.domain(id).vcpus) {

@@ -15,18 +15,21 @@
  */
 import type { Engine } from "../../engine/engine.js";
 import { PageAllocator } from "../../kernel/page-alloc.js";
-import { PAGE_SIZE, type PhysAddr } from "../../kernel/types.js";
+import { PAGE_SIZE, PgtLevel, type PhysAddr } from "../../kernel/types.js";
+import { makeEntry } from "../../kernel/x86/pgtable.js";
+import {
+  _KERNPG_TABLE, depthOf, EFER_LME, EFER_NX, tableIndex, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE,
+} from "../../kernel/x86/pgtable-types.js";
 import type { PhysMem } from "../../phys/phys-mem.js";
 import { HypercallError } from "./errno.js";
 import { XenHypervisor, type XenDomain, type XenOptions } from "./hypervisor.js";
-import { MmuExtCmd } from "./interface.js";
-import { XEN_PAGE_OFFSET, XenMmuOps } from "./mmu-pv.js";
+import { MmuExtCmd, XEN_PV_GEOMETRY } from "./interface.js";
+import { PAGE_KERNEL, PAGE_KERNEL_RO, XEN_PAGE_OFFSET, XenMmuOps } from "./mmu-pv.js";
 import { P2m, pseudoPhysMem } from "./p2m.js";
-import { KERNPG_TABLE, makeEntry, PAGE_KERNEL, PAGE_KERNEL_RO, PTRS_PER_TABLE, tableIndex } from "./pgtable-bits.js";
 
-const CR0_PE = 1n, CR0_WP = 1n << 16n, CR0_PG = 1n << 31n;
-const CR4_PAE = 1n << 5n;
-const EFER_LME = 1n << 8n, EFER_NXE = 1n << 11n;
+const PTRS_PER_TABLE = XEN_PV_GEOMETRY.tables[0]!.entries;
+/** Index of `va` in the table at `level`. */
+const indexAt = (level: PgtLevel, va: bigint): number => tableIndex(XEN_PV_GEOMETRY, depthOf(XEN_PV_GEOMETRY, level), va);
 
 export interface XenPvGuest {
   xen: XenHypervisor;
@@ -68,16 +71,16 @@ export function buildXenPvGuest(engine: Engine, opts: XenPvGuestOptions): XenPvG
   const w = (pfn: number, slot: number, v: bigint): void => engine.phys.write64(p2m.pfnToMfn(pfn) * PAGE_SIZE + slot * 8, v);
   const mfn = (pfn: number): number => p2m.pfnToMfn(pfn);
 
-  w(pgd, tableIndex(XEN_PAGE_OFFSET, 4), makeEntry(mfn(pud), KERNPG_TABLE));
-  for (let i = 0; i < nPmd; i++) w(pud, tableIndex(XEN_PAGE_OFFSET, 3) + i, makeEntry(mfn(pmd0 + i), KERNPG_TABLE));
-  for (let i = 0; i < nPte; i++) w(pmd0 + (i >> 9), i & 511, makeEntry(mfn(pte0 + i), KERNPG_TABLE));
+  w(pgd, indexAt(PgtLevel.Pgd, XEN_PAGE_OFFSET), makeEntry(mfn(pud), _KERNPG_TABLE));
+  for (let i = 0; i < nPmd; i++) w(pud, indexAt(PgtLevel.Pud, XEN_PAGE_OFFSET) + i, makeEntry(mfn(pmd0 + i), _KERNPG_TABLE));
+  for (let i = 0; i < nPte; i++) w(pmd0 + (i >> 9), i & 511, makeEntry(mfn(pte0 + i), _KERNPG_TABLE));
   for (let pfn = 0; pfn < n; pfn++) {
     const table = pfn >= pgd && pfn < end;
     w(pte0 + (pfn >> 9), pfn & 511, makeEntry(mfn(pfn), table ? PAGE_KERNEL_RO : PAGE_KERNEL));
   }
 
   const t = engine.setX86({
-    cr0: CR0_PE | CR0_WP | CR0_PG, cr4: CR4_PAE, efer: EFER_LME | EFER_NXE, cr3: BigInt(mfn(pgd)) << 12n, cpl: 0,
+    cr0: X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4: X86_CR4_PAE, efer: EFER_LME | EFER_NX, cr3: BigInt(mfn(pgd)) << 12n, cpl: 0,
   });
   if (t.fault !== 0) throw new Error(`buildXenPvGuest: the long-mode context was refused (vector ${t.vector})`);
   xen.attachCpu(domain.id, 0, engine);

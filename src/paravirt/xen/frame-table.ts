@@ -21,10 +21,26 @@
  * is then demoted: no longer validated); "in use as" therefore always means
  * typeCount > 0.
  */
-import { DomId } from "./interface.js";
+import { PgtLevel } from "../../kernel/types.js";
+import { depthOf } from "../../kernel/x86/pgtable-types.js";
+import { DomId, XEN_PV_GEOMETRY } from "./interface.js";
 
-/** PGT_* types. Ln tables use their level number, so `PgType.L1 + 1` is L2. */
+/**
+ * PGT_* types. Xen names a table type by its distance from the leaf, counted
+ * from 1 (PGT_l1_page_table is a pte table, PGT_l4 the pgd); the levels
+ * themselves are PgtLevel everywhere, converted by pgTypeOf / tableLevelOf.
+ */
 export const enum PgType { None = 0, L1 = 1, L2 = 2, L3 = 3, L4 = 4, Writable = 7 }
+
+/** The PGT_lN_page_table type of a table at `level` of XEN_PV_GEOMETRY. */
+export function pgTypeOf(level: PgtLevel): PgType {
+  return (XEN_PV_GEOMETRY.tables.length - depthOf(XEN_PV_GEOMETRY, level)) as PgType;
+}
+
+/** The level of a table of type `t` (L1 … L4). */
+export function tableLevelOf(t: PgType): PgtLevel {
+  return XEN_PV_GEOMETRY.tables[XEN_PV_GEOMETRY.tables.length - t]!.level;
+}
 
 export const PG_TYPE_NAMES: Readonly<Record<number, string>> = {
   0: "none", 1: "l1", 2: "l2", 3: "l3", 4: "l4", 7: "writable",

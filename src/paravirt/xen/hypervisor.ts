@@ -18,12 +18,15 @@
  */
 import type { PhysMem } from "../../phys/phys-mem.js";
 import { XenErrno, xenErrName } from "./errno.js";
-import { type FrameInfo, FrameTable, PgType } from "./frame-table.js";
+import { PgtLevel } from "../../kernel/types.js";
+import { lookupAddress, type PageTables } from "../../kernel/pagewalk.js";
+import { entryFrame, isPresent } from "../../kernel/x86/pgtable.js";
+import { depthOf, tableIndex } from "../../kernel/x86/pgtable-types.js";
+import { type FrameInfo, FrameTable, PgType, tableLevelOf } from "./frame-table.js";
 import {
-  type BatchResult, DomId, MMUEXT_NAMES, MmuCmd, type MmuExtOp, MmuExtCmd, type MmuUpdate, Uvmf,
+  type BatchResult, DomId, MMUEXT_NAMES, MmuCmd, type MmuExtOp, MmuExtCmd, type MmuUpdate, Uvmf, XEN_PV_GEOMETRY,
 } from "./interface.js";
 import { XenMm } from "./mm.js";
-import { entryFrame, entryPresent, PAGE_PSE, tableIndex } from "./pgtable-bits.js";
 
 /** What a vCPU runs on: the emulated MMU (an engine satisfies this). */
 export interface XenCpu {
@@ -168,7 +171,7 @@ export class XenHypervisor {
         case MmuCmd.PT_UPDATE_NO_TRANSLATE: {
           const r = this.normalUpdate(d.id, pgOwner, mfn, slot, val, cmd === MmuCmd.PT_UPDATE_PRESERVE_AD);
           rc = r.rc;
-          if (rc === 0 && r.level >= 2) flushLinear = true;
+          if (rc === 0 && r.level !== null && r.level !== PgtLevel.Pte) flushLinear = true;
           break;
         }
         case MmuCmd.MACHPHYS_UPDATE:
@@ -186,13 +189,15 @@ export class XenHypervisor {
     return { rc, done: i };
   }
 
-  private normalUpdate(ptOwner: number, pgOwner: number, mfn: number, slot: number, val: bigint, preserveAd: boolean): { rc: number; level: number } {
-    if (!this.mm.getPage(mfn, ptOwner)) return { rc: -XenErrno.EINVAL, level: 0 };  // "Could not get page for normal update"
+  /** `level`: the level of the table the entry is in, or null for a write to an ordinary frame. */
+  private normalUpdate(ptOwner: number, pgOwner: number, mfn: number, slot: number, val: bigint, preserveAd: boolean):
+    { rc: number; level: PgtLevel | null } {
+    if (!this.mm.getPage(mfn, ptOwner)) return { rc: -XenErrno.EINVAL, level: null };  // "Could not get page for normal update"
     const f = this.frames;
-    let rc: number, level = 0;
+    let rc: number, level: PgtLevel | null = null;
     if (f.isPageTable(mfn) && f.validated(mfn)) {                                    // page_lock() succeeded
-      level = f.type[mfn]!;
-      rc = level === 1 || pgOwner === ptOwner
+      level = tableLevelOf(f.type[mfn]! as PgType);
+      rc = level === PgtLevel.Pte || pgOwner === ptOwner
         ? this.mm.modEntry(level, mfn, slot, val, preserveAd, pgOwner)
         : -XenErrno.EINVAL;
     } else if (this.mm.getPageType(mfn, PgType.Writable) === 0) {
@@ -371,11 +376,11 @@ export class XenHypervisor {
     if (pgOwner < 0) rc = pgOwner;
     else {
       l1 = addrOk(va) ? this.guestL1(v, va) : -1;
-      slot = tableIndex(va, 1);
+      slot = tableIndex(XEN_PV_GEOMETRY, depthOf(XEN_PV_GEOMETRY, PgtLevel.Pte), va);
       rc = -XenErrno.EINVAL;
       if (l1 >= 0 && this.mm.getPage(l1, d.id)) {
         if (this.frames.isPageTable(l1) && this.frames.type[l1] === PgType.L1 && this.frames.validated(l1))
-          rc = this.mm.modEntry(1, l1, slot, val, false, pgOwner);
+          rc = this.mm.modEntry(PgtLevel.Pte, l1, slot, val, false, pgOwner);
         this.mm.putPage(l1);
       }
       if (rc === 0) rc = this.uvmfFlush(d, v, va, flags, opts.vcpuMask);
@@ -402,17 +407,18 @@ export class XenHypervisor {
     return 0;
   }
 
-  /** map_guest_l1e(): the L1 frame mapping `va` in the vCPU's kernel tables, or -1. */
+  /**
+   * map_guest_l1e(): the L1 frame mapping `va` in the vCPU's kernel tables, or
+   * -1 when a table on the way is missing, is a superpage or is not RAM.
+   */
   private guestL1(v: XenVcpu, va: bigint): number {
-    let table = v.guestTable;
-    if (table === 0) return -1;
-    for (let level = 4; level >= 2; level--) {
-      const e = this.mm.readEntry(table, tableIndex(va, level));
-      if (!entryPresent(e) || (level < 4 && (e & PAGE_PSE) !== 0n)) return -1;
-      table = entryFrame(e);
-      if (!this.frames.valid(table)) return -1;
-    }
-    return table;
+    if (v.guestTable === 0) return -1;
+    const ram: PageTables = {
+      ...this.mm.tables,
+      tableAddr: (e) => (this.frames.valid(entryFrame(e)) ? entryFrame(e) * 4096 : null),
+    };
+    const l = lookupAddress(ram, v.guestTable * 4096, va);
+    return l !== null && l.level === PgtLevel.Pte ? Math.floor(l.ptr / 4096) : -1;
   }
 
   // ── software walk (the hypervisor's view of a translation) ─────────────
@@ -423,13 +429,13 @@ export class XenHypervisor {
    * Tests compare this with what the emulated MMU returns.
    */
   walk(root: number, va: bigint): number {
-    let table = root;
-    for (let level = 4; level >= 1; level--) {
-      const e = this.mm.readEntry(table, tableIndex(va, level));
-      if (!entryPresent(e)) return -1;
-      table = entryFrame(e);
-    }
-    return table * 4096 + Number(va & 0xfffn);
+    const l = lookupAddress(this.noSuperpages, root * 4096, va);
+    return l !== null && l.level === PgtLevel.Pte && isPresent(l.val) ? entryFrame(l.val) * 4096 + Number(va & 0xfffn) : -1;
+  }
+
+  /** Machine memory as page tables in which PS is not looked at: validation refuses it in every Ln entry. */
+  private get noSuperpages(): PageTables {
+    return { ...this.mm.tables, g: { ...XEN_PV_GEOMETRY, hugeLevels: [] } };
   }
 
   // ── helpers ────────────────────────────────────────────────────────────

@@ -11,6 +11,6 @@ export {
   type BatchResult, DomId, MMUEXT_NAMES, MmuCmd, type MmuExtOp, MmuExtCmd, type MmuUpdate, Uvmf,
 } from "./interface.js";
 export { XenMm } from "./mm.js";
-export { GuestPageFault, PtLevel, XEN_PAGE_OFFSET, type XenGuestCpu, XenMmuOps, type XenMmuOptions } from "./mmu-pv.js";
+export { GuestPageFault, XEN_PAGE_OFFSET, type XenGuestCpu, XenMmuOps, type XenMmuOptions } from "./mmu-pv.js";
 export { Multicall } from "./multicall.js";
 export { INVALID_MFN, P2m, pseudoPhysMem } from "./p2m.js";

@@ -6,6 +6,10 @@
  * Host-side only (the wasm core knows nothing about Xen), so these live here
  * and not in src/abi.ts.
  */
+import { GEOMETRY } from "../../kernel/x86/pgtable-types.js";
+
+/** The paging of the PV guests modelled here: x86-64, 4 levels (pgd → pud → pmd → pte). */
+export const XEN_PV_GEOMETRY = GEOMETRY["4level"];
 
 /** mmu_update: the command is in the low 2 bits of `ptr` (xen.h "ptr[1:0]"). */
 export const enum MmuCmd {

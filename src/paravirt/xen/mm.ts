@@ -23,12 +23,15 @@
  * - L1TF checks on non-present entries are not modelled.
  */
 import type { PhysMem } from "../../phys/phys-mem.js";
+import { everyEntry, type PageTables, WalkAction, type WalkEntry, walkTableRange } from "../../kernel/pagewalk.js";
+import { PgtLevel } from "../../kernel/types.js";
+import { entryFrame, isPresent, isWritable } from "../../kernel/x86/pgtable.js";
+import { _PAGE_ACCESSED, _PAGE_DIRTY, childLevel, depthOf } from "../../kernel/x86/pgtable-types.js";
 import { XenErrno } from "./errno.js";
-import { FrameTable, PgType } from "./frame-table.js";
-import { DomId } from "./interface.js";
-import {
-  ENTRY_SIZE, entryFrame, entryPresent, entryWritable, PAGE_ACCESSED, PAGE_DIRTY, PTRS_PER_TABLE,
-} from "./pgtable-bits.js";
+import { FrameTable, PgType, pgTypeOf, tableLevelOf } from "./frame-table.js";
+import { DomId, XEN_PV_GEOMETRY } from "./interface.js";
+
+const ENTRY_SIZE = XEN_PV_GEOMETRY.entryBytes;
 
 /**
  * Flag bits a PV guest may not set (arch_init_memory's base_disallow_mask:
@@ -49,13 +52,33 @@ export const isGuestL4Slot = (slot: number): boolean =>
 const isTableType = (t: number): boolean => t >= PgType.L1 && t <= PgType.L4;
 
 export class XenMm {
+  /** Machine memory as page tables, for walks (src/kernel/pagewalk.ts). */
+  readonly tables: PageTables;
+
   constructor(
     private readonly phys: PhysMem,
     readonly frames: FrameTable,
     /** Flush every TLB that may hold a mapping of a frame of domain `owner`
      *  (flush_mask(d->dirty_cpumask) in _get_page_type on a type change). */
     private readonly flushOnTypeChange: (owner: number) => void,
-  ) {}
+  ) {
+    this.tables = { g: XEN_PV_GEOMETRY, readEntry: (ptr) => phys.read64(ptr) };
+  }
+
+  /**
+   * Call `fn` for every present guest entry of the table `mfn` of type `type`
+   * (Xen's own L4 slots left out), in slot order, until it returns non-zero;
+   * returns that value or 0. Lower tables are not visited: each table is
+   * validated through its own typed reference.
+   */
+  forEachGuestEntry(mfn: number, type: PgType, fn: (e: bigint, slot: number) => number): number {
+    const depth = depthOf(XEN_PV_GEOMETRY, tableLevelOf(type));
+    return walkTableRange(this.tables, mfn * 4096, depth, everyEntry((w: WalkEntry) => {
+      w.action = WalkAction.Continue;
+      if ((type === PgType.L4 && !isGuestL4Slot(w.index)) || !isPresent(w.val)) return 0;
+      return fn(w.val, w.index);
+    }));
+  }
 
   // ── entries in machine memory ──────────────────────────────────────────
 
@@ -135,9 +158,9 @@ export class XenMm {
 
   // ── references held by one entry ───────────────────────────────────────
 
-  /** The low flag bits an entry of a level-`level` table may not carry. */
-  static disallowed(level: number, e: bigint): bigint {
-    return e & (level === 1 ? L1_DISALLOW_LOW : LN_DISALLOW_LOW);
+  /** The low flag bits an entry of a table at `level` may not carry. */
+  static disallowed(level: PgtLevel, e: bigint): bigint {
+    return e & (level === PgtLevel.Pte ? L1_DISALLOW_LOW : LN_DISALLOW_LOW);
   }
 
   /**
@@ -145,13 +168,13 @@ export class XenMm {
    * one on its target, plus a writable type reference if RW is set.
    */
   getPageFromL1e(e: bigint, d: number): number {
-    if (XenMm.disallowed(1, e) !== 0n) return -XenErrno.EINVAL;          // "Bad L1 flags"
+    if (XenMm.disallowed(PgtLevel.Pte, e) !== 0n) return -XenErrno.EINVAL;  // "Bad L1 flags"
     const mfn = entryFrame(e), f = this.frames;
     // Not RAM, or I/O memory: needs I/O privilege, which no domain here has.
     if (!f.valid(mfn) || f.owner[mfn] === DomId.IO) return -XenErrno.EPERM;
     // Another domain's, Xen's or a free frame: "could_not_pin".
     if (!this.getPage(mfn, d)) return -XenErrno.EBUSY;
-    if (entryWritable(e) && this.getPageType(mfn, PgType.Writable) !== 0) {
+    if (isWritable(e) && this.getPageType(mfn, PgType.Writable) !== 0) {
       this.putPage(mfn);
       return -XenErrno.EBUSY;
     }
@@ -160,8 +183,8 @@ export class XenMm {
 
   putPageFromL1e(e: bigint): void {
     const mfn = entryFrame(e);
-    if (!entryPresent(e) || !this.frames.valid(mfn) || this.frames.owner[mfn] === DomId.IO) return;
-    if (entryWritable(e)) this.putPageAndType(mfn);
+    if (!isPresent(e) || !this.frames.valid(mfn) || this.frames.owner[mfn] === DomId.IO) return;
+    if (isWritable(e)) this.putPageAndType(mfn);
     else this.putPage(mfn);
   }
 
@@ -169,10 +192,10 @@ export class XenMm {
    * get_page_from_l{2,3,4}e(): the target must validate as the next lower
    * table type — or the entry is a linear page table (below).
    */
-  getPageFromEntry(level: number, e: bigint, tableMfn: number, d: number): number {
-    if (level === 1) return this.getPageFromL1e(e, d);
+  getPageFromEntry(level: PgtLevel, e: bigint, tableMfn: number, d: number): number {
+    if (level === PgtLevel.Pte) return this.getPageFromL1e(e, d);
     if (XenMm.disallowed(level, e) !== 0n) return -XenErrno.EINVAL;     // "Bad Ln flags"
-    const rc = this.getPageAndType(entryFrame(e), (level - 1) as PgType, d);
+    const rc = this.getPageAndType(entryFrame(e), pgTypeOf(childLevel(XEN_PV_GEOMETRY, level)), d);
     if (rc === -XenErrno.EINVAL && this.getLinearPagetable(level, e, tableMfn, d)) return 0;
     return rc;
   }
@@ -186,13 +209,13 @@ export class XenMm {
    * linear maps do not chain: a table holding linear entries cannot be a
    * linear target and vice versa (linear_pt_count's sign).
    */
-  private getLinearPagetable(level: number, e: bigint, tableMfn: number, d: number): boolean {
-    if (entryWritable(e)) return false;                  // "Attempt to create linear p.t. with write perms"
+  private getLinearPagetable(level: PgtLevel, e: bigint, tableMfn: number, d: number): boolean {
+    if (isWritable(e)) return false;                  // "Attempt to create linear p.t. with write perms"
     const target = entryFrame(e), f = this.frames;
     if (target === tableMfn) return true;
     if (f.owner[tableMfn] !== d || !this.getPage(target, d)) return false;
     if (f.linear[tableMfn]! < 0 || f.linear[target]! > 0 ||
-        !(f.typeCount[target]! > 0 && f.type[target] === level && f.validated(target))) {
+        !(f.typeCount[target]! > 0 && f.type[target] === pgTypeOf(level) && f.validated(target))) {
       this.putPage(target);
       return false;
     }
@@ -202,11 +225,11 @@ export class XenMm {
     return true;
   }
 
-  putPageFromEntry(level: number, e: bigint, tableMfn: number): void {
-    if (level === 1) { this.putPageFromL1e(e); return; }
+  putPageFromEntry(level: PgtLevel, e: bigint, tableMfn: number): void {
+    if (level === PgtLevel.Pte) { this.putPageFromL1e(e); return; }
     const target = entryFrame(e);
-    if (!entryPresent(e) || target === tableMfn) return;
-    if (this.frames.type[target] === level) {            // a linear entry (_put_page_type with ptpg)
+    if (!isPresent(e) || target === tableMfn) return;
+    if (this.frames.type[target] === pgTypeOf(level)) {            // a linear entry (_put_page_type with ptpg)
       this.frames.linear[tableMfn]!--;
       this.frames.linear[target]!++;
     }
@@ -216,54 +239,50 @@ export class XenMm {
   // ── validation of a whole table ────────────────────────────────────────
 
   /** promote_lN_table(): every present guest entry takes its references; all or nothing. */
-  private promote(mfn: number, level: PgType): number {
-    const d = this.frames.owner[mfn]!;
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
-      const e = this.readEntry(mfn, i);
-      if (!entryPresent(e)) continue;
-      const rc = this.getPageFromEntry(level, e, mfn, d);
-      if (rc !== 0) {
-        while (i-- > 0) {
-          if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
-          this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
-        }
-        return rc;
-      }
+  private promote(mfn: number, type: PgType): number {
+    const d = this.frames.owner[mfn]!, level = tableLevelOf(type);
+    const taken: number[] = [];
+    const rc = this.forEachGuestEntry(mfn, type, (e, slot) => {
+      const r = this.getPageFromEntry(level, e, mfn, d);
+      if (r === 0) taken.push(slot);
+      return r;
+    });
+    if (rc !== 0) {
+      // Undo, last reference first.
+      for (let j = taken.length; j-- > 0;) this.putPageFromEntry(level, this.readEntry(mfn, taken[j]!), mfn);
+      return rc;
     }
     // init_xen_l4_slots clobbers whatever the guest left in Xen's slots; Xen's
     // own mappings are not modelled, so they read as empty.
-    if (level === PgType.L4)
+    if (type === PgType.L4)
       for (let i = ROOT_PAGETABLE_FIRST_XEN_SLOT; i <= ROOT_PAGETABLE_LAST_XEN_SLOT; i++) this.writeEntry(mfn, i, 0n);
     return 0;
   }
 
   /** demote_lN_table(): drop what promote took. */
-  private demote(mfn: number, level: PgType): void {
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      if (level === PgType.L4 && !isGuestL4Slot(i)) continue;
-      this.putPageFromEntry(level, this.readEntry(mfn, i), mfn);
-    }
+  private demote(mfn: number, type: PgType): void {
+    const level = tableLevelOf(type);
+    this.forEachGuestEntry(mfn, type, (e) => { this.putPageFromEntry(level, e, mfn); return 0; });
   }
 
   // ── a checked write of one entry ───────────────────────────────────────
 
   /**
-   * mod_lN_entry(): replace entry `slot` of the validated level-`level` table
+   * mod_lN_entry(): replace entry `slot` of the validated table at `level`,
    * `tableMfn`. The new entry's references are taken first, then it is
    * written, then the old entry's references are dropped; a rejected update
    * changes nothing. `preserveAd` ORs the A/D bits already in the entry into
    * the new value (MMU_PT_UPDATE_PRESERVE_AD), so a hardware update racing
    * the guest's read-modify-write is not lost.
    */
-  modEntry(level: number, tableMfn: number, slot: number, nval: bigint, preserveAd: boolean, d: number): number {
-    if (level === 4 && !isGuestL4Slot(slot)) return -XenErrno.EINVAL;   // "L4 update in Xen-private area"
+  modEntry(level: PgtLevel, tableMfn: number, slot: number, nval: bigint, preserveAd: boolean, d: number): number {
+    if (level === PgtLevel.Pgd && !isGuestL4Slot(slot)) return -XenErrno.EINVAL;   // "L4 update in Xen-private area"
     const old = this.readEntry(tableMfn, slot);
-    if (entryPresent(nval)) {
+    if (isPresent(nval)) {
       const rc = this.getPageFromEntry(level, nval, tableMfn, d);
       if (rc !== 0) return rc;
     }
-    const v = preserveAd ? nval | (old & (PAGE_ACCESSED | PAGE_DIRTY)) : nval;
+    const v = preserveAd ? nval | (old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : nval;
     this.writeEntry(tableMfn, slot, v);
     this.putPageFromEntry(level, old, tableMfn);
     return 0;

@@ -30,18 +30,18 @@
 import { Access } from "../../abi.js";
 import type { Translation } from "../../engine/engine.js";
 import type { PhysMem } from "../../phys/phys-mem.js";
-import { PAGE_SIZE, type Pfn, type PhysAddr } from "../../kernel/types.js";
+import { PAGE_SIZE, type Pfn, PgtLevel, type PhysAddr } from "../../kernel/types.js";
+import { entryFrame, isPresent } from "../../kernel/x86/pgtable.js";
+import { lookupAddress, type PageTables, WalkAction, type WalkEntry, walkPageRange } from "../../kernel/pagewalk.js";
+import { __PAGE_KERNEL, __PAGE_KERNEL_RO, _PAGE_GLOBAL, _PAGE_PSE, _PAGE_RW } from "../../kernel/x86/pgtable-types.js";
 import {
   TLB_FLUSH_ALL, type FlushTlbInfo, type MmuCpu, type PvMm, type PvMmuOps, type TableGather,
 } from "../ops.js";
 import { HypercallError } from "./errno.js";
 import type { XenHypervisor } from "./hypervisor.js";
-import { MmuCmd, MmuExtCmd, Uvmf } from "./interface.js";
+import { MmuCmd, MmuExtCmd, Uvmf, XEN_PV_GEOMETRY } from "./interface.js";
 import { Multicall } from "./multicall.js";
 import { INVALID_MFN, type P2m } from "./p2m.js";
-import {
-  entryFrame, entryPresent, PAGE_KERNEL, PAGE_KERNEL_RO, PAGE_PSE, PAGE_RW, PTRS_PER_TABLE, tableIndex,
-} from "./pgtable-bits.js";
 
 /** __PAGE_OFFSET of x86-64 with 4-level paging and no KASLR: pgd slot 273, past Xen's hole. */
 export const XEN_PAGE_OFFSET = 0xffff888000000000n;
@@ -49,9 +49,14 @@ export const XEN_PAGE_OFFSET = 0xffff888000000000n;
 const USER_PGD_PTRS = 256;
 /** GUARD_HOLE_BASE_ADDR..END: the pgd slots of Xen's hole, never walked. */
 const HOLE_LOW = 256, HOLE_HIGH = 272;
+const PTRS_PER_TABLE = XEN_PV_GEOMETRY.tables[0]!.entries;
 
-/** The page-table levels of the pin walk (enum pt_level). */
-export const enum PtLevel { Pgd = 0, P4d = 1, Pud = 2, Pmd = 3, Pte = 4 }
+/**
+ * PAGE_KERNEL and PAGE_KERNEL_RO as a PV guest has them: __PAGE_KERNEL* masked
+ * with __supported_pte_mask, from which xen_start_kernel removed _PAGE_GLOBAL.
+ */
+export const PAGE_KERNEL = __PAGE_KERNEL & ~_PAGE_GLOBAL;
+export const PAGE_KERNEL_RO = __PAGE_KERNEL_RO & ~_PAGE_GLOBAL;
 
 /** What this backend needs of the CPU: the engine (MmuCpu plus translate). */
 export interface XenGuestCpu extends MmuCpu {
@@ -209,7 +214,7 @@ export class XenMmuOps implements PvMmuOps {
     this.pgdWalk(mm, pgd, (pfn, level) => this.pinPage(pfn, level), USER_PGD_PTRS);
     this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L4_TABLE, mfn: this.mfnOf(pgd) });
     if (user !== null) {
-      this.pinPage(user / PAGE_SIZE, PtLevel.Pgd);
+      this.pinPage(user / PAGE_SIZE, PgtLevel.Pgd);
       this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L4_TABLE, mfn: this.mfnOf(user) });
     }
     this.issue(false);
@@ -221,7 +226,7 @@ export class XenMmuOps implements PvMmuOps {
     this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.mfnOf(pgd) });
     if (user !== null) {
       this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.mfnOf(user) });
-      this.unpinPage(user / PAGE_SIZE, PtLevel.Pgd);
+      this.unpinPage(user / PAGE_SIZE, PgtLevel.Pgd);
     }
     this.pgdWalk(mm, pgd, (pfn, level) => this.unpinPage(pfn, level), USER_PGD_PTRS);
     this.issue(false);
@@ -233,18 +238,18 @@ export class XenMmuOps implements PvMmuOps {
    * visits last — and pin a PTE page at once when split ptlocks are on
    * (its lock is held until the batch is issued, not modelled).
    */
-  private pinPage(pfn: Pfn, level: PtLevel): void {
+  private pinPage(pfn: Pfn, level: PgtLevel): void {
     if (this.pinnedPages.has(pfn)) return;
     this.pinnedPages.add(pfn);
-    this.mc.updateVaMapping(this.va(pfn), this.kernelPte(pfn, PAGE_KERNEL_RO), level === PtLevel.Pgd ? Uvmf.TLB_FLUSH : Uvmf.NONE);
-    if (level === PtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
+    this.mc.updateVaMapping(this.va(pfn), this.kernelPte(pfn, PAGE_KERNEL_RO), level === PgtLevel.Pgd ? Uvmf.TLB_FLUSH : Uvmf.NONE);
+    if (level === PgtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
   }
 
   /** xen_unpin_page: the reverse; a separately pinned PTE page is unpinned first. */
-  private unpinPage(pfn: Pfn, level: PtLevel): void {
+  private unpinPage(pfn: Pfn, level: PgtLevel): void {
     if (!this.pinnedPages.delete(pfn)) return;
-    if (level === PtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
-    this.mc.updateVaMapping(this.va(pfn), this.kernelPte(pfn, PAGE_KERNEL), level === PtLevel.Pgd ? Uvmf.TLB_FLUSH : Uvmf.NONE);
+    if (level === PgtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
+    this.mc.updateVaMapping(this.va(pfn), this.kernelPte(pfn, PAGE_KERNEL), level === PgtLevel.Pgd ? Uvmf.TLB_FLUSH : Uvmf.NONE);
   }
 
   /**
@@ -252,23 +257,28 @@ export class XenMmuOps implements PvMmuOps {
    * Xen's hole — each pud page, then each pmd page followed by its pte pages —
    * and the pgd itself last, so the callback can flush there.
    */
-  private pgdWalk(_mm: PvMm, pgd: PhysAddr, fn: (pfn: Pfn, level: PtLevel) => void, limit: number): void {
-    for (let i = 0; i < limit; i++) {
-      if (i >= HOLE_LOW && i < HOLE_HIGH) continue;
-      const pud = this.tableOf(this.readEntry(pgd + i * 8));
-      if (pud === null) continue;
-      fn(pud, PtLevel.Pud);
-      for (let j = 0; j < PTRS_PER_TABLE; j++) {
-        const pmd = this.tableOf(this.readEntry(pud * PAGE_SIZE + j * 8));
-        if (pmd === null) continue;
-        fn(pmd, PtLevel.Pmd);
-        for (let k = 0; k < PTRS_PER_TABLE; k++) {
-          const pte = this.tableOf(this.readEntry(pmd * PAGE_SIZE + k * 8));
-          if (pte !== null) fn(pte, PtLevel.Pte);
-        }
-      }
-    }
-    fn(Math.floor(pgd / PAGE_SIZE), PtLevel.Pgd);
+  private pgdWalk(_mm: PvMm, pgd: PhysAddr, fn: (pfn: Pfn, level: PgtLevel) => void, limit: number): void {
+    const g = XEN_PV_GEOMETRY;
+    // Entries that point to tables: p4d (the 4-level pgd's), pud and pmd entries; pte pages are not entered.
+    const table = (w: WalkEntry): void => {
+      const pfn = w.depth === 0 && w.index >= HOLE_LOW && w.index < HOLE_HIGH ? null : this.tableOf(w.val);
+      if (pfn === null) { w.action = WalkAction.Continue; return; }
+      fn(pfn, g.tables[w.depth + 1]!.level);
+    };
+    walkPageRange(this.guestTables, pgd, 0n, BigInt(limit) << BigInt(g.tables[0]!.shift), { p4dEntry: table, pudEntry: table, pmdEntry: table });
+    fn(Math.floor(pgd / PAGE_SIZE), PgtLevel.Pgd);
+  }
+
+  /** The guest's tables as it reads them: pseudo-physical addresses, machine frames in the entries. */
+  private get guestTables(): PageTables {
+    return {
+      g: XEN_PV_GEOMETRY,
+      readEntry: (pa) => this.readEntry(pa),
+      tableAddr: (e) => {
+        const pfn = this.p2m.mfnToPfn(entryFrame(e));
+        return pfn === INVALID_MFN ? null : pfn * PAGE_SIZE;
+      },
+    };
   }
 
   /** xen_mm_pin_all: pin every pgd not yet pinned (save/restore). */
@@ -324,14 +334,14 @@ export class XenMmuOps implements PvMmuOps {
 
   // ── alloc / release of table pages ─────────────────────────────────────
 
-  allocPte(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPteInit(pfn) : this.allocPtpage(mm, pfn, PtLevel.Pte); }
-  allocPmd(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPmdInit(pfn) : this.allocPtpage(mm, pfn, PtLevel.Pmd); }
-  allocPud(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPmdInit(pfn) : this.allocPtpage(mm, pfn, PtLevel.Pud); }
+  allocPte(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPteInit(pfn) : this.allocPtpage(mm, pfn, PgtLevel.Pte); }
+  allocPmd(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPmdInit(pfn) : this.allocPtpage(mm, pfn, PgtLevel.Pmd); }
+  allocPud(mm: PvMm, pfn: Pfn): void { this.early ? this.allocPmdInit(pfn) : this.allocPtpage(mm, pfn, PgtLevel.Pud); }
   /** 4-level PV: no p4d tables (alloc_p4d stays paravirt_nop). */
   allocP4d(_mm: PvMm, _pfn: Pfn): void { /* paravirt_nop */ }
-  releasePte(pfn: Pfn): void { this.early ? this.releasePteInit(pfn) : this.releasePtpage(pfn, PtLevel.Pte); }
-  releasePmd(pfn: Pfn): void { this.early ? this.releasePmdInit(pfn) : this.releasePtpage(pfn, PtLevel.Pmd); }
-  releasePud(pfn: Pfn): void { this.early ? this.releasePmdInit(pfn) : this.releasePtpage(pfn, PtLevel.Pud); }
+  releasePte(pfn: Pfn): void { this.early ? this.releasePteInit(pfn) : this.releasePtpage(pfn, PgtLevel.Pte); }
+  releasePmd(pfn: Pfn): void { this.early ? this.releasePmdInit(pfn) : this.releasePtpage(pfn, PgtLevel.Pmd); }
+  releasePud(pfn: Pfn): void { this.early ? this.releasePmdInit(pfn) : this.releasePtpage(pfn, PgtLevel.Pud); }
   releaseP4d(_pfn: Pfn): void { /* paravirt_nop */ }
 
   /**
@@ -339,19 +349,19 @@ export class XenMmuOps implements PvMmuOps {
    * alias read-only and (PTE, split locks, not already pinned) pin it, all
    * before the entry pointing to it is written. An unpinned mm: nothing.
    */
-  private allocPtpage(mm: PvMm, pfn: Pfn, level: PtLevel): void {
+  private allocPtpage(mm: PvMm, pfn: Pfn, level: PgtLevel): void {
     if (!this.pagePinned(mm.pgd)) return;
     const was = this.pinnedPages.has(pfn);
     this.pinnedPages.add(pfn);
     this.setPfnProt(pfn, PAGE_KERNEL_RO);
-    if (level === PtLevel.Pte && this.splitPtlocks && !was) this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
+    if (level === PgtLevel.Pte && this.splitPtlocks && !was) this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L1_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
     this.issue(true);
   }
 
   /** xen_release_ptpage: a pinned page is unpinned (PTE, split locks), made writable, unmarked. */
-  private releasePtpage(pfn: Pfn, level: PtLevel): void {
+  private releasePtpage(pfn: Pfn, level: PgtLevel): void {
     if (!this.pinnedPages.has(pfn)) return;
-    if (level === PtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
+    if (level === PgtLevel.Pte && this.splitPtlocks) this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.p2m.pfnToMfn(pfn) });
     this.setPfnProt(pfn, PAGE_KERNEL);
     this.issue(true);
     this.pinnedPages.delete(pfn);
@@ -411,14 +421,14 @@ export class XenMmuOps implements PvMmuOps {
       if (e !== 0n) this.kernelStore(pgd + i * 8, e);
     }
     const pfn = Math.floor(pgd / PAGE_SIZE), oldPfn = Math.floor(old / PAGE_SIZE);
-    this.pinPage(pfn, PtLevel.Pgd);
+    this.pinPage(pfn, PgtLevel.Pgd);
     this.mc.mmuextOp({ cmd: MmuExtCmd.PIN_L4_TABLE, mfn: this.mfnOf(pgd) });
     this.mc.flush();
     this.initPgd = pgd;
     for (let v = 0; v < this.cr3s.length; v++)
       if (this.cr3s[v] === old) this.onVcpu(v, () => this.writeCr3(BigInt(pgd)));
     this.mc.mmuextOp({ cmd: MmuExtCmd.UNPIN_TABLE, mfn: this.mfnOf(old) });
-    this.unpinPage(oldPfn, PtLevel.Pgd);
+    this.unpinPage(oldPfn, PgtLevel.Pgd);
     this.mc.flush();
   }
 
@@ -445,9 +455,9 @@ export class XenMmuOps implements PvMmuOps {
   setInitialP2mFrames(firstPfn: Pfn, nr: number): void { this.p2mFrames = { first: firstPfn, nr }; }
 
   private maskRwPte(pte: bigint): bigint {
-    if (!this.pgtBuf || !entryPresent(pte)) return pte;
+    if (!this.pgtBuf || !isPresent(pte)) return pte;
     const pfn = this.p2m.mfnToPfn(entryFrame(pte));
-    return pfn >= this.pgtBuf.start && pfn < this.pgtBuf.top ? pte & ~PAGE_RW : pte;
+    return pfn >= this.pgtBuf.start && pfn < this.pgtBuf.top ? pte & ~_PAGE_RW : pte;
   }
   /** xen_set_pmd: a plain store unless the page is pinned (always pinned before struct pages). */
   setPmd(pmdp: PhysAddr, pmd: bigint): void {
@@ -486,9 +496,9 @@ export class XenMmuOps implements PvMmuOps {
   pteVal(pte: bigint): bigint { return this.p2m.pteMfnToPfn(pte); }
   /** xen_make_pte (xen_make_pte_init while early: the initial p2m's frames lose RW). */
   makePte(val: bigint): bigint {
-    if (this.early && this.p2mFrames && entryPresent(val)) {
+    if (this.early && this.p2mFrames && isPresent(val)) {
       const pfn = entryFrame(val);
-      if (pfn >= this.p2mFrames.first && pfn < this.p2mFrames.first + this.p2mFrames.nr) val &= ~PAGE_RW;
+      if (pfn >= this.p2mFrames.first && pfn < this.p2mFrames.first + this.p2mFrames.nr) val &= ~_PAGE_RW;
     }
     return this.p2m.ptePfnToMfn(val);
   }
@@ -567,7 +577,7 @@ export class XenMmuOps implements PvMmuOps {
     this.mc.flush();
     const pte = this.lookupKernelPte(this.va(pfn));
     if (pte === null) throw new Error(`make_lowmem_page_read${rw ? "write" : "only"}: pfn 0x${pfn.toString(16)} is not in the direct map`);
-    const rc = this.xen.updateVaMapping(this.domid, this.va(pfn), rw ? pte | PAGE_RW : pte & ~PAGE_RW, Uvmf.NONE, { vcpu: this.vcpu });
+    const rc = this.xen.updateVaMapping(this.domid, this.va(pfn), rw ? pte | _PAGE_RW : pte & ~_PAGE_RW, Uvmf.NONE, { vcpu: this.vcpu });
     if (rc !== 0) throw new HypercallError(`update_va_mapping(0x${this.va(pfn).toString(16)})`, rc, 0);
   }
 
@@ -580,16 +590,8 @@ export class XenMmuOps implements PvMmuOps {
 
   /** lookup_address() in init_mm: the machine PTE mapping `va`, or null. */
   private lookupKernelPte(va: bigint): bigint | null {
-    let table = Math.floor(this.initPgd / PAGE_SIZE);
-    for (let level = 4; level >= 2; level--) {
-      const e = this.readEntry(table * PAGE_SIZE + tableIndex(va, level) * 8);
-      if (!entryPresent(e) || (level < 4 && (e & PAGE_PSE) !== 0n)) return null;
-      const pfn = this.p2m.mfnToPfn(entryFrame(e));
-      if (pfn === INVALID_MFN) return null;
-      table = pfn;
-    }
-    const pte = this.readEntry(table * PAGE_SIZE + tableIndex(va, 1) * 8);
-    return entryPresent(pte) ? pte : null;
+    const l = lookupAddress(this.guestTables, Math.floor(this.initPgd / PAGE_SIZE) * PAGE_SIZE, va);
+    return l !== null && l.level === PgtLevel.Pte && isPresent(l.val) ? l.val : null;
   }
 
   /** pfn_pte(pfn, prot) after make_pte: the machine entry for pfn's alias. */
@@ -605,7 +607,7 @@ export class XenMmuOps implements PvMmuOps {
 
   /** The pfn of the table a present (machine) entry points to, or null. */
   private tableOf(e: bigint): Pfn | null {
-    if (!entryPresent(e) || (e & PAGE_PSE) !== 0n) return null;
+    if (!isPresent(e) || (e & _PAGE_PSE) !== 0n) return null;
     const pfn = this.p2m.mfnToPfn(entryFrame(e));
     return pfn === INVALID_MFN ? null : pfn;
   }

@@ -11,7 +11,7 @@
  * (or a stale m2p entry) must not turn into some unrelated pfn.
  */
 import { BusError, PhysMem } from "../../phys/phys-mem.js";
-import { PTE_PFN_MASK, PAGE_PRESENT } from "./pgtable-bits.js";
+import { _PAGE_PRESENT, PTE_PFN_MASK } from "../../kernel/x86/pgtable-types.js";
 
 /** INVALID_P2M_ENTRY (~0UL): no machine frame behind this pfn. */
 export const INVALID_MFN = -1;
@@ -55,7 +55,7 @@ export class P2m {
    * machine frame gives an empty entry (flags dropped too, as Linux does).
    */
   ptePfnToMfn(val: bigint): bigint {
-    if ((val & PAGE_PRESENT) === 0n) return val;
+    if ((val & _PAGE_PRESENT) === 0n) return val;
     const mfn = this.pfnToMfn(Number((val & PTE_PFN_MASK) >> 12n));
     if (mfn === INVALID_MFN) return 0n;
     return (val & ~PTE_PFN_MASK) | (BigInt(mfn) << 12n);
@@ -63,10 +63,10 @@ export class P2m {
 
   /** pte_mfn_to_pfn(): the reverse; an mfn that is not ours clears PRESENT. */
   pteMfnToPfn(val: bigint): bigint {
-    if ((val & PAGE_PRESENT) === 0n) return val;
+    if ((val & _PAGE_PRESENT) === 0n) return val;
     const pfn = this.mfnToPfn(Number((val & PTE_PFN_MASK) >> 12n));
     const flags = val & ~PTE_PFN_MASK;
-    return pfn === INVALID_MFN ? flags & ~PAGE_PRESENT : flags | (BigInt(pfn) << 12n);
+    return pfn === INVALID_MFN ? flags & ~_PAGE_PRESENT : flags | (BigInt(pfn) << 12n);
   }
 }
 
