@@ -18,8 +18,8 @@ export * from "./kernel/x86/pgtable.js";
 export * from "./kernel/x86/pgalloc.js";
 export * from "./kernel/x86/tlb.js";
 export * from "./paravirt/xen/index.js";
-export * from "./kernel/ptdump.js";
-export * from "./kernel/pgtable-cost.js";
+export * from "./kernel/x86/ptdump.js";
+export * from "./kernel/x86/pgtable-cost.js";
 export * as s390 from "./kernel/s390/index.js";
 // early boot: the direct-mapping plan (linux / hpa strategies), build and verification
 export * as boot from "./boot/index.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseCountIn } from "../parse.js";
-import { measurePageTableCost, pageSizesFor } from "../../kernel/pgtable-cost.js";
+import { measurePageTableCost, pageSizesFor } from "../../kernel/x86/pgtable-cost.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 
 const human = (n: number): string =>

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { SZ_4K } from "../../kernel/mm.js";
-import { ptdump } from "../../kernel/ptdump.js";
+import { ptdump } from "../../kernel/x86/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { Machine } from "../../run/machine.js";
 

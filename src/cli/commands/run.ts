@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { BootStrategy } from "../../run/boot-map.js";
 import type { EngineName } from "../../engine/engine.js";
-import { ptdump } from "../../kernel/ptdump.js";
+import { ptdump } from "../../kernel/x86/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable.js";
 import { bundledTracePath } from "../../run/bundled.js";
 import { drive, type DriveResult, touchedPages } from "../../run/driver.js";

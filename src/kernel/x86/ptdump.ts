@@ -9,14 +9,14 @@
  * The walk reads the tables only (no A/D, no TLB): it is the host-side twin
  * of the engine's side-effect-free probe.
  */
-import type { Kernel } from "./kernel.js";
-import type { Mm } from "./mm.js";
-import { PGT_LEVEL_NAMES, PgtLevel } from "./types.js";
-import { entryPtr, readEntry } from "./x86/pgalloc.js";
+import type { Kernel } from "../kernel.js";
+import type { Mm } from "../mm.js";
+import { PGT_LEVEL_NAMES, PgtLevel } from "../types.js";
+import { entryPtr, readEntry } from "./pgalloc.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, entryAddr, entryKind, hugeEntryAddr,
-} from "./x86/pgtable.js";
+} from "./pgtable.js";
 
 /** One run of the listing. */
 export interface PtdumpRange {
