@@ -27,7 +27,9 @@ import { __pxdAlloc, pmdDepth, pteAllocMapLock, pteOffsetMapLock, pteUnmapUnlock
 import type { PtOwner } from "./ptdesc.js";
 import { SpinLock } from "./ptlock.js";
 import { PAGE_SIZE, PgtLevel, type PhysAddr } from "./types.js";
-import { checkEntryLock, entryLockptr, entryPtr, paravirtRelease, pgdAlloc, pgdFree, readEntry, setEntry, archSyncKernelMappings, archPageTableSyncKinds } from "./x86/pgalloc.js";
+import { checkEntryLock, entryLockptr, entryPtr, readEntry, setEntry } from "./x86/entry.js";
+import { archPageTableSyncKinds, archSyncKernelMappings } from "./x86/kernel-mappings.js";
+import { paravirtRelease, pgdAlloc, pgdFree } from "./x86/pgalloc.js";
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
   entryAddr, entryKind, hugeEntryAddr, isCanonical, isLeafEntry, isPresent, tableIndex,

@@ -18,7 +18,8 @@ import type { Mm } from "./mm.js";
 import type { PtDesc } from "./ptdesc.js";
 import { useSplitPtePtlocks, type SpinLock } from "./ptlock.js";
 import { PAGE_SIZE, PgtLevel, type PhysAddr } from "./types.js";
-import { entryLockptr, entryPtr, populate, pteAllocOne, pteFree, readEntry, setEntry, tableAllocOne, tableFree } from "./x86/pgalloc.js";
+import { entryLockptr, entryPtr, readEntry, setEntry } from "./x86/entry.js";
+import { populate, pteAllocOne, pteFree, tableAllocOne, tableFree } from "./x86/pgalloc.js";
 import { entryAddr, entryKind, isLeafEntry, isPresent, pmdBad, tableIndex } from "./x86/pgtable.js";
 
 export type PteVia = "map" | "map_lock" | "ro_nolock" | "rw_nolock";

@@ -4,7 +4,7 @@ import { createEngine } from "../../src/engine/index.js";
 import { Kernel, KernelBugError, KernelOomError } from "../../src/kernel/kernel.js";
 import { NativeMmuOps } from "../../src/paravirt/native.js";
 import { recordingMmuOps } from "../../src/paravirt/recording.js";
-import { entryPtr, readEntry } from "../../src/kernel/x86/pgalloc.js";
+import { entryPtr, readEntry } from "../../src/kernel/x86/entry.js";
 import { _PAGE_PRESENT, entryAddr, type PagingMode } from "../../src/kernel/x86/pgtable.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 

@@ -9,7 +9,8 @@ import {
 } from "../../src/kernel/pgtable-generic.js";
 import { LockdepError } from "../../src/kernel/ptlock.js";
 import { PgtLevel } from "../../src/kernel/types.js";
-import { entryLockptr, entryPtr, paravirtRelease, populate, pteAllocOne, readEntry, setEntry } from "../../src/kernel/x86/pgalloc.js";
+import { entryLockptr, entryPtr, readEntry, setEntry } from "../../src/kernel/x86/entry.js";
+import { paravirtRelease, populate, pteAllocOne } from "../../src/kernel/x86/pgalloc.js";
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, entryAddr } from "../../src/kernel/x86/pgtable.js";
 
 const MiB = 1 << 20;

@@ -12,7 +12,7 @@
 import type { Kernel } from "../kernel.js";
 import type { Mm } from "../mm.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "../types.js";
-import { entryPtr, readEntry } from "./pgalloc.js";
+import { entryPtr, readEntry } from "./entry.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, entryAddr, entryKind, hugeEntryAddr,
