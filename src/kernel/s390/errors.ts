@@ -6,12 +6,8 @@
  * before anything changes. A kernel BUG is a KernelBugError (../kernel.ts).
  */
 
-/** Linux errno values the s390 code returns (include/uapi/asm-generic/errno-base.h). */
-export const EFAULT = -14;
-export const ENOMEM = -12;
-export const EINVAL = -22;
-export const EEXIST = -17;
-export const EAGAIN = -11;
+/** The errno values the s390 code returns. */
+export { EAGAIN, EEXIST, EFAULT, EINVAL, ENOMEM } from "../errno.js";
 
 export type S390ErrorCode = "EINVAL" | "EFAULT" | "ENOMEM" | "EEXIST" | "EBUSY";
 

@@ -88,6 +88,11 @@ export const _SEGMENT_ENTRY_LARGE = 0x400n;
 export const _SEGMENT_ENTRY = 0n;
 export const _SEGMENT_ENTRY_EMPTY = _SEGMENT_ENTRY_INVALID;
 
+/** ESA/390 segment entry: a 31-bit page-table origin, 64-byte aligned … */
+export const _SEGMENT_ENTRY_ORIGIN_31 = ((1n << 31n) - 1n) & ~63n;
+/** … and the table's length in units of 16 entries, minus one (PTL). */
+export const _SEGMENT_ENTRY_PTL_31 = PTRS_PER_PTE / 16 - 1;
+
 // ── PTE bits (A.5, modern encoding) ──────────────────────────────────────
 
 /** Hardware bits. */
