@@ -9,6 +9,8 @@ export * from "./paravirt/ops.js";
 export * from "./paravirt/native.js";
 export * from "./paravirt/recording.js";
 export * from "./kernel/kernel.js";
+export * from "./kernel/x86/kernel.js";
+export * from "./kernel/x86/mm.js";
 export * from "./kernel/mm.js";
 export * from "./kernel/ptdesc.js";
 export * from "./kernel/ptlock.js";

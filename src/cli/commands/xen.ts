@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { Access } from "../../abi.js";
 import { createEngine, type EngineName } from "../../engine/index.js";
-import { Kernel } from "../../kernel/kernel.js";
+import { Kernel } from "../../kernel/x86/kernel.js";
 import { recordingMmuOps } from "../../paravirt/recording.js";
 import { auditXen } from "../../paravirt/xen/audit.js";
 import { buildXenPvGuest } from "../../paravirt/xen/domain-builder.js";

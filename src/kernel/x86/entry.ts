@@ -9,8 +9,8 @@
  * see yet (clone_pgd_range into a new pgd, copying the kernel pmd) is a plain
  * store (rawStore), as Linux's memcpy is.
  */
-import type { Kernel } from "../kernel.js";
-import type { Mm } from "../mm.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import type { PtDesc } from "../ptdesc.js";
 import { useSplitPmdPtlocks, useSplitPtePtlocks, type SpinLock } from "../ptlock.js";
 import { PAGE_SIZE, PGT_LEVEL_NAMES, PgtLevel, type PhysAddr } from "../types.js";
@@ -98,3 +98,9 @@ function hookSet(k: Kernel, kind: PgtLevel, pa: PhysAddr, v: bigint): void {
     case PgtLevel.Pgd: k.ops.setPgd(pa, k.ops.makePgd(v)); break;
   }
 }
+
+/** Depth of the table whose entries are pmd-kind (they point to pte tables). */
+export const pmdDepth = (k: Kernel): number => k.geometry.tables.length - 2;
+
+/** The entry kind of the table at `depth` (pgtable.ts entryKind, for callers holding the kernel). */
+export const kindAt = (k: Kernel, depth: number): PgtLevel => entryKind(k.geometry, depth);

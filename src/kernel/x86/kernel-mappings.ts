@@ -5,8 +5,9 @@
  * does not share the kernel PMD is on pgd_list, and a kernel mapping that
  * populated a per-pgd level is copied into each of them.
  */
-import { KernelBugError, type Kernel } from "../kernel.js";
-import type { Mm } from "../mm.js";
+import { KernelBugError } from "../kernel.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import type { PtDesc } from "../ptdesc.js";
 import { PGT_LEVEL_NAMES, PgtLevel, type PhysAddr } from "../types.js";
 import { entryPtr, readEntry, setEntry } from "./entry.js";

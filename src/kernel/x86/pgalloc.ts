@@ -8,8 +8,8 @@
  * acquisition, and every free mirrors its alloc.
  */
 import { BusError } from "../../phys/phys-mem.js";
-import type { Kernel } from "../kernel.js";
-import type { Mm } from "../mm.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import type { PtDesc } from "../ptdesc.js";
 import { PAGE_SIZE, PgtLevel, type PhysAddr } from "../types.js";
 import { entryPtr, rawStore, readEntry, readEntryRaw, setEntry } from "./entry.js";

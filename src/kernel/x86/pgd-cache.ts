@@ -4,8 +4,8 @@
  * align 32) from a slab; the slab pages come from the page allocator and go
  * back once empty.
  */
-import type { Kernel } from "../kernel.js";
-import type { Mm } from "../mm.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import { PAGE_SIZE, type PhysAddr } from "../types.js";
 
 export class PgdCache {

@@ -5,8 +5,8 @@
  * counted). Runs over sparse memory so a large machine costs nothing.
  */
 import { createEngine } from "../../engine/index.js";
-import { Kernel } from "../kernel.js";
-import { SZ_1G } from "../mm.js";
+import { Kernel } from "./kernel.js";
+import { SZ_1G } from "../mman.js";
 import { GEOMETRY, type PagingMode } from "./pgtable.js";
 
 export interface PageTableCost {

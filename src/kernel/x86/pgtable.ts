@@ -19,7 +19,7 @@
  * pgd, set_pud for a PAE pgd, set_p4d for a 4-level pgd) exactly as Linux's
  * folding does.
  */
-import { PgtLevel } from "../types.js";
+import { PgtLevel, type TableGeometry } from "../types.js";
 
 export type PagingMode = "2level" | "pae" | "4level" | "5level";
 
@@ -42,14 +42,7 @@ export const _PAGE_NX = 1n << 63n;
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
 export const _KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
 
-export interface TableGeometry {
-  /** Level of this table. */
-  readonly level: PgtLevel;
-  /** VA bit where this table's index starts. */
-  readonly shift: number;
-  /** Number of entries (PTRS_PER_*). */
-  readonly entries: number;
-}
+export type { TableGeometry };
 
 export interface PagingGeometry {
   readonly mode: PagingMode;

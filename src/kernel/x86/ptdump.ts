@@ -9,8 +9,8 @@
  * The walk reads the tables only (no A/D, no TLB): it is the host-side twin
  * of the engine's side-effect-free probe.
  */
-import type { Kernel } from "../kernel.js";
-import type { Mm } from "../mm.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "../types.js";
 import { entryPtr, readEntry } from "./entry.js";
 import {
