@@ -22,7 +22,7 @@ import type { Access } from "../abi.js";
 import { BusError } from "../phys/phys-mem.js";
 import { checkAccess, checkS64, show } from "../check.js";
 import type { MmArch, MmErrno } from "./arch.js";
-import { pteDepth } from "./arch.js";
+import { pteDepth, spanAt } from "./arch.js";
 import { freePgtables } from "./free-pgtables.js";
 import type { KernelBase } from "./kernel.js";
 import { handleMmFault } from "./memory.js";
@@ -33,13 +33,16 @@ import { lookupLeaf, type Leaf } from "./pagewalk.js";
 import type { PtOwner } from "./ptdesc.js";
 import { SpinLock } from "./ptlock.js";
 import { remapPfnRange } from "./remap.js";
-import { PgtLevel, type PhysAddr } from "./types.js";
+import { PgtLevel, type PhysAddr, type TableGeometry } from "./types.js";
 import { coveredUpTo, findVma, firstOverlap, insertVma, mergeVmas, removeVmas, splitVmaAt, type Vma } from "./vma.js";
 import { zapVma } from "./zap.js";
 
 export { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, SZ_1G, SZ_2M, SZ_4K, SZ_4M, parseProt, protString } from "./mman.js";
 export type { ProtSpec } from "./mman.js";
 export type { Vma } from "./vma.js";
+
+/** Bytes mapped by one entry of table `depth` of a geometry (x86 PagingGeometry, or any `{ tables }`). */
+export const entrySpanAt = (g: { tables: readonly TableGeometry[] }, depth: number): bigint => spanAt(g.tables, depth);
 
 /** The outcome of handleFault. */
 export type FaultResult =

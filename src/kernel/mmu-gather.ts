@@ -9,10 +9,10 @@
  * tables reach RCU is the architecture's (MmArch.tlbFlush, tlbRemoveTables).
  */
 import type { Mm } from "./mm.js";
-import type { TableGather } from "../paravirt/ops.js";
 import { PAGE_SHIFT, PAGE_SIZE, type Pfn } from "./types.js";
 
-export class MmuGather implements TableGather {
+/** Also a TableGather (paravirt/ops.ts): x86's pv_ops.mmu.tlb_remove_table queues tables on it. */
+export class MmuGather {
   /** Range to flush [start, end); empty when start >= end. */
   start = (1n << 64n) - 1n;
   end = 0n;

@@ -13,7 +13,8 @@ export type S390ErrorCode = "EINVAL" | "EFAULT" | "ENOMEM" | "EEXIST" | "EBUSY";
 
 export class S390Error extends Error {
   constructor(readonly code: S390ErrorCode, message: string) {
-    super(`${message} (${code})`);
+    // A message that already ends by naming its errno (the generic mm's) keeps it once.
+    super(message.endsWith(`(${code})`) ? message : `${message} (${code})`);
     this.name = "S390Error";
   }
 }

@@ -11,10 +11,9 @@
 import { Access, S390Opt } from "../../abi.js";
 import { newTranslation, type Engine, type Translation } from "../../engine/engine.js";
 import type { S390Methods } from "../../engine/s390.js";
-import type { PhysMem } from "../../phys/phys-mem.js";
-import { PageAllocator } from "../page-alloc.js";
-import { PtDescTable } from "../ptdesc.js";
-import { Lockdep, type LockdepMode } from "../ptlock.js";
+import { KernelBase } from "../kernel.js";
+import type { PageAllocator } from "../page-alloc.js";
+import type { LockdepMode } from "../ptlock.js";
 import type { Gmap } from "./gmap.js";
 import type { S390Mm } from "./mm.js";
 import { __tlbRemoveTable, type TableFree } from "./pgalloc.js";
@@ -55,12 +54,8 @@ export type GmapNotifier = (gmap: Gmap, start: bigint, end: bigint) => void;
 /** PSW of a user program in an ESA/390 kernel: DAT on (bit 5), 31-bit addressing (bit 32). */
 const ESA390_PSW = 0x0400_0000_8000_0000n;
 
-export class S390Kernel {
+export class S390Kernel extends KernelBase<S390Mm> {
   readonly engine: S390Engine;
-  readonly phys: PhysMem;
-  readonly alloc: PageAllocator;
-  readonly ptdescs: PtDescTable;
-  readonly lockdep: Lockdep;
   /** The PTE-table allocator profile (default "fragref"; see pgtable-profile.ts) … */
   readonly profile: PgtableProfile;
   /** … and its strategy, chosen here once. */
@@ -75,35 +70,26 @@ export class S390Kernel {
   readonly rcuPending: TableFree[] = [];
   readonly gmapNotifiers = new Set<GmapNotifier>();
   readonly tlbEvents: TlbEvent[] = [];
-  readonly mms = new Set<S390Mm>();
   /** The mm whose ASCE cpu 0 runs (null: none yet). */
   current: S390Mm | null = null;
-  private nextId = 1;
 
   constructor(opts: S390KernelOptions) {
     checkKernelOptions("S390Kernel", opts, ["engine", "profile", "esa390", "debug", "allocator"]);
     if (typeof opts.engine?.setS390 !== "function") throw new TypeError("S390Kernel: engine must be an engine (createEngine)");
     if (opts.profile !== undefined) checkOneOf("S390Kernel", "profile", opts.profile, PGTABLE_PROFILES);
     for (const k of ["esa390", "debug"] as const) if (opts[k] !== undefined) checkBool("S390Kernel", k, opts[k]);
+    const profile = opts.profile ?? "fragref";
+    const esa390 = opts.esa390 ?? false;
+    if (esa390 && profile !== "flags")
+      throw new RangeError(`esa390: 31-bit page tables exist only in the "flags" profile (S390_FLAGS), not "${profile}"`);
+    super({ phys: opts.engine.phys, allocator: opts.allocator, nrCpus: opts.nrCpus, splitPtlockCpus: opts.splitPtlockCpus,
+      lockdep: opts.lockdep, levels: 5 });
     this.engine = opts.engine;
-    this.phys = opts.engine.phys;
-    this.profile = opts.profile ?? "fragref";
-    this.esa390 = opts.esa390 ?? false;
-    if (this.esa390 && this.profile !== "flags")
-      throw new RangeError(`esa390: 31-bit page tables exist only in the "flags" profile (S390_FLAGS), not "${this.profile}"`);
+    this.profile = profile;
+    this.esa390 = esa390;
     this.debug = opts.debug ?? true;
-    this.lockdep = new Lockdep(opts.lockdep ?? "throw");
-    this.alloc = opts.allocator ?? new PageAllocator({ map: [{ start: 0, end: this.phys.size }], phys: this.phys });
-    this.ptdescs = new PtDescTable({
-      alloc: this.alloc, phys: this.phys, lockdep: this.lockdep, levels: 5,
-      ptlocks: { nrCpus: opts.nrCpus ?? 4, splitPtlockCpus: opts.splitPtlockCpus ?? 4 },
-    });
     this.pgtable = pteTableProfile(this, this.profile);
   }
-
-  newMmId(): number { return this.nextId++; }
-
-  get nrPagetable(): number { return this.ptdescs.nrPagetable; }
 
   /** Bytes of one PTE table: 256 entries of 8 bytes, or of 4 in ESA/390. */
   get pteTableBytes(): number { return this.esa390 ? PAGE_TABLE_SIZE_31 : PAGE_TABLE_SIZE; }

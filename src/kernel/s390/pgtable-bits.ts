@@ -46,6 +46,13 @@ export const _REGION1_SIZE = 1n << _REGION1_SHIFT;
 /** TASK_SIZE_MAX: the 5-level limit (2^64 − PAGE_SIZE). */
 export const TASK_SIZE_MAX = (1n << 64n) - 4096n;
 
+/** The end of an ESA/390 (31-bit) address space: one segment table of 2048 4-byte entries. */
+export const ESA390_LIMIT = 1n << 31n;
+/** An ESA/390 segment table: 2048 × 4 B = 8 KiB, an order-1 allocation. */
+export const SEGMENT_TABLE_ORDER_31 = 1;
+/** ESA/390 STD: the segment table's length in 64-byte units, minus one (127 for 2048 entries). */
+export const _STD_TABLE_LENGTH_31 = BigInt((CRST_ENTRIES * 4) / 64 - 1);
+
 // ── ASCE and region/segment entries (A.1 "Entry formats") ─────────────────
 
 export const _ASCE_ORIGIN = ~0xfffn;
