@@ -87,6 +87,17 @@ export interface PageAllocStats {
 
 const hex = (n: number): string => "0x" + n.toString(16);
 
+/** Pfn ranges sorted, with overlapping or touching ones merged (copies; the input is not changed). */
+function mergeRanges(ranges: readonly { start: Pfn; end: Pfn }[]): { start: Pfn; end: Pfn }[] {
+  const merged: { start: Pfn; end: Pfn }[] = [];
+  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else merged.push({ ...r });
+  }
+  return merged;
+}
+
 export class PageAllocator {
   /** The free blocks (address-ordered placement). */
   private readonly free = new FreeArea();
@@ -122,13 +133,7 @@ export class PageAllocator {
       const s = Math.ceil(r.start / PAGE_SIZE), e = Math.floor(r.end / PAGE_SIZE);
       if (e > s) ranges.push({ start: s, end: e });
     }
-    ranges.sort((a, b) => a.start - b.start);
-    const merged: { start: Pfn; end: Pfn }[] = [];
-    for (const r of ranges) {
-      const last = merged[merged.length - 1];
-      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-      else merged.push({ ...r });
-    }
+    const merged = mergeRanges(ranges);
     this.usable = merged;
     for (const r of merged) {
       this.addRange(r.start, r.end);
@@ -344,16 +349,7 @@ export class PageAllocator {
     });
   }
 
-  private addReserved(s: Pfn, e: Pfn): void {
-    const all = [...this.reserved, { start: s, end: e }].sort((a, b) => a.start - b.start);
-    const merged: { start: Pfn; end: Pfn }[] = [];
-    for (const r of all) {
-      const last = merged[merged.length - 1];
-      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-      else merged.push({ ...r });
-    }
-    this.reserved = merged;
-  }
+  private addReserved(s: Pfn, e: Pfn): void { this.reserved = mergeRanges([...this.reserved, { start: s, end: e }]); }
 }
 
 /** The usable ranges of a memory map, in bytes (for callers that print them). */

@@ -40,41 +40,26 @@ export function crstTableFree(mm: S390Mm, pt: PtDesc): void {
   mm.k.ptdescs.pagetableFree(pt);
 }
 
-/** pmd_alloc_one: a segment table, its split pmd lock (which may fail), accounting. */
-export function pmdAllocOne(mm: S390Mm): PtDesc | null {
+/** A CRST table of one level: allocated, every entry `empty`, constructed; null when out of memory (or the ctor failed). */
+function crstAllocOne(mm: S390Mm, empty: bigint, ctor: (pt: PtDesc) => boolean): PtDesc | null {
   const pt = crstTableAlloc(mm);
   if (!pt) return null;
-  crstTableInit(mm, pt.pa, _SEGMENT_ENTRY_EMPTY);
-  if (!mm.k.ptdescs.pmdCtor(mm, pt)) { mm.k.ptdescs.pagetableFree(pt); return null; }
+  crstTableInit(mm, pt.pa, empty);
+  if (!ctor(pt)) { mm.k.ptdescs.pagetableFree(pt); return null; }
   return pt;
 }
+
+/** pmd_alloc_one: a segment table, its split pmd lock (which may fail), accounting. */
+export const pmdAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _SEGMENT_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pmdCtor(mm, pt));
 
 /** pud_alloc_one: a region-third table. */
-export function pudAllocOne(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION3_ENTRY_EMPTY);
-  mm.k.ptdescs.pudCtor(mm, pt);
-  return pt;
-}
+export const pudAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION3_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pudCtor(mm, pt));
 
 /** p4d_alloc_one: a region-second table. */
-export function p4dAllocOne(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION2_ENTRY_EMPTY);
-  mm.k.ptdescs.p4dCtor(mm, pt);
-  return pt;
-}
+export const p4dAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION2_ENTRY_EMPTY, (pt) => mm.k.ptdescs.p4dCtor(mm, pt));
 
 /** pgd_alloc for a new mm: the region-third top table of a 3-level space. */
-export function pgdAlloc(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION3_ENTRY_EMPTY);
-  mm.k.ptdescs.pgdCtor(mm, pt);
-  return pt;
-}
+export const pgdAlloc = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION3_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pgdCtor(mm, pt));
 
 /**
  * crst_table_upgrade(mm, end), modern form: from 3 levels to 4 (end > 2^42)

@@ -18,7 +18,9 @@ import type { Gmap } from "./gmap.js";
 import type { S390Mm } from "./mm.js";
 import { __tlbRemoveTable, type TableFree } from "./pgalloc.js";
 import { _PAGE_INVALID, PAGE_TABLE_SIZE, PAGE_TABLE_SIZE_31 } from "./pgtable-bits.js";
-import { PGTABLE_PROFILES, pteTableProfile, type PgtableProfile, type PteTableProfile } from "./pgtable-profile.js";
+import { FlagsTables } from "./pgtable-flags.js";
+import { FragmentTables } from "./pgtable-frag.js";
+import { FullPageTables, PGTABLE_PROFILES, type PgtableProfile, type PteTableProfile } from "./pgtable-profile.js";
 import { checkBool, checkOneOf } from "../../check.js";
 import { checkKernelOptions } from "../options.js";
 
@@ -88,7 +90,7 @@ export class S390Kernel extends KernelBase<S390Mm> {
     this.profile = profile;
     this.esa390 = esa390;
     this.debug = opts.debug ?? true;
-    this.pgtable = pteTableProfile(this, this.profile);
+    this.pgtable = profile === "flags" ? new FlagsTables(this) : profile === "fullPage" ? new FullPageTables(this) : new FragmentTables(this, profile);
   }
 
   /** Bytes of one PTE table: 256 entries of 8 bytes, or of 4 in ESA/390. */

@@ -1,6 +1,8 @@
 /**
  * The PTE-table allocator profiles of s390 (arch/s390/mm/pgalloc.c over the
- * years), one strategy object each, chosen once when the S390Kernel is built:
+ * years), one strategy object each (this file: what they share, and
+ * "fullPage"; pgtable-frag.ts: AA/PP; pgtable-flags.ts: FLAGS), chosen once
+ * when the S390Kernel is built:
  *
  *   "fragref"  (6.5–6.7)   2 KiB halves, AA/PP bits in ptdesc->pt_frag_refcount
  *   "refcount" (4.17–6.4)  2 KiB halves, AA/PP bits in the upper byte of page->_refcount
@@ -17,13 +19,12 @@
  * I1: a half is never AA and PP at once. I2: mm->context.pgtable_list only
  * holds pages with exactly one allocated half (a free half to hand out).
  */
-import { KernelBugError } from "../kernel.js";
 import type { PtDesc } from "../ptdesc.js";
 import { PAGE_SIZE, type PhysAddr } from "../types.js";
 import type { S390Kernel } from "./kernel.js";
 import type { S390Mm } from "./mm.js";
 import { PgTable, type TableFree } from "./pgalloc.js";
-import { _PAGE_INVALID, hex, PAGE_TABLE_SIZE, PAGE_TABLE_SIZE_31 } from "./pgtable-bits.js";
+import { _PAGE_INVALID, PAGE_TABLE_SIZE, PAGE_TABLE_SIZE_31 } from "./pgtable-bits.js";
 
 export type PgtableProfile = "fragref" | "refcount" | "flags" | "fullPage";
 export const PGTABLE_PROFILES: readonly PgtableProfile[] = ["fragref", "refcount", "flags", "fullPage"];
@@ -48,18 +49,18 @@ export const TABLE_PTR_HALVES = AA_BOTH;
 
 // ── where a page's fragment byte lives ────────────────────────────────────
 
-interface FragBitStore {
+export interface FragBitStore {
   get(k: S390Kernel, pt: PtDesc): number;
   /** atomic_xor_bits: XOR `bits` into the byte; returns the new byte. */
   xor(k: S390Kernel, pt: PtDesc, bits: number): number;
 }
 
-const inFragRefcount: FragBitStore = {
+export const inFragRefcount: FragBitStore = {
   get: (_k, pt) => pt.fragCount & FRAG_BITS_MASK,
   xor: (_k, pt, bits) => (pt.fragCount = (pt.fragCount ^ bits) & FRAG_BITS_MASK),
 };
 
-const inRefcount: FragBitStore = {
+export const inRefcount: FragBitStore = {
   // page->_refcount: 1 (the allocation's reference) + bits << 24.
   get: (k, pt) => ((k.pageRefcount.get(pt.pfn) ?? 1) >>> REFCOUNT_FRAG_SHIFT) & FRAG_BITS_MASK,
   xor: (k, pt, bits) => {
@@ -69,7 +70,7 @@ const inRefcount: FragBitStore = {
   },
 };
 
-const inPageFlags: FragBitStore = {
+export const inPageFlags: FragBitStore = {
   get: (k, pt) => k.pageFlags.get(pt.pfn) ?? 0,
   xor: (k, pt, bits) => {
     const v = (k.pageFlags.get(pt.pfn) ?? 0) ^ bits;
@@ -82,15 +83,15 @@ const noBits: FragBitStore = { get: () => 0, xor: () => 0 };
 
 // ── pgtable_list (list_add / list_add_tail / list_del) ───────────────────
 
-function listDel(mm: S390Mm, pt: PtDesc): void {
+export function listDel(mm: S390Mm, pt: PtDesc): void {
   const i = mm.pgtableList.indexOf(pt);
   if (i >= 0) mm.pgtableList.splice(i, 1);
 }
-function listAdd(mm: S390Mm, pt: PtDesc): void { listDel(mm, pt); mm.pgtableList.unshift(pt); }
-function listAddTail(mm: S390Mm, pt: PtDesc): void { listDel(mm, pt); mm.pgtableList.push(pt); }
+export function listAdd(mm: S390Mm, pt: PtDesc): void { listDel(mm, pt); mm.pgtableList.unshift(pt); }
+export function listAddTail(mm: S390Mm, pt: PtDesc): void { listDel(mm, pt); mm.pgtableList.push(pt); }
 
 /** pgtable_t for the table at `offset` in page `pt`. */
-const tableAt = (pt: PtDesc, offset: number): PgTable => new PgTable(pt.pfn, offset);
+export const tableAt = (pt: PtDesc, offset: number): PgTable => new PgTable(pt.pfn, offset);
 
 // ── the strategies ───────────────────────────────────────────────────────
 
@@ -117,7 +118,7 @@ export interface PteTableProfile {
   checkInvariants(): void;
 }
 
-abstract class ProfileBase {
+export abstract class ProfileBase {
   abstract readonly name: PgtableProfile;
   constructor(readonly k: S390Kernel, private readonly store: FragBitStore) {}
   bits(pt: PtDesc): number { return this.store.get(this.k, pt); }
@@ -175,191 +176,8 @@ abstract class ProfileBase {
   }
 }
 
-/** S390_REFCOUNT / S390_FRAGREF: two 2 KiB tables per page under AA/PP. */
-class FragmentTables extends ProfileBase implements PteTableProfile {
-  readonly tableStride = PAGE_TABLE_SIZE;
-  readonly wholePage = false;
-  constructor(k: S390Kernel, readonly name: "fragref" | "refcount") {
-    super(k, name === "fragref" ? inFragRefcount : inRefcount);
-  }
-
-  alloc(mm: S390Mm): PgTable | null {
-    if (!mm.allocPgste) {
-      mm.contextLock.lock();
-      try {
-        const pt = mm.pgtableList[0];
-        if (pt) {
-          const bits = this.bits(pt);
-          // A half is busy if allocated or still pending: reusing a pending half
-          // would let a lockless walker see its table change under it.
-          const busy = (bits | (bits >> PP_SHIFT)) & AA_BOTH;
-          if (busy !== AA_BOTH) {
-            const half = busy & AA_LOWER;                       // lower busy → take the upper half
-            this.xorBits(pt, AA_LOWER << half);
-            listDel(mm, pt);
-            return tableAt(pt, half * PAGE_TABLE_SIZE);
-          }
-        }
-      } finally { mm.contextLock.unlock(); }
-    }
-    const pt = this.allocTablePage(mm);
-    if (!pt) return null;
-    this.initTablePage(pt.pa, mm.allocPgste);
-    if (mm.allocPgste) {
-      this.xorBits(pt, AA_BOTH);                                // the whole page, never on the list
-      return tableAt(pt, 0);
-    }
-    this.xorBits(pt, AA_LOWER);
-    mm.contextLock.lock();
-    listAdd(mm, pt);
-    mm.contextLock.unlock();
-    return tableAt(pt, 0);
-  }
-
-  free(mm: S390Mm, pt: PtDesc, half: number): void {
-    if (mm.allocPgste) {
-      if (this.bits(pt) !== AA_BOTH)
-        throw new KernelBugError(`page_table_free: PGSTE table at ${hex(pt.pa)} has bits ${hex(this.bits(pt))}, expected ${hex(AA_BOTH)}`);
-      this.xorBits(pt, AA_BOTH);
-      this.dtorFree(pt);
-      return;
-    }
-    const aa = this.checkAllocated(pt, half, "page_table_free");
-    mm.contextLock.lock();
-    let v: number;
-    try {
-      // Clear AA and set PP in one step: the half is "pending" for the few
-      // instructions until PP is cleared below, so a concurrent alloc skips it.
-      v = this.xorBits(pt, aa | (aa << PP_SHIFT));
-      if (v & AA_BOTH) listAdd(mm, pt); else listDel(mm, pt);
-    } finally { mm.contextLock.unlock(); }
-    v = this.xorBits(pt, aa << PP_SHIFT);
-    if (v === 0) this.dtorFree(pt);
-  }
-
-  freeRcu(mm: S390Mm, pt: PtDesc, table: PgTable, half: number): TableFree {
-    const aa = this.checkAllocated(pt, half, "page_table_free_rcu");
-    mm.contextLock.lock();
-    try {
-      const v = this.xorBits(pt, aa | (aa << PP_SHIFT));
-      if (v & AA_BOTH) listAddTail(mm, pt); else listDel(mm, pt);
-    } finally { mm.contextLock.unlock(); }
-    return { ptr: table.pa | aa, mm, kind: "table" };
-  }
-
-  /** The AA bit of `half`, which must be set (else a double free: a kernel BUG). */
-  private checkAllocated(pt: PtDesc, half: number, what: string): number {
-    const aa = AA_LOWER << half;
-    if (!(this.bits(pt) & aa))
-      throw new KernelBugError(`${what}: double free of the ${half ? "upper" : "lower"} half of ${hex(pt.pa)} ` +
-        `(bits ${hex(this.bits(pt))})`);
-    return aa;
-  }
-
-  checkInvariants(): void {
-    const listed = this.checkLists((mm, pt) => {
-      const b = this.bits(pt);
-      const aa = b & AA_BOTH;
-      if (aa !== AA_LOWER && aa !== AA_UPPER)
-        throw new Error(`fragment invariant I2: ${pt} on mm ${mm.id}'s list has bits ${hex(b)} (needs exactly one allocated half)`);
-    });
-    for (const pt of this.k.ptdescs.all()) {
-      if (pt.level !== 0 || !pt.pgtable) continue;
-      const b = this.bits(pt);
-      if ((b & (AA_LOWER | PP_LOWER)) === (AA_LOWER | PP_LOWER) || (b & (AA_UPPER | PP_UPPER)) === (AA_UPPER | PP_UPPER))
-        throw new Error(`fragment invariant I1: ${pt} has bits ${hex(b)} (a half both allocated and pending)`);
-      if (b === 0) throw new Error(`fragment invariant: ${pt} has no allocated or pending half but was not freed`);
-      const owner = pt.mm as S390Mm | null;
-      if (owner?.allocPgste && (b !== AA_BOTH || listed.has(pt)))
-        throw new Error(`fragment invariant: PGSTE table page ${pt} has bits ${hex(b)}${listed.has(pt) ? " and is listed" : ""}`);
-    }
-  }
-}
-
-/**
- * S390_FLAGS: a bit per table slot of the page in page->flags — two 2 KiB
- * slots on 64-bit (a PGSTE table takes both), four 1 KiB ones on 31-bit.
- * Only the first list page is looked at; a full page moves to the tail, a
- * page with a free slot to the head; everything under page_table_lock.
- */
-class FlagsTables extends ProfileBase implements PteTableProfile {
-  readonly name = "flags";
-  readonly wholePage = false;
-  readonly tableStride: number;
-  /** FRAG_MASK: every slot of a page in use. */
-  private readonly full: number;
-  constructor(k: S390Kernel) {
-    super(k, inPageFlags);
-    this.tableStride = k.pteTableBytes;
-    this.full = (1 << (PAGE_SIZE / this.tableStride)) - 1;
-  }
-
-  /** The slot bits one table of this mm takes, starting at slot 0. */
-  private slotBits(mm: S390Mm): number {
-    const slots = mm.allocPgste && !this.k.esa390 ? (2 * PAGE_TABLE_SIZE) / this.tableStride : 1;
-    return (1 << slots) - 1;
-  }
-
-  alloc(mm: S390Mm): PgTable | null {
-    let bits = this.slotBits(mm);
-    mm.pageTableLock.lock();
-    try {
-      let pt: PtDesc | null = mm.pgtableList[0] ?? null;
-      if (pt && (this.bits(pt) & this.full) === this.full) pt = null;
-      if (!pt) {
-        mm.pageTableLock.unlock();
-        pt = this.allocTablePage(mm);
-        mm.pageTableLock.lock();
-        if (!pt) return null;
-        this.initTablePage(pt.pa, mm.allocPgste);
-        listAdd(mm, pt);
-      }
-      let offset = 0;
-      while (this.bits(pt) & bits) {
-        offset += this.tableStride;
-        bits <<= 1;
-      }
-      this.xorBits(pt, bits);
-      if ((this.bits(pt) & this.full) === this.full) listAddTail(mm, pt);
-      return tableAt(pt, offset);
-    } finally { mm.pageTableLock.unlock(); }
-  }
-
-  free(mm: S390Mm, pt: PtDesc, idx: number): void {
-    const bits = this.slotBits(mm) << idx;
-    if ((this.bits(pt) & bits) !== bits)
-      throw new KernelBugError(`page_table_free: double free of table ${idx} of ${hex(pt.pa)} (flags ${hex(this.bits(pt))})`);
-    mm.pageTableLock.lock();
-    let last = false;
-    try {
-      const v = this.xorBits(pt, bits);
-      if (v & this.full) listAdd(mm, pt);                       // some slots in use: to the head
-      else { listDel(mm, pt); last = true; }
-    } finally { mm.pageTableLock.unlock(); }
-    if (last) this.dtorFree(pt);
-  }
-
-  freeRcu(mm: S390Mm, pt: PtDesc, table: PgTable, idx: number): TableFree {
-    // 2.6.2x had no RCU table freeing; the table is freed whole after the grace period.
-    const bits = this.slotBits(mm) << idx;
-    if ((this.bits(pt) & bits) !== bits || this.k.rcuPending.some((t) => t.kind === "flags" && t.ptr === table.pa))
-      throw new KernelBugError(`page_table_free_rcu: double free of table ${idx} of ${hex(pt.pa)}`);
-    return { ptr: table.pa, mm, kind: "flags" };
-  }
-
-  /** Listed pages are non-empty, and the ones with a free slot come first. */
-  checkInvariants(): void {
-    this.checkLists((_mm, pt, state) => {
-      const b = this.bits(pt);
-      if ((b & this.full) === 0) throw new Error(`fragment invariant (flags): empty page ${pt} on the list`);
-      if ((b & this.full) === this.full) state.seenFull = true;
-      else if (state.seenFull) throw new Error(`fragment invariant (flags): ${pt} with a free slot behind a full page`);
-    });
-  }
-}
-
 /** S390_FULLPAGE: every PTE table a page; PTEs empty, the second half zero. */
-class FullPageTables extends ProfileBase implements PteTableProfile {
+export class FullPageTables extends ProfileBase implements PteTableProfile {
   readonly name = "fullPage";
   readonly tableStride = PAGE_SIZE;
   readonly wholePage = true;
@@ -379,13 +197,4 @@ class FullPageTables extends ProfileBase implements PteTableProfile {
   }
 
   checkInvariants(): void {}
-}
-
-/** The strategy for `name` on kernel `k`. */
-export function pteTableProfile(k: S390Kernel, name: PgtableProfile): PteTableProfile {
-  switch (name) {
-    case "fragref": case "refcount": return new FragmentTables(k, name);
-    case "flags": return new FlagsTables(k);
-    case "fullPage": return new FullPageTables(k);
-  }
 }
