@@ -41,7 +41,7 @@ export class PtePtr {
     readonly addr: bigint,
   ) {}
   /** The pointer to the entry `n` slots further (pte++ within one table). */
-  offset(n: number, _k?: KernelBase): PtePtr {
+  offset(n: number): PtePtr {
     const p = new PtePtr(this.mm, this.pa + n * this.mm.arch.entryBytes(this.mm), this.table, this.via, this.pmdp, this.pmdval,
       this.addr + BigInt(n * PAGE_SIZE));
     p.mapped = this.mapped;

@@ -1,7 +1,7 @@
 /**
  * s390 page-table geometry, entry formats and the software young/dirty PTE
  * bits, as the kernel sees them (arch/s390/include/asm/pgtable.h, page.h;
- * SPEC A.1, A.5; PoP ch. 3 "Translation Tables").
+ * PoP ch. 3 "Translation Tables").
  *
  *   level     table           entries  size    entry maps   index bits
  *   pgd/p4d/  region 1/2/3    2048     16 KiB  8P/4T/2G     0x7ff << 53/42/31
@@ -176,7 +176,7 @@ export function mkPtePhys(pa: number, prot: bigint): bigint {
   return pteMkyoung(BigInt(pa) | prot);
 }
 
-/** The software-bit invariant of a present PTE (SPEC A.5). */
+/** The software-bit invariant of a present PTE (the I/P rule above). */
 export function pteInvariantHolds(pte: bigint): boolean {
   if (!ptePresent(pte)) return true;
   const i = (pte & _PAGE_INVALID) !== 0n, p = (pte & _PAGE_PROTECT) !== 0n;

@@ -1,7 +1,7 @@
 /**
  * x86 page-table geometry and entry bits, as the kernel sees them
  * (arch/x86/include/asm/pgtable_types.h, pgtable-{2,3}level_types.h,
- * pgtable_64_types.h; SPEC C.1; Intel SDM Vol. 3A §4.3–4.5).
+ * pgtable_64_types.h; Intel SDM Vol. 3A §4.3–4.5).
  *
  * One descriptor per paging mode drives every walk on the host side, as one
  * mode descriptor drives the core's walker (STYLE example 1). A mode lists its
@@ -38,7 +38,7 @@ export const _PAGE_GLOBAL = 1n << 8n;
 export const _PAGE_PROTNONE = _PAGE_GLOBAL;
 export const _PAGE_NX = 1n << 63n;
 
-/** _PAGE_TABLE / _KERNPG_TABLE: flags of an entry that points to a table (SPEC C.1). */
+/** _PAGE_TABLE / _KERNPG_TABLE: flags of an entry that points to a table. */
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
 export const _KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
 
