@@ -1,4 +1,4 @@
-// The exported ABI of the wasm core, nothing else (DESIGN.md). Every export
+// The exported ABI of the wasm core, nothing else. Every export
 // takes and returns numbers; bulk data travels through linear memory.
 import { loadLayout } from "./layout";
 import { BAD_PA, ZERO_PA, physAddr, physAddrForWrite } from "./phys";

@@ -1,6 +1,6 @@
 // Guest-physical access for the core: bounds checks, dense/sparse backing,
 // byte order. A physical address at or beyond PHYS_SIZE never reaches linear
-// memory: callers get BAD_PA and report a bus fault (DESIGN.md "The boundary").
+// memory: callers get BAD_PA and report a bus fault (never a read of host metadata).
 import { Backing, Ctl, Mem } from "../src/abi";
 import { BACKING, CTL, HASH_BASE, HASH_LOG2, PHYS_SIZE, POOL_FRAMES, RAM_BASE } from "./layout";
 

@@ -27,6 +27,7 @@
 // invalidated here alongside the TLB (pscFlush, pscDropVa below).
 import { Access, Cr, Ctl, Leaf, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../src/abi";
 import { CTL, STATS, TLB_BASE } from "./layout";
+import { denyBitsOf, permControls } from "./x86/access";
 import { walkLeaf, walkPa, walkPtePa, walkSetHit, walkShift } from "./x86/walk";
 
 // ── statistics (u64 counters of the STATS region) ──
@@ -38,7 +39,7 @@ import { walkLeaf, walkPa, walkPtePa, walkSetHit, walkShift } from "./x86/walk";
 /** Offset of the ACCESS counter for (level 1|2, access kind, miss). */
 // @ts-ignore: decorator
 @inline export function statAccess(level: u32, access: u32, miss: u32): u32 {
-  return Stat.ACCESS + (level - 1) * 48 + access * 16 + miss * 8;
+  return Stat.ACCESS + (level - 1) * Stat.LEVEL_STRIDE + access * Stat.KIND_STRIDE + miss * Stat.COUNTER;
 }
 
 // ── context ──
@@ -64,25 +65,9 @@ export function accessMask(access: u32): u64 {
   return m;
 }
 
-/**
- * Fold the walk's Leaf bits and the flush-protected controls (CR0.WP,
- * CR4.SMEP/SMAP/PKE: changing them flushes) into deny bits. A clean page
- * denies every write, so the first store walks again and sets D (SPEC G.1).
- */
-export function denyBits(leaf: u32): u64 {
-  const cr0 = load<u64>(CTL, Ctl.CR0), cr4 = load<u64>(CTL, Ctl.CR4);
-  const w = (leaf & Leaf.W) != 0, u = (leaf & Leaf.U) != 0, x = (leaf & Leaf.X) != 0, d = (leaf & Leaf.D) != 0;
-  const wp = ((cr0 >> Cr.CR0_WP) & 1) != 0;
-  let deny: u64 = 0;
-  if (!d || (!w && wp)) deny |= TlbDeny.W_SUP;
-  if (!d || !w || !u) deny |= TlbDeny.W_USER;
-  if (!u) deny |= TlbDeny.R_USER;
-  if (!x || (u && ((cr4 >> Cr.CR4_SMEP) & 1))) deny |= TlbDeny.X_SUP;
-  if (!x || !u) deny |= TlbDeny.X_USER;
-  if (u && ((cr4 >> Cr.CR4_SMAP) & 1)) deny |= TlbDeny.SMAP;
-  if (u && ((cr4 >> Cr.CR4_PKE) & 1) && load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4) deny |= TlbDeny.PKEY;
-  return deny;
-}
+/** The deny bits of a leaf in the current context: the access rules of
+ *  x86/access.ts, evaluated per deny bit (denyBitsOf). */
+export function denyBits(leaf: u32): u64 { return denyBitsOf(leaf, permControls()); }
 
 /** denyBits by the leaf's W, U, X and D bits (all it depends on besides the
  *  controls), tabulated for the controls it was built for: a fill then costs

@@ -2,7 +2,7 @@
 // End-to-end throughput of `wasmmu run` (read + parse + translate through the
 // TLB + demand faults + statistics) for every trace format and both engines,
 // on the bundled trace and on a large synthetic trace — the figures of the
-// README's "Measured throughput" table (issue 7).
+// README's "Measured throughput" table.
 //
 //   node scripts/throughput.mjs [--count 100M] [--runs 3] [--dir /tmp/wasmmu-tp] [--skip-ts-large]
 //

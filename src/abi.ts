@@ -245,10 +245,10 @@ export const enum Dat {
   STD_PRIVATE = 0x100, STD_STL = 0x7f, STE31_PTL = 0x0f,
 }
 
-/** Linux software/hardware PTE bits the PGSTE operations test (SPEC A.5). */
+/** Linux software/hardware PTE bits the PGSTE operations test (arch/s390/include/asm/pgtable.h). */
 export const enum LinuxPte { PRESENT = 0x001, WRITE = 0x020, PROTECT = 0x200, INVALID = 0x400 }
 
-/** PGSTE bit positions (LSB 0) of the 64-bit PGSTE at PTE + 2048 (SPEC B.1,
+/** PGSTE bit positions (LSB 0) of the 64-bit PGSTE at PTE + 2048 (docs/SEMANTICS.md "s390 PGSTEs",
  *  ≤ 6.13 layout). The mask of field X is 1 << X (ACC: 0xf << ACC). */
 export const enum Pgste {
   ACC = 60, FP = 59, PCL = 55, HR = 54, HC = 53, GR = 50, GC = 49,
@@ -306,6 +306,11 @@ export const enum Cr {
 }
 
 /** Bits of an x86 paging-structure entry (Intel SDM Vol. 3A §4.3–4.5, tables 4-4 … 4-20). */
+/** The protection controls the access rules read (assembly/x86/access.ts and
+ *  its TS twin), packed into one word: CR0.WP, CR4.SMEP, CR4.SMAP, and
+ *  CR4.PKE where it takes effect (IA-32e paging only). */
+export const enum PermCtl { WP = 1, SMEP = 2, SMAP = 4, PKE = 8 }
+
 export const enum Pte {
   P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256,
   /** Bit 12 of a large-page entry is PAT; the page frame starts above it. */
@@ -314,7 +319,7 @@ export const enum Pte {
   XD_BIT = 63, PKEY_BIT = 59,
 }
 
-// ───────────────────────────── TLB (issue 3) ─────────────────────────────
+// ───────────────────────────── TLB ─────────────────────────────
 // The TLB lives in the TLB region (Ctl.TLB_BASE). Its geometry is chosen by
 // the host (src/tlb/config.ts) and published in a header at the start of the
 // region; the core and the TS engine read it from there. docs/TLB-ABI.md is
@@ -329,8 +334,9 @@ export const enum TlbHdr {
   STRUCTS = 16,       // TlbStruct descriptors, STRUCT_SIZE bytes each
   STRUCT_SIZE = 32,
   MAX_STRUCTS = 12,
-  PSC = 400,          // TlbStruct descriptors of the paging-structure caches (4 max)
-  SIZE = 1024,        // entries and lists start here
+  PSC = STRUCTS + MAX_STRUCTS * STRUCT_SIZE,   // TlbStruct descriptors of the paging-structure caches
+  MAX_PSC = 4,
+  SIZE = 1024,        // entries and lists start here (≥ PSC + MAX_PSC × STRUCT_SIZE: checked in src/tlb/config.ts)
 }
 
 /** Header flags. */
@@ -412,19 +418,33 @@ export const enum PscData {
   XD = 8,
 }
 
-/** Statistics: u64 counters at Mem.STATS_BASE + offset (src/tlb/stats.ts reads them). */
+/** Statistics: u64 counters at Mem.STATS_BASE + offset (src/tlb/stats.ts
+ *  reads them). Each offset follows from the one before and the sizes, so a
+ *  counter is added by naming it and its count in the right place. */
 export const enum Stat {
-  /** [level 0..1][kind 0..2][hit 0 / miss 1]: L1 at 0, L2 at 48; each u64. */
+  COUNTER = 8,
+  /** ACCESS[level 1..2][kind Access][0 hit / 1 miss], u64 (COUNTER bytes) each: the offset of
+   *  one counter is ACCESS + (level − 1)·LEVEL_STRIDE + kind·KIND_STRIDE + miss·COUNTER. */
   ACCESS = 0,
-  WALKS = 96,          // page walks started by translate (not probe)
-  WALK_REFS = 104,     // [0..7] histogram: paging-structure memory reads per walk (7 = 7 or more)
-  PSC_HIT = 168,       // [0..3] paging-structure-cache probes that hit: PML5E, PML4E, PDPTE, PDE
-  PSC_MISS = 200,      // [0..3] … that missed (a walk probes PDE first, then upward until a hit)
-  A_WRITES = 232,      // A bits set by the walker
-  D_WRITES = 240,      // D bits set by the walker
-  FAULT_PF = 248, FAULT_GP = 256, FAULT_BUS = 264, FAULT_S390 = 272,
-  FLUSH_CR3 = 280, FLUSH_INVLPG = 288, FLUSH_INVPCID = 296, FLUSH_FULL = 304,
-  EVICTIONS = 312,     // valid entries replaced by a fill (capacity / conflict)
-  INVALIDATED = 320,   // entries dropped by flushes of any cause
-  END = 328,
+  KIND_STRIDE = 2 * COUNTER,
+  LEVEL_STRIDE = 3 * KIND_STRIDE,
+  WALKS = ACCESS + 2 * LEVEL_STRIDE,   // page walks started by translate (not probe)
+  WALK_REFS = WALKS + COUNTER,             // [0..7] histogram: paging-structure memory reads per walk (7 = 7 or more)
+  WALK_REFS_BUCKETS = 8,
+  PSC_HIT = WALK_REFS + WALK_REFS_BUCKETS * COUNTER,   // [0..3] paging-structure-cache probes that hit: PML5E, PML4E, PDPTE, PDE
+  PSC_LEVELS = 4,
+  PSC_MISS = PSC_HIT + PSC_LEVELS * COUNTER,           // [0..3] … that missed (a walk probes PDE first, then upward until a hit)
+  A_WRITES = PSC_MISS + PSC_LEVELS * COUNTER,          // A bits set by the walker
+  D_WRITES = A_WRITES + COUNTER,                       // D bits set by the walker
+  FAULT_PF = D_WRITES + COUNTER,
+  FAULT_GP = FAULT_PF + COUNTER,
+  FAULT_BUS = FAULT_GP + COUNTER,
+  FAULT_S390 = FAULT_BUS + COUNTER,
+  FLUSH_CR3 = FAULT_S390 + COUNTER,
+  FLUSH_INVLPG = FLUSH_CR3 + COUNTER,
+  FLUSH_INVPCID = FLUSH_INVLPG + COUNTER,
+  FLUSH_FULL = FLUSH_INVPCID + COUNTER,
+  EVICTIONS = FLUSH_FULL + COUNTER,        // valid entries replaced by a fill (capacity / conflict)
+  INVALIDATED = EVICTIONS + COUNTER,       // entries dropped by flushes of any cause
+  END = INVALIDATED + COUNTER,
 }

@@ -1,6 +1,6 @@
 /**
  * Host-side layout of linear memory. The host is the one owner of the layout
- * (TOOLCHAIN.md: instances must not allocate after start-up); both engines use
+ * (a wasm instance must not allocate after start-up); both engines use
  * the very same layout, so their memories can be compared byte for byte.
  */
 import { Backing, Ctl, Mem } from "./abi.js";

@@ -1,4 +1,4 @@
-// PGSTE operations (page status table entries, SPEC B.1-B.3;
+// PGSTE operations (page status table entries; docs/SEMANTICS.md "s390 PGSTEs";
 // arch/s390/mm/pgtable.c and arch/s390/include/asm/pgtable.h). A PGSTE table
 // is a full 4 KiB page: 256 PTEs, then 256 PGSTEs, so the PGSTE of the PTE at
 // `ptep` lives at ptep + 2048. PGSTEs are big-endian like the PTEs.
@@ -98,7 +98,7 @@ export function pgsteUpdateAll(pte: u64, pgste: u64): u64 {
 
 /** pgste_set_key: an invalid PTE becomes valid (`entry`) — the real key gets
  *  ACC/F from the PGSTE and R/C from GR/GC. The kernel comment says the real
- *  R/C are set to 0, its code copies GR/GC; we follow the code (SPEC H). */
+ *  R/C are set to 0, its code copies GR/GC; we follow the code (docs/SEMANTICS.md). */
 export function pgsteSetKey(ptep: u64, pgste: u64, entry: u64): u32 {
   const a = pteSlot(ptep);
   if (a == 0) return pgsteStatus;

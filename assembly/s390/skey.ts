@@ -1,7 +1,7 @@
 // s390 storage keys: one byte per 4 KiB frame, kept by the core because the
 // hardware sets R on every access and C on every store to the frame, whichever
 // mapping was used (keys belong to frames, not mappings; PoP ch. 3 "Storage
-// Keys", SPEC G.2).
+// Keys"; docs/SEMANTICS.md "s390 storage keys").
 //
 //   key byte:  ┌───┬───┬───┬───┬───┬───┬───┬───┐
 //              │    ACC (4)    │ F │ R │ C │ - │   ACC 0xf0, F 0x08, R 0x04, C 0x02

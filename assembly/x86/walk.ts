@@ -12,7 +12,7 @@
 // `ptep &= pte ^ PG_NX_MASK`), and checked once at the leaf (SDM §4.6).
 // A is set with a cmpxchg on each entry as the walk passes it; the leaf's A
 // (and D on a write) only when the access succeeds; never D on a non-leaf
-// (SDM §4.8, SPEC G.1). A failed cmpxchg on a non-leaf re-reads that level,
+// (SDM §4.8; the ordering is a choice: docs/SEMANTICS.md). A failed cmpxchg on a non-leaf re-reads that level,
 // on the leaf restarts the walk.
 //
 // With paging-structure caches (psc.ts; IA-32e only) a walk with side effects
@@ -21,12 +21,13 @@
 //
 // The walk allocates nothing: its outputs are the wasm globals below, which
 // translate.ts copies into the result record or a batch slot and which the
-// TLB (issue 3) stores as they are.
+// TLB stores as they are.
 import { Access, Cr, Ctl, FaultKind, Leaf, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../src/abi";
 import { CTL, MAXPHYADDR, STATS } from "../layout";
 import { BAD_PA, ZERO_PA, physAddr } from "../phys";
 import { pscAcc, pscFill, pscLookup, pscReset, pscTable, pscXd } from "../psc";
 import { currentPcid, pscCount } from "../tlb";
+import { accessDenied, permControls, pkeysApply, pkruDenies } from "./access";
 
 /** FaultKind of the last walk. */
 export let walkFault: u32 = 0;
@@ -63,15 +64,41 @@ export let walkRefs: u32 = 0;
 /** Returned by walkOnce when the leaf's A/D cmpxchg lost a race. */
 // @ts-ignore: decorator
 @inline const RESTART: u32 = 0xffff;
+/** Returned by paePdpte when the PDPTE register lets the walk go on. */
+// @ts-ignore: decorator
+@inline const GO_ON: u32 = 0xfffe;
 
+// ── entry masks (SDM Vol. 3A tables 4-4 to 4-20) ──
 /** Bits 51:12: the address field of an 8-byte entry. */
 // @ts-ignore: decorator
 @inline const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+/** Bits 31:12: the address field of a 4-byte entry. */
+// @ts-ignore: decorator
+@inline const ADDR_MASK_32: u64 = 0xffff_f000;
 // @ts-ignore: decorator
 @inline const XD: u64 = <u64>1 << Pte.XD_BIT;
-/** Bits 62:52: ignored in IA-32e entries, reserved in PAE entries (SDM tables 4-8 … 4-11). */
+/** Bits 62:52: ignored in IA-32e entries, reserved in PAE entries. */
 // @ts-ignore: decorator
 @inline const HI_IGNORED: u64 = 0x7ff0_0000_0000_0000;
+/** Bits 12:0 of a large leaf: flags and PAT, not address. */
+// @ts-ignore: decorator
+@inline const LARGE_FLAGS: u64 = 0x1fff;
+/** Bits 21:13 of a 4 MiB PDE: PSE-36 takes PA bits (M'-1):32 from 20:13, the rest is reserved. */
+// @ts-ignore: decorator
+@inline const PSE36_FIELD: u64 = 0x3f_e000;
+
+// ── the shape of each paging mode (SDM Vol. 3A §4.3–4.5) ──
+//            entry  index bits   top index   table address
+//  32-bit    4 B    10 a level   22 (PD)     31:12
+//  PAE       8 B     9           21 (PD; the PDPTE is a register)   51:12
+//  4-level   8 B     9           39 (PML4)   51:12
+//  5-level   8 B     9           48 (PML5)   51:12
+// Every mode but 32-bit paging has 8-byte ("wide") entries; that one bit
+// gives the entry size, the index width and the address field.
+// @ts-ignore: decorator
+@inline function levelBits(wide: bool): u64 { return wide ? 9 : 10; }
+// @ts-ignore: decorator
+@inline function entryAddr(e: u64, wide: bool): u64 { return e & (wide ? ADDR_MASK : ADDR_MASK_32); }
 
 // @ts-ignore: decorator
 @inline function bit(v: u64, n: i32): bool { return ((v >> <u64>n) & 1) != 0; }
@@ -81,15 +108,20 @@ function pageFault(err: u32): u32 {
   return FaultKind.X86;
 }
 
+function generalProtection(): u32 {
+  walkFault = FaultKind.X86; walkVector = Vector.GP; walkError = 0;
+  return FaultKind.X86;
+}
+
 function busFault(pa: u64): u32 {
   walkFault = FaultKind.Bus; walkVector = 0; walkError = 0; walkPa = pa;
   return FaultKind.Bus;
 }
 
 /**
- * Debug race injection (SPEC G.3 test 7): when armed for this entry, act as
- * another CPU whose store lands between the walker's read and its cmpxchg.
- * Fires once. Costs one load on the (rare) A/D-update path only.
+ * Debug race injection (src/engine/debug.ts): when armed for this entry, act
+ * as another CPU whose store lands between the walker's read and its
+ * cmpxchg. Fires once. Costs one load on the (rare) A/D-update path only.
  */
 function raceHook(la: usize, pa: u64, wide: bool): void {
   if (load<u32>(CTL, Ctl.DBG_RACE_ON) == 0 || load<u64>(CTL, Ctl.DBG_RACE_PA) != pa) return;
@@ -126,178 +158,196 @@ export function x86Walk(va: u64, access: u32, sideEffects: bool, psc: bool): u32
   return r;
 }
 
+// The context of one walk, derived from the control block by walkOnce.
+let wErr: u32 = 0;       // #PF error code of a not-present or protection fault (without P)
+let wRsvdErr: u32 = 0;   // #PF error code of a reserved-bit fault
+let wRsvd: u64 = 0;      // reserved in every entry: 51:MAXPHYADDR; PAE also 62:52; XD without NXE
+// The state of the walk below the top: next table, its index shift, permissions so far.
+let wTable: u64 = 0;
+let wShift: u32 = 0;
+let wAcc: u64 = 0;       // R/W and U/S, ANDed over the levels
+let wXd = false;         // XD, ORed over the levels
+
 function walkOnce(va: u64, access: u32, sideEffects: bool, psc: bool): u32 {
   const mode = load<u32>(CTL, Ctl.MODE);
-  if (mode == X86Mode.Off) {
-    // No paging: linear = physical (32-bit), everything allowed.
-    walkFault = FaultKind.None; walkPa = va & 0xffff_ffff; walkShift = 12; walkPtePa = 0;
-    walkLeaf = Leaf.W | Leaf.U | Leaf.X | Leaf.D;
-    return FaultKind.None;
-  }
-  const cr0 = load<u64>(CTL, Ctl.CR0), cr3 = load<u64>(CTL, Ctl.CR3);
-  const cr4 = load<u64>(CTL, Ctl.CR4), efer = load<u64>(CTL, Ctl.EFER);
+  if (mode == X86Mode.Off) return noPaging(va);
   const quirks = load<u32>(CTL, Ctl.QUIRKS);
   const user = load<u32>(CTL, Ctl.CPL) == 3;
-  const write = access == Access.Write, fetch = access == Access.Fetch;
-  const wide = mode != X86Mode.Legacy32;           // 8-byte entries
+  const write = access == Access.Write;
+  const wide = mode != X86Mode.Legacy32;
   const ia32e = mode >= <u32>X86Mode.Ia32e4;
-  const nxe = wide && bit(efer, Cr.EFER_NXE);
-  const M = MAXPHYADDR;
+  walkContext(mode, access, user, quirks);
+  wAcc = Pte.RW | Pte.US; wXd = false;
 
-  // #PF error-code bits fixed by the access (SDM §4.7): I/D only with SMEP,
-  // or with PAE/IA-32e paging and NXE.
-  let err: u32 = (write ? PfErr.W : 0) | (user ? PfErr.U : 0);
-  if (fetch && (nxe || bit(cr4, Cr.CR4_SMEP))) err |= PfErr.ID;
-  const rsvdErr: u32 = err | PfErr.RSVD | ((quirks & Quirk.RsvdEcNoP) ? 0 : PfErr.P);
-
-  // Reserved bits common to every entry: 51:MAXPHYADDR; PAE also 62:52; XD without NXE.
-  let rsvd: u64 = 0;
-  if (wide) {
-    rsvd = ADDR_MASK & ~((<u64>1 << <u64>M) - 1);
-    if (!ia32e) rsvd |= HI_IGNORED;
-    if (!nxe) rsvd |= XD;
-  }
-
-  let table: u64, shift: i32;
-  let acc: u64 = Pte.RW | Pte.US;   // AND over the levels
-  let xd = false;                   // OR over the levels
-  let usePsc = false, pcid: u64 = 0;
-  if (mode == X86Mode.Legacy32) {
+  // Where the walk starts: CR3's table, or under PAE the PDPTE register, or
+  // under IA-32e the longest paging-structure-cache match.
+  if (!ia32e) {
     va &= 0xffff_ffff;
-    table = cr3 & 0xffff_f000; shift = 22;
-  } else if (mode == X86Mode.Pae) {
-    va &= 0xffff_ffff;
-    // PDPTE: a register loaded at MOV CR3 (SDM §4.4.1), or — QEMU 7.2 —
-    // re-read from memory now, checked now, and marked accessed.
-    const i = <u32>(va >> 30);
-    let pdpte: u64;
-    if (quirks & Quirk.PaePdpteA) {
-      const epa = (cr3 & 0xffff_ffe0) + (<u64>i << 3);
-      const la = physAddr(epa);
-      if (la == BAD_PA) return busFault(epa);
-      pdpte = la == ZERO_PA ? 0 : load<u64>(la);
-      walkRefs++;
-      if (!(pdpte & Pte.P)) return pageFault(err);
-      if ((quirks & Quirk.PaePdpteWalkCheck) && (pdpte & (rsvd | XD))) return pageFault(rsvdErr);
-      if (sideEffects && !(pdpte & Pte.A) && !entrySetBits(la, epa, pdpte, Pte.A, true)) return RESTART;
-    } else {
-      pdpte = load<u64>(CTL + <usize>Ctl.PDPTE0 + (<usize>i << 3));
-      if (!(pdpte & Pte.P)) return pageFault(err);
-      if (quirks & Quirk.PaePdpteWalkCheck) {
-        if (pdpte & (rsvd | XD)) return pageFault(rsvdErr);
-      } else if ((load<u32>(CTL, Ctl.OPTIONS) & Opt.PdpteGpOnUse) && (pdpte & pdpteRsvd())) {
-        // The deferred #GP of the CR3 load (option PdpteGpOnUse).
-        walkFault = FaultKind.X86; walkVector = Vector.GP; walkError = 0;
-        return FaultKind.X86;
-      }
-    }
-    table = pdpte & ADDR_MASK; shift = 21;
+    if (wide) {
+      const r = paePdpte(va, quirks, sideEffects);
+      if (r != GO_ON) return r;
+    } else { wTable = load<u64>(CTL, Ctl.CR3) & ADDR_MASK_32; wShift = 22; }
   } else {
-    // Canonical: bits 63:47 (63:56 with LA57) all equal. #GP(0), CR2 untouched (SDM §3.3.7.1).
+    // Canonical: bits 63:47 (63:56 with LA57) all equal; #GP(0), CR2 untouched (SDM §3.3.7.1).
     const sh: u64 = mode == X86Mode.Ia32e5 ? 7 : 16;
-    if (<u64>((<i64>(va << sh)) >> <i64>sh) != va) {
-      walkFault = FaultKind.X86; walkVector = Vector.GP; walkError = 0;
-      return FaultKind.X86;
-    }
-    table = cr3 & ADDR_MASK; shift = mode == X86Mode.Ia32e5 ? 48 : 39;
-    usePsc = psc && pscCount() != 0;
-    if (usePsc) {
-      // The longest cached match: start below it with its folded permissions.
-      pcid = currentPcid();
-      const s = pscLookup(va, pcid, <u32>shift, sideEffects);
-      if (s != 0) { table = pscTable; shift = <i32>s; acc = pscAcc; xd = pscXd; }
-    }
+    if (<u64>((<i64>(va << sh)) >> <i64>sh) != va) return generalProtection();
+    wTable = load<u64>(CTL, Ctl.CR3) & ADDR_MASK; wShift = mode == X86Mode.Ia32e5 ? 48 : 39;
+  }
+  const usePsc = ia32e && psc && pscCount() != 0;
+  const pcid = usePsc ? currentPcid() : 0;
+  if (usePsc) {
+    const s = pscLookup(va, pcid, wShift, sideEffects);
+    if (s != 0) { wTable = pscTable; wShift = s; wAcc = pscAcc; wXd = pscXd; }
   }
 
   for (;;) {
-    const idx: u64 = (va >> <u64>shift) & (wide ? 0x1ff : 0x3ff);
-    const epa = table + (idx << (wide ? 3 : 2));
+    const shift = wShift;
+    const epa = wTable + (((va >> <u64>shift) & ((<u64>1 << levelBits(wide)) - 1)) << (wide ? 3 : 2));
     const la = physAddr(epa);
     if (la == BAD_PA) return busFault(epa);
     let e: u64 = la == ZERO_PA ? 0 : wide ? load<u64>(la) : <u64>load<u32>(la);
     walkRefs++;
-    if (!(e & Pte.P)) return pageFault(err);
+    if (!(e & Pte.P)) return pageFault(wErr);
+    const large = largeLeafReserved(e, shift, wide);
+    if (large == NOT_LEAF_RSVD) return pageFault(wRsvdErr);
+    if (e & wRsvd) return pageFault(wRsvdErr);
 
-    // Which entries map a page: PTE; PDE with PS (32-bit paging: only with
-    // CR4.PSE, else PS is ignored); PDPTE with PS in IA-32e (1 GiB). PS is
-    // reserved in PML4E/PML5E (SDM tables 4-14, 4-15).
-    let leaf = shift == 12;
-    let large: u64 = 0;   // reserved bits of a large-page leaf
-    if (!leaf && (e & Pte.PS)) {
-      if (wide) {
-        if (shift >= 39) return pageFault(rsvdErr);
-        leaf = true;
-        large = ((<u64>1 << <u64>shift) - 1) & ~(<u64>0x1fff);      // (shift-1):13, bit 12 is PAT
-      } else if (bit(cr4, Cr.CR4_PSE)) {
-        leaf = true;
-        // 4 MiB: bits 20:13 give PA bits (M'-1):32, M' = min(MAXPHYADDR, 40); 21:(M'-19) reserved.
-        const m: u32 = M < 40 ? M : 40;
-        large = <u64>0x3f_e000 & ~((<u64>1 << <u64>(m - 19)) - 1);
-      }
-    }
-    if (e & rsvd) return pageFault(rsvdErr);
-
-    if (!leaf) {
+    if (shift != 12 && large == NOT_LEAF) {
       if (sideEffects && !(e & Pte.A) && !entrySetBits(la, epa, e, Pte.A, wide)) continue; // re-read this level
-      acc &= e;
-      if (e & XD) xd = true;
-      table = wide ? e & ADDR_MASK : e & 0xffff_f000;
+      wAcc &= e;
+      if (e & XD) wXd = true;
+      wTable = entryAddr(e, wide);
       // Present, no reserved bits, A set, PS = 0: cacheable (SDM §4.10.3.1).
-      if (usePsc && sideEffects) pscFill(va, pcid, <u32>shift, table, acc, xd, epa);
-      shift -= wide ? 9 : 10;
+      if (usePsc && sideEffects) pscFill(va, pcid, shift, wTable, wAcc, wXd, epa);
+      wShift = shift - <u32>levelBits(wide);
       continue;
     }
 
-    if (large) {
+    if (large != 0) {
       // QEMU 7.2 marks a 1 GiB PDPTE accessed before its large-page checks.
       if (shift == 30 && (quirks & Quirk.OneGAEarly) && sideEffects && !(e & Pte.A)) {
         if (!entrySetBits(la, epa, e, Pte.A, true)) continue;
         e |= Pte.A;
       }
-      if (e & large) return pageFault(rsvdErr);
+      if (e & large) return pageFault(wRsvdErr);
     }
-    acc &= e;
-    if (e & XD) xd = true;
+    wAcc &= e;
+    if (e & XD) wXd = true;
 
-    // ── the one permission check (SDM §4.6) ──
-    const isU = (acc & Pte.US) != 0, isW = (acc & Pte.RW) != 0;
-    const wp = bit(cr0, Cr.CR0_WP);
+    // The access rules (access.ts), protection keys included.
+    const isU = (wAcc & Pte.US) != 0, isW = (wAcc & Pte.RW) != 0;
+    const ctl = permControls();
     const pkey = ia32e ? <u32>(e >> Pte.PKEY_BIT) & 15 : 0;
-    let deny = false, pk = false;
-    if (user && !isU) deny = true;
-    else if (fetch) {
-      if (xd || (!user && isU && bit(cr4, Cr.CR4_SMEP))) deny = true;
-    } else {
-      const eflags = load<u64>(CTL, Ctl.EFLAGS);
-      if (!user && isU && bit(cr4, Cr.CR4_SMAP) && !bit(eflags, Cr.EFLAGS_AC)) deny = true;
-      if (write && !isW && (user || wp)) deny = true;
-      // Protection keys: data accesses to user-mode addresses, IA-32e only (SDM §4.6.2).
-      if (ia32e && isU && bit(cr4, Cr.CR4_PKE)) {
-        const pkr = load<u32>(CTL, Ctl.PKRU) >> (pkey << 1);
-        if ((pkr & 1) || (write && (pkr & 2) && (user || wp))) { deny = true; pk = true; }
-      }
-    }
-    if (deny) return pageFault(err | PfErr.P | (pk ? PfErr.PK : 0));
+    const pk = pkeysApply(isU, access, ctl) && pkruDenies(load<u32>(CTL, Ctl.PKRU), pkey, write, user, ctl);
+    if (pk || accessDenied(isW, isU, !wXd, access, user, bit(load<u64>(CTL, Ctl.EFLAGS), Cr.EFLAGS_AC), ctl))
+      return pageFault(wErr | PfErr.P | (pk ? PfErr.PK : 0));
 
     // Success: A on the leaf, D on a write (SDM §4.8).
     const need: u64 = write ? Pte.A | Pte.D : Pte.A;
     if (sideEffects && (e & need) != need && !entrySetBits(la, epa, e, need, wide)) return RESTART;
 
     const pageMask: u64 = (<u64>1 << <u64>shift) - 1;
-    let base: u64;
-    if (wide) base = e & ADDR_MASK & ~pageMask;
-    else if (shift == 22) {
-      const m: u32 = M < 40 ? M : 40;
-      base = (e & 0xffc0_0000) | (((e >> 13) & ((<u64>1 << <u64>(m - 32)) - 1)) << 32);
-    } else base = e & 0xffff_f000;
     walkFault = FaultKind.None;
-    walkPa = base | (va & pageMask);
-    walkShift = <u32>shift;
+    walkPa = pageBase(e, shift, wide) | (va & pageMask);
+    walkShift = shift;
     walkPtePa = epa;
-    walkLeaf = (isW ? Leaf.W : 0) | (isU ? Leaf.U : 0) | (xd ? 0 : Leaf.X)
+    walkLeaf = (isW ? Leaf.W : 0) | (isU ? Leaf.U : 0) | (wXd ? 0 : Leaf.X)
       | (write || (e & Pte.D) ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0) | (pkey << Leaf.PKEY_SHIFT);
     return FaultKind.None;
   }
+}
+
+/** Paging off: linear = physical (32 bits), everything allowed. */
+function noPaging(va: u64): u32 {
+  walkFault = FaultKind.None; walkPa = va & 0xffff_ffff; walkShift = 12; walkPtePa = 0;
+  walkLeaf = Leaf.W | Leaf.U | Leaf.X | Leaf.D;
+  return FaultKind.None;
+}
+
+/** The error codes and reserved bits of this walk (SDM §4.7 and tables 4-8 to 4-20). */
+function walkContext(mode: u32, access: u32, user: bool, quirks: u32): void {
+  const cr4 = load<u64>(CTL, Ctl.CR4);
+  const wide = mode != X86Mode.Legacy32;
+  const nxe = wide && bit(load<u64>(CTL, Ctl.EFER), Cr.EFER_NXE);
+  // I/D only with SMEP, or with PAE/IA-32e paging and NXE.
+  let err: u32 = (access == Access.Write ? PfErr.W : 0) | (user ? PfErr.U : 0);
+  if (access == Access.Fetch && (nxe || bit(cr4, Cr.CR4_SMEP))) err |= PfErr.ID;
+  wErr = err;
+  wRsvdErr = err | PfErr.RSVD | ((quirks & Quirk.RsvdEcNoP) ? 0 : PfErr.P);
+  let rsvd: u64 = 0;
+  if (wide) {
+    rsvd = ADDR_MASK & ~((<u64>1 << <u64>MAXPHYADDR) - 1);
+    if (mode == X86Mode.Pae) rsvd |= HI_IGNORED;
+    if (!nxe) rsvd |= XD;
+  }
+  wRsvd = rsvd;
+}
+
+/**
+ * The PAE PDPTE step: the PDPTE register of `va` (loaded at MOV CR3, SDM
+ * §4.4.1), or — QEMU 7.2's PaePdpteA — the entry re-read from memory, checked
+ * and marked accessed now. GO_ON with wTable/wShift set, or a fault.
+ */
+function paePdpte(va: u64, quirks: u32, sideEffects: bool): u32 {
+  const i = <u32>(va >> 30);
+  let pdpte: u64;
+  if (quirks & Quirk.PaePdpteA) {
+    const epa = (load<u64>(CTL, Ctl.CR3) & 0xffff_ffe0) + (<u64>i << 3);
+    const la = physAddr(epa);
+    if (la == BAD_PA) return busFault(epa);
+    pdpte = la == ZERO_PA ? 0 : load<u64>(la);
+    walkRefs++;
+    if (!(pdpte & Pte.P)) return pageFault(wErr);
+    if ((quirks & Quirk.PaePdpteWalkCheck) && (pdpte & (wRsvd | XD))) return pageFault(wRsvdErr);
+    if (sideEffects && !(pdpte & Pte.A) && !entrySetBits(la, epa, pdpte, Pte.A, true)) return RESTART;
+  } else {
+    pdpte = load<u64>(CTL + <usize>Ctl.PDPTE0 + (<usize>i << 3));
+    if (!(pdpte & Pte.P)) return pageFault(wErr);
+    if (quirks & Quirk.PaePdpteWalkCheck) {
+      if (pdpte & (wRsvd | XD)) return pageFault(wRsvdErr);
+    } else if ((load<u32>(CTL, Ctl.OPTIONS) & Opt.PdpteGpOnUse) && (pdpte & pdpteRsvd())) {
+      return generalProtection();   // the deferred #GP of the CR3 load (option PdpteGpOnUse)
+    }
+  }
+  wTable = pdpte & ADDR_MASK; wShift = 21;
+  return GO_ON;
+}
+
+/** largeLeafReserved: the entry is not a leaf above level 1 / has PS where PS is reserved. */
+// @ts-ignore: decorator
+@inline const NOT_LEAF: u64 = 0;
+// @ts-ignore: decorator
+@inline const NOT_LEAF_RSVD: u64 = <u64>-1;
+
+/**
+ * Does entry `e` at index shift `shift` map a large page, and which of its
+ * bits are then reserved? A PDE with PS maps a page (in 32-bit paging only
+ * with CR4.PSE, else PS is ignored), so does an IA-32e PDPTE with PS (1 GiB);
+ * PS is reserved in a PML4E/PML5E (SDM tables 4-14, 4-15). Returns NOT_LEAF,
+ * NOT_LEAF_RSVD (a reserved PS), or the large leaf's reserved bits (never 0:
+ * they include bit 13 at least, or PSE-36's high bits).
+ */
+// @ts-ignore: decorator
+@inline function largeLeafReserved(e: u64, shift: u32, wide: bool): u64 {
+  if (shift == 12 || !(e & Pte.PS)) return NOT_LEAF;
+  if (wide) {
+    if (shift >= 39) return NOT_LEAF_RSVD;
+    return ((<u64>1 << <u64>shift) - 1) & ~LARGE_FLAGS;       // (shift-1):13; bit 12 is PAT
+  }
+  if (!bit(load<u64>(CTL, Ctl.CR4), Cr.CR4_PSE)) return NOT_LEAF;
+  // 4 MiB: bits 20:13 give PA bits (M'-1):32, M' = min(MAXPHYADDR, 40); 21:(M'-19) reserved.
+  const m: u32 = MAXPHYADDR < 40 ? MAXPHYADDR : 40;
+  return PSE36_FIELD & ~((<u64>1 << <u64>(m - 19)) - 1);
+}
+
+/** The physical base of the page a leaf maps (PSE-36 for 4 MiB pages). */
+// @ts-ignore: decorator
+@inline function pageBase(e: u64, shift: u32, wide: bool): u64 {
+  const pageMask: u64 = (<u64>1 << <u64>shift) - 1;
+  if (wide) return e & ADDR_MASK & ~pageMask;
+  if (shift != 22) return e & ADDR_MASK_32;
+  const m: u32 = MAXPHYADDR < 40 ? MAXPHYADDR : 40;
+  return (e & 0xffc0_0000) | (((e >> 13) & ((<u64>1 << <u64>(m - 32)) - 1)) << 32);
 }
 
 /** Reserved bits of a present PAE PDPTE: 2:1, 8:5, 63:MAXPHYADDR (SDM table 4-8). */

@@ -1,4 +1,4 @@
-// Early boot: the direct-mapping plan (SPEC E). Public surface, exported as `boot` from the package.
+// Early boot: the direct-mapping plan. Public surface, exported as `boot` from the package (src/index.ts).
 export { type BootInput, BootInputError, inputFromE820, inputFromMem, parseSize, qemuLikeE820, pvE820 } from "./input.js";
 export { parseE820, parseE820Log, parseE820Json, sanitizeE820, formatE820, E820Type, type E820Entry } from "./e820.js";
 export { Memblock } from "./memblock.js";

@@ -1,40 +1,12 @@
 /**
- * The trace-source options shared by `run` and `convert`: a file (any
- * format, plain or compressed) or a synthetic workload.
+ * The trace-source flags shared by `run` and `convert`: a file (any format,
+ * plain or compressed) or a synthetic workload. What they describe is opened
+ * by src/trace/source.ts.
  */
 import { type Command, Option } from "commander";
-import { openTrace, type FileFormat } from "../trace/open.js";
-import type { TraceReader } from "../trace/reader.js";
-import { SYNTHETIC_DEFAULTS, SYNTHETIC_KINDS, type SyntheticKind, SyntheticReader, ZIPF_MAX_PAGES } from "../trace/synthetic.js";
+import { MAX_PAGES, USER_TOP } from "../trace/source.js";
+import { SYNTHETIC_DEFAULTS, SYNTHETIC_KINDS } from "../trace/synthetic.js";
 import { parseCountIn, parseNumberIn, parseUintIn } from "./parse.js";
-
-export interface SourceOptions {
-  format?: FileFormat;
-  lenient?: boolean;
-  synthetic?: SyntheticKind;
-  count: number;
-  pages: number;
-  alpha: number;
-  stride: number;
-  minPages: number;
-  maxPages: number;
-  writeRatio: number;
-  seed: number;
-  base: number;
-  /** Options given on the command line (not defaults), by attribute name: see givenOptions. */
-  given?: ReadonlySet<string>;
-}
-
-/** Top of the synthetic workloads' address range: the x86-64 4-level user half. */
-const USER_TOP = 2 ** 47;
-const MAX_PAGES = 2 ** 35;
-
-/** Synthetic-only options (attribute name → flag) and file-only ones. */
-const SYNTHETIC_ONLY: Record<string, string> = {
-  count: "--count", pages: "--pages", alpha: "--alpha", stride: "--stride", minPages: "--min-pages", maxPages: "--max-pages",
-  writeRatio: "--write-ratio", seed: "--seed", base: "--base",
-};
-const FILE_ONLY: Record<string, string> = { format: "--format", lenient: "--lenient" };
 
 export function addSourceOptions(cmd: Command): Command {
   return cmd
@@ -58,46 +30,4 @@ export function addSourceOptions(cmd: Command): Command {
 /** The options of `cmd` that were given on the command line. */
 export function givenOptions(cmd: Command): Set<string> {
   return new Set(cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli"));
-}
-
-/**
- * Options that would be silently ignored, and synthetic parameters that do not
- * fit together: errors that name the flags.
- */
-function checkSourceOptions(file: string | undefined, o: SourceOptions): void {
-  const given = o.given ?? new Set<string>();
-  if (o.synthetic) {
-    for (const [k, flag] of Object.entries(FILE_ONLY))
-      if (given.has(k)) throw new Error(`${flag} applies to trace files, not to --synthetic workloads`);
-    if (file !== undefined) throw new Error(`give either a TRACE file or --synthetic, not both`);
-    const top = (pages: number): number => o.base + pages * 4096;
-    if (o.synthetic === "zipf" && o.pages > ZIPF_MAX_PAGES)
-      throw new Error(`--pages: a zipf working set is at most ${ZIPF_MAX_PAGES.toLocaleString("en-US")} pages, got ${o.pages.toLocaleString("en-US")}`);
-    if (o.synthetic === "sweep") {
-      if (o.maxPages < o.minPages) throw new Error(`--max-pages (${o.maxPages}) must be at least --min-pages (${o.minPages})`);
-      if (top(o.maxPages) > USER_TOP) throw new Error(`--base + --max-pages × 4096 must stay below 2^47 (0x800000000000)`);
-    } else if (top(o.pages) > USER_TOP) {
-      throw new Error(`--base + --pages × 4096 must stay below 2^47 (0x800000000000)`);
-    }
-    return;
-  }
-  for (const [k, flag] of Object.entries(SYNTHETIC_ONLY)) {
-    if (!given.has(k)) continue;
-    throw new Error(k === "count"
-      ? "--count is the length of a --synthetic workload; for the first N accesses of a trace file use --limit N"
-      : `${flag} applies to --synthetic workloads only`);
-  }
-}
-
-/** Open the source the options describe; `file` may be undefined only with --synthetic. */
-export async function openSource(file: string | undefined, o: SourceOptions): Promise<TraceReader> {
-  checkSourceOptions(file, o);
-  if (o.synthetic) {
-    return new SyntheticReader({
-      kind: o.synthetic, count: o.count, pages: o.pages, alpha: o.alpha, stride: o.stride,
-      minPages: o.minPages, maxPages: o.maxPages, writeRatio: o.writeRatio, seed: o.seed, base: o.base,
-    });
-  }
-  if (file === undefined) throw new Error("no trace given: pass a TRACE file or --synthetic uniform|zipf|strided|sweep");
-  return openTrace(file, { format: o.format, lenient: o.lenient });
 }

@@ -1,4 +1,4 @@
-import { Arch } from "../abi.js";
+import { Arch, BatchOut, type FaultKind } from "../abi.js";
 import type { Layout } from "../layout.js";
 import type { BatchViews } from "./engine.js";
 import { checkInt, checkS64 } from "../check.js";
@@ -31,3 +31,19 @@ export function checkRange(start: number, end: number, cap: number, arch: number
   if (start > end) throw new RangeError(`translateRange: need 0 ≤ start ≤ end ≤ ${cap}, got [${start}, ${end})`);
   if (arch !== Arch.X86) throw new RangeError("translateRange: x86 only for now (use translateBatch for s390)");
 }
+
+// ── the batch-out word (BatchOut in abi.ts) as u32 halves, for the hot loops ──
+// A PA, or a fault: bit 63 set, FaultKind in 55:48, vector in 47:32, error
+// code in 31:0. The low half of a fault word is the error code itself.
+
+/** The high half of a fault word. */
+export function batchFaultHi(kind: FaultKind, vector: number): number {
+  return ((1 << (BatchOut.FAULT_BIT - 32)) | (kind << (BatchOut.KIND_SHIFT - 32))
+    | ((vector & 0xffff) << (BatchOut.VECTOR_SHIFT - 32))) >>> 0;
+}
+/** Is the word with high half `hi` a fault? */
+export const batchIsFault = (hi: number): boolean => (hi >>> (BatchOut.FAULT_BIT - 32)) !== 0;
+/** The FaultKind of a fault word's high half. */
+export const batchFaultKind = (hi: number): FaultKind => ((hi >>> (BatchOut.KIND_SHIFT - 32)) & 0xff) as FaultKind;
+/** The vector (x86) or program-interruption code (s390) of a fault word's high half. */
+export const batchFaultVector = (hi: number): number => (hi >>> (BatchOut.VECTOR_SHIFT - 32)) & 0xffff;

@@ -1,7 +1,8 @@
 /**
  * Debug-only hooks shared by both engines (they read the same control block).
  *
- * armWalkRace: the deterministic interleaving of SPEC G.3 test 7. The next
+ * armWalkRace: a deterministic interleaving of a software compare-and-exchange
+ * with the walker's A update (docs/SEMANTICS.md). The next
  * time a walker is about to set A/D in the entry at physical address `pa` —
  * after it has read the entry, before its cmpxchg — the entry is overwritten
  * with `value`, as if another CPU's store had landed in between. It fires

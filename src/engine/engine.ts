@@ -1,5 +1,6 @@
 /**
- * The contract both engines keep (DESIGN.md "Two engines, one contract").
+ * The contract both engines keep: the same results and the same memory side
+ * effects (core-engine.ts implements it once over either engine's cores).
  *
  * An engine is one emulated MMU plus the guest physical memory it walks:
  * the wasm engine keeps them in WebAssembly linear memory, the TS engine in an
@@ -89,14 +90,14 @@ export interface X86State {
   cr2: bigint;
 }
 
-/** Semantic options (SPEC "Project choices"). */
+/** Semantic options (docs/SEMANTICS.md has the choices behind the defaults). */
 export interface Semantics {
   /** "hardware" (default): the Intel SDM. "qemu": QEMU 7.2's four deviations (Quirk.All). */
   profile?: "hardware" | "qemu";
   /** Explicit Quirk bits; overrides `profile`. */
   quirks?: Quirk | number;
   /** "walk" (default): non-leaf A bits are set as the walk passes them even if it
-   *  then faults. "none": a faulting walk writes nothing (SPEC G.1). */
+   *  then faults. "none": a faulting walk writes nothing (docs/SEMANTICS.md). */
   adOnFault?: "walk" | "none";
   /** PAE PDPTE reserved-bit #GP: "load" (default, SDM §4.4.1): at the CR3 load,
    *  for any present PDPTE; "use": when an access uses the bad PDPTE (what the

@@ -6,8 +6,8 @@
 import { type Access, Ctl, FaultKind, Mem } from "../abi.js";
 import type { Translation } from "./engine.js";
 import { show } from "../check.js";
+import { TWO32 } from "../u64.js";
 
-const TWO32 = 4294967296;
 const r32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const R_FAULT = r32(Ctl.RES_FAULT), R_VECTOR = r32(Ctl.RES_VECTOR), R_ERROR = r32(Ctl.RES_ERROR);
 const R_PA = r32(Ctl.RES_PA), R_ADDR = r32(Ctl.RES_ADDR), R_LEAF = r32(Ctl.RES_LEAF);

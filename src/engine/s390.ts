@@ -339,7 +339,7 @@ export abstract class S390Methods {
     this.checkPgste("ptepZapKey", ptep);
   }
 
-  /** pgste_get: the PGSTE of the PTE at `ptep`, without the lock (SPEC B.2). */
+  /** pgste_get: the PGSTE of the PTE at `ptep`, without the lock. */
   pgsteGet(ptep: number): bigint {
     this.pgsteSlot("pgsteGet", ptep);
     return this.phys.read64(ptep + Pgste.OFFSET, true);

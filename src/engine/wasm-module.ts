@@ -5,24 +5,16 @@
  * in Node or in a browser.
  */
 import wasmBytes from "../../build/mmu.wasm";
+import type { S390Core } from "./s390.js";
+import type { X86Core } from "./x86-core.js";
 
-/** The raw exports of the core (assembly/index.ts). */
-export interface CoreExports {
+/** The raw exports of the core (assembly/index.ts): the x86 and s390 core
+ *  operations, and the debug access to guest memory the tests use. */
+export interface CoreExports extends X86Core, S390Core {
   init(): void;
   physLoad(pa: bigint, size: number, be: number): bigint;
   physStore(pa: bigint, size: number, be: number, value: bigint): number;
   physStatus(): number;
-  translate(va: bigint, access: number): number;
-  translatePa(va: number, access: number): number;
-  probe(va: bigint, access: number): number;
-  translateBatch(n: number): number;
-  translateRange(start: number, end: number): number;
-  x86LoadPdptes(cr3: bigint): number;
-  tlbFlushAll(includeGlobal: number): void;
-  tlbFlushPage(va: bigint): void;
-  tlbFlushPcid(type: number, pcid: number, va: bigint): void;
-  tlbLoadCr3(pcid: number): void;
-  [name: string]: unknown;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

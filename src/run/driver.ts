@@ -6,11 +6,12 @@
  * access is retried — so nothing after a fault is translated twice and the
  * statistics count exactly what the hardware would have done.
  */
-import { Access, BatchOut, FaultKind, PfErr, Vector } from "../abi.js";
+import { Access, FaultKind, PfErr, Vector } from "../abi.js";
 import { newAccessBuffer } from "../trace/access-buffer.js";
 import { countKinds } from "../trace/kinds.js";
 import type { TraceReader } from "../trace/reader.js";
 import type { Machine } from "./machine.js";
+import { batchFaultKind, batchFaultVector, batchIsFault } from "../engine/batch.js";
 
 export interface RunCounters {
   accesses: number;
@@ -54,7 +55,6 @@ const MAX_EXAMPLES = 5;
 /** Chunks between two turns of the event loop (see drive). */
 const YIELD_EVERY_CHUNKS = 8;
 const KIND_NAMES = ["read", "write", "fetch"] as const;
-const FAULT_HI = 1 << (BatchOut.FAULT_BIT - 32);
 
 export function newCounters(): RunCounters {
   return { accesses: 0, reads: 0, writes: 0, fetches: 0, pageFaults: 0, notPresentFaults: 0, protectionFaults: 0,
@@ -100,11 +100,11 @@ export async function drive(reader: TraceReader, m: Machine, opts: DriveOptions 
     let retried = -1;
     while ((i = e.translateRange(i, n)) < n) {
       const hi = batch.out32[2 * i + 1]!, err = batch.out32[2 * i]!;
-      const kind = (hi >>> (BatchOut.KIND_SHIFT - 32)) & 0xff, vector = hi & 0xffff;
+      const kind = batchFaultKind(hi), vector = batchFaultVector(hi);
       const vaLo = batch.va32[2 * i]!, vaHi = batch.va32[2 * i + 1]!;
       const access = kd[i]! as Access;
-      if ((hi & FAULT_HI) !== 0 && kind === FaultKind.X86 && vector === Vector.PF && retried !== i) {
-        const va = BigInt(vaHi) * 4294967296n + BigInt(vaLo);
+      if (batchIsFault(hi) && kind === FaultKind.X86 && vector === Vector.PF && retried !== i) {
+        const va = (BigInt(vaHi) << 32n) | BigInt(vaLo);
         const r = m.fault(ctx, va, access as 0 | 1 | 2, (err & PfErr.P) === 0);
         if (r.ok) {
           c.pageFaults++;

@@ -85,6 +85,9 @@ function checkGeometry(what: string, g: TlbGeometry, plru: boolean): void {
   if (plru && !isPow2(g.ways)) throw new RangeError(`tlb ${what}: tree-PLRU needs a power-of-two number of ways, got ${g.ways}`);
 }
 
+// The header holds the TLB's and the caches' descriptors before the entries.
+if (TlbHdr.PSC + TlbHdr.MAX_PSC * TlbHdr.STRUCT_SIZE > TlbHdr.SIZE) throw new Error("TlbHdr: descriptors overlap the entries");
+
 /** Resolve a TlbConfig (and the optional byte budget) into structures and offsets. */
 export function resolveTlb(cfg: TlbConfig = {}, budget?: number): TlbLayout {
   checkObject("createEngine", "tlb", cfg);

@@ -5,6 +5,7 @@
  * into wasm, so it can be done at any time.
  */
 import { Access, Mem, Stat } from "../abi.js";
+import { TWO32 } from "../u64.js";
 
 /** Hits and misses of one access kind at one TLB level. */
 export interface TlbKindStats { hits: number; misses: number }
@@ -35,13 +36,12 @@ export interface TlbStats {
   invalidated: number;
 }
 
-const TWO32 = 4294967296;
 
 export function readStats(buffer: ArrayBufferLike): TlbStats {
   const m32 = new Uint32Array(buffer, Mem.STATS_BASE, Mem.STATS_SIZE >>> 2);
   const u64 = (off: number): number => m32[off >>> 2]! + m32[(off >>> 2) + 1]! * TWO32;
   const kind = (level: number, access: Access): TlbKindStats => {
-    const off = Stat.ACCESS + (level - 1) * 48 + access * 16;
+    const off = Stat.ACCESS + (level - 1) * Stat.LEVEL_STRIDE + access * Stat.KIND_STRIDE;
     return { hits: u64(off), misses: u64(off + 8) };
   };
   const level = (l: number): TlbLevelStats => {

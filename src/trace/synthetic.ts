@@ -16,6 +16,7 @@
 import { Access } from "../abi.js";
 import type { AccessBuffer } from "./access-buffer.js";
 import type { SkippedRecord, TraceReader } from "./reader.js";
+import { TWO32 } from "../u64.js";
 
 export type SyntheticKind = "uniform" | "zipf" | "strided" | "sweep";
 export const SYNTHETIC_KINDS: readonly SyntheticKind[] = ["uniform", "zipf", "strided", "sweep"];
@@ -47,7 +48,6 @@ export const SYNTHETIC_DEFAULTS = {
 
 /** Largest zipf working set (its alias table takes 8 bytes per page). */
 export const ZIPF_MAX_PAGES = 1 << 22;
-const TWO32 = 4294967296;
 
 /**
  * sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, from

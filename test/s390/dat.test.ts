@@ -1,6 +1,6 @@
 // s390 DAT, unit tests written from the z/Architecture Principles of
 // Operation (ch. 3 "Dynamic Address Translation", "Protection"; ch. 6
-// program-interruption codes) and SPEC A.1/A.5/G.2. Every test runs against
+// program-interruption codes), the Linux PTE layout and the storage-key rules of docs/SEMANTICS.md. Every test runs against
 // both engines.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, Pgm, S390Cr0, S390Opt, Skey, Teid } from "../../src/abi.js";
@@ -170,7 +170,7 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
   });
 
   describe("DAT protection", () => {
-    it("page P forbids stores only; the PTE and the key stay unchanged (SPEC G.3.9)", async () => {
+    it("page P forbids stores only; the PTE and the key stay unchanged (suppression)", async () => {
       const e = await machine(name);
       const t = new S390Tables(e, 1);
       const va = 0x1_2345_6789n;
@@ -358,7 +358,7 @@ describe.each(ENGINE_NAMES)("s390 DAT (%s engine)", (name) => {
       expect(e.iske(DATA)).toBe(Skey.C);
     });
 
-    it("keys belong to frames: a store via one mapping, RRBE, then a fetch via an alias (SPEC G.3.8)", async () => {
+    it("keys belong to frames: a store via one mapping, RRBE, then a fetch via an alias", async () => {
       const e = await machine(name);
       const t = new S390Tables(e, 1);
       const m1 = 0x1_0000_0000n, m2 = 0x0000_5000n;

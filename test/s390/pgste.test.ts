@@ -1,4 +1,4 @@
-// PGSTE operations and storage-key instructions, from SPEC B.1-B.3 / B.5 and
+// PGSTE operations and storage-key instructions (arch/s390/mm/pgtable.c) and
 // arch/s390/mm/pgtable.c, in both engines.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, S390Opt, Skey } from "../../src/abi.js";
@@ -24,7 +24,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     return { e, ptep };
   }
 
-  it("pgste_get_lock / pgste_set_unlock (SPEC B.5.1), PCL big-endian at byte 1", async () => {
+  it("pgste_get_lock / pgste_set_unlock, PCL big-endian at byte 1", async () => {
     const { e, ptep } = await setup(0x400n, 0x0004_0000_0000_0000n);
     expect(e.pgsteGetLock(ptep)).toBe(0x0084_0000_0000_0000n);
     expect(e.phys.read64(pgsteOf(ptep), true)).toBe(0x0084_0000_0000_0000n);
@@ -37,7 +37,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.phys.read64(pgsteOf(ptep), true)).toBe(0x1234_0000_0000_0000n);
   });
 
-  it("pgste_update_all copies the real key into the PGSTE, key unchanged (SPEC B.5.2)", async () => {
+  it("pgste_update_all copies the real key into the PGSTE, key unchanged", async () => {
     const { e } = await setup(0n);
     e.sske(FRAME, 0x36);                                        // ACC 3, R, C
     const pte = BigInt(FRAME) | PRESENT_RW;
@@ -47,7 +47,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.pgsteUpdateAll(pte | 0x400n, ACC(7))).toBe(ACC(7));  // invalid PTE: no-op
   });
 
-  it("pgste_set_key writes ACC/F and GR/GC to the real key, following the code not the comment (SPEC B.5.3, H)", async () => {
+  it("pgste_set_key writes ACC/F and GR/GC to the real key, following the code not the comment (docs/SEMANTICS.md)", async () => {
     const { e, ptep } = await setup(0x400n);
     e.sske(FRAME, 0);
     e.pgsteSetKey(ptep, ACC(3) | GR | GC, BigInt(FRAME) | PRESENT_RW);
@@ -59,7 +59,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.iske(FRAME)).toBe(0x36);
   });
 
-  it("ptep_test_and_clear_uc with ESOP protects again; without ESOP a writable PTE is invalidated (SPEC B.5.5)", async () => {
+  it("ptep_test_and_clear_uc with ESOP protects again; without ESOP a writable PTE is invalidated", async () => {
     const pte = BigInt(FRAME) | PRESENT_RW;
     const { e, ptep } = await setup(pte, UC | IN);
     const seen: bigint[] = [];
@@ -79,7 +79,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.phys.read64(ptep, true)).toBe((pte & ~0x020n) | 0x200n);
   });
 
-  it("reset_guest_reference_bit on an invalid PTE with GR: cc 2, GR cleared, UC set (SPEC B.5.12)", async () => {
+  it("reset_guest_reference_bit on an invalid PTE with GR: cc 2, GR cleared, UC set", async () => {
     const { e, ptep } = await setup(0x400n, GR);
     expect(e.resetGuestReferenceBit(ptep)).toBe(2);
     expect(e.phys.read64(pgsteOf(ptep), true)).toBe(UC);
@@ -110,7 +110,7 @@ describe.each(ENGINE_NAMES)("PGSTE operations (%s engine)", (name) => {
     expect(e.phys.read64(pgsteOf(ptep), true)).toBe(ACC(2));
   });
 
-  it("guest accesses through a gmap reach the same PTE table and the keys the host reads (issue 8)", async () => {
+  it("guest accesses through a gmap reach the same PTE table and the keys the host reads", async () => {
     const e = await createEngine(name, { physSize: 16 << 20 });
     const host = new S390Tables(e, 1, 0x10_0000), gmap = new S390Tables(e, 0, 0x30_0000);
     const hostVa = 0x1_0010_3000n, guestVa = 0x0000_3000n;

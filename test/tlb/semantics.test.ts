@@ -1,5 +1,5 @@
-// Architectural TLB behaviour (Intel SDM Vol. 3A §4.10; SPEC G.1, G.3 tests 4
-// and 5), on both engines: what is cached is used until it is invalidated,
+// Architectural TLB behaviour (Intel SDM Vol. 3A §4.10; docs/SEMANTICS.md),
+// on both engines: what is cached is used until it is invalidated,
 // and every invalidation the architecture defines removes exactly what it
 // must — for every page size, for PCIDs and global pages.
 import { describe, expect, it } from "vitest";
@@ -38,7 +38,7 @@ describe.each(ENGINE_NAMES)("TLB semantics (%s engine)", (name) => {
     expect(read(e, va).fault).toBe(FaultKind.X86);
   });
 
-  it("SPEC G.3 test 4: PTE.A cleared without INVLPG stays clear on a TLB hit; after INVLPG a read sets it", async () => {
+  it("PTE.A cleared without INVLPG stays clear on a TLB hit; after INVLPG a read sets it", async () => {
     const { e, t } = await machine();
     const va = 0x7000_0000n;
     const ep = t.map4k(va, 0x30_0000);
@@ -52,7 +52,7 @@ describe.each(ENGINE_NAMES)("TLB semantics (%s engine)", (name) => {
     expect(t.read(ep) & A).toBe(A);
   });
 
-  it("SPEC G.3 test 5: a read caches the clean page without write permission; the write walks again and sets D", async () => {
+  it("a read caches the clean page without write permission; the write walks again and sets D", async () => {
     const { e, t } = await machine();
     const va = 0x7100_0000n;
     const ep = t.map4k(va, 0x31_0000);

@@ -1,5 +1,5 @@
-// Accessed/Dirty recording (SPEC G.1, Intel SDM Vol. 3A §4.8) and the tests of
-// SPEC G.3 (1–7), on both engines.
+// Accessed/Dirty recording (Intel SDM Vol. 3A §4.8, with the ordering chosen in
+// docs/SEMANTICS.md), on both engines.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, Leaf, PfErr, Quirk } from "../../src/abi.js";
 import { armWalkRace, walkRacePending } from "../../src/engine/debug.js";

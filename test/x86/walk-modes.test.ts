@@ -126,7 +126,7 @@ describe.each(ENGINE_NAMES)("x86 paging modes (%s engine)", (name) => {
 
   describe("PAE paging", () => {
     const mode = MODES.pae;
-    it("the PDPTEs are registers: memory changes need a CR3 load (SPEC G.3 test 6)", async () => {
+    it("the PDPTEs are registers: memory changes need a CR3 load", async () => {
       const e = await fresh(name);
       const t = new Tables(e, mode);
       const va = 0xc000_1000n;

@@ -1,15 +1,16 @@
 /**
- * `wasmmu bench`: the benchmark of issue 3 (src/bench/run.ts) — wasm and TS
- * engines and the v86 peer on the same workloads, interleaved rounds,
- * paired ratios against the targets.
+ * `wasmmu bench`: the benchmark (src/bench/run.ts) — wasm and TS engines and
+ * the v86 peer on the same workloads, interleaved rounds, paired ratios
+ * against the targets.
  */
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { fileErrorMessage } from "../../trace/errors.js";
 import { type Command, InvalidArgumentError } from "commander";
 import { parseCountIn } from "../parse.js";
+import { BENCH_WORKLOADS } from "../../bench/cases.js";
 import { benchJson, formatBench, runBench } from "../../bench/run.js";
 
-const WORKLOADS = ["hit", "call", "walk-hot", "walk-random", "sweep", "limit"];
+const WORKLOADS: readonly string[] = BENCH_WORKLOADS;
 
 export function registerBench(program: Command): void {
   program

@@ -1,10 +1,7 @@
 import { type Command, Option } from "commander";
-import type { BuildOptions } from "../../boot/build.js";
-import { formatPlan, planToJson, type Strategy } from "../../boot/plan.js";
-import { type BootOptions, loadInputs, runBoot } from "../../boot/run.js";
-import { xenBuildOptions } from "../../boot/xen.js";
-
-const XEN_BUILD_LIMIT = 8 * 2 ** 30;
+import { formatPlan, type Strategy } from "../../boot/plan.js";
+import { parseCountIn } from "../parse.js";
+import { type BootOptions, bootFailed, bootResultJson, buildFor, loadInputs, runBoot } from "../../boot/run.js";
 
 /**
  * `wasmmu boot`: plan the kernel's early direct mapping (hpa or linux
@@ -23,14 +20,14 @@ export function registerBoot(program: Command): void {
     .addOption(new Option("--mode <mode>", "paging mode").choices(["x86-64", "la57", "pae", "2level"]).default("x86-64"))
     .option("--page-sizes <list>", "allowed page sizes, e.g. 4k,2M,1G (default: all the mode has)")
     .option("--kernel <range>", "physical kernel image _text-_end, e.g. 0x2000000-0x5430000 or 32M-84M (default: the recorded Debian 6.1 layout, 0x1000000-0x4430000); its brk section sits below _end as in that layout")
-    .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages", (v) => Number(v))
+    .option("--brk <pages>", "brk page-table reserve (INIT_PGT_BUF_SIZE) in pages, 1 to 4096", parseCountIn(1, 4096))
     .option("--bottom-up", "memblock bottom-up (movable_node): memory_map_bottom_up")
     .addOption(new Option("--step-rule <r>", "top-down step growth").choices(["modern", "v39"]))
     .option("--no-build", "plan only: do not build tables in guest memory or translate")
     .addOption(new Option("--engine <e>", "engine used to build and verify").choices(["wasm", "ts"]).default("wasm"))
     .option("--force-build", "with --xen: build and verify even above 8 GiB (slow)")
     .option("--json", "print the plan as JSON (the record's field names)")
-    .option("--steps <n>", "text output: show at most this many steps", (v) => Number(v), 80)
+    .option("--steps <n>", "text output: show at most this many steps", parseCountIn(1), 80)
     .action(async (o: BootOptions & { build: boolean; engine: "wasm" | "ts"; json?: boolean; steps: number; forceBuild?: boolean }) => {
       const strategy = (o.strategy ?? "linux") as Strategy;
       let failed = false;
@@ -38,30 +35,17 @@ export function registerBoot(program: Command): void {
       for (const loaded of await loadInputs(o)) {
         // On stderr, so that --json output stays one JSON document.
         for (const w of loaded.input.warnings ?? []) console.error(`wasmmu: warning: ${w}`);
-        const isXen = loaded.input.backend === "xen";
-        // Under Xen every pte is a checked kernel store and every pte page a validated pin: ~2.5 s per GiB.
-        const xenTooBig = isXen && loaded.input.maxPfn * 4096 > XEN_BUILD_LIMIT && !o.forceBuild;
-        const build: false | BuildOptions = o.build === false || xenTooBig ? false
-          : { engine: o.engine, ...(isXen ? xenBuildOptions() : {}) };
-        if (!o.json && o.build !== false && xenTooBig)
+        const { build, xenTooBig } = buildFor(loaded, o);
+        if (!o.json && xenTooBig)
           console.log(`(planning only: building ${loaded.input.maxPfn * 4096 / 2 ** 30} GiB through the Xen model checks every one of its ` +
             `${(loaded.input.maxPfn / 2 ** 20).toFixed(1)} M pte stores — about 0.4 s and 13 MB per GiB here (64 GiB: 27 s, 0.8 GB); pass --force-build to do it)`);
         const r = await runBoot(loaded, strategy, build);
-        const v = r.build?.verify;
-        if (v && !v.ok) failed = true;
-        if (r.differences?.length) failed = true;
+        if (bootFailed(r)) failed = true;
         if (o.json) {
-          json.push({
-            ...(r.record ? { id: r.record.id } : {}),
-            ...planToJson(r.plan),
-            ...(loaded.input.warnings ? { warnings: loaded.input.warnings } : {}),
-            ...(v ? { verify: { ok: v.ok, translated: v.translated, regions_2M: v.regions, pages_4k: v.pages,
-              mismatches: v.mismatches.map((m) => ({ va: `0x${m.va.toString(16)}`, pa: `0x${m.pa.toString(16)}`, got: m.got })),
-              tables_from_unmapped: v.tablesFromUnmapped.map((x) => `0x${x.toString(16)}`), end_faults: v.endFaults } } : {}),
-            ...(r.differences ? { matches_record: r.differences.length === 0, differences: r.differences } : {}),
-          });
+          json.push(bootResultJson(r, loaded.input.warnings));
           continue;
         }
+        const v = r.build?.verify;
         if (r.record) console.log(`record ${r.record.id}:`);
         if (r.build?.setup.describe) console.log(r.build.setup.describe);
         console.log(formatPlan(r.plan, { maxSteps: o.steps }));

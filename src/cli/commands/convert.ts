@@ -1,10 +1,11 @@
 import { type Command, Option } from "commander";
-import { convertTrace, openTraceWriter, type OutputFormat } from "../../trace/convert.js";
-import { formatFromName } from "../../trace/open.js";
+import type { OutputFormat } from "../../trace/convert.js";
+import { convertFile } from "../../trace/convert-file.js";
+import type { SourceOptions } from "../../trace/source.js";
 import { parseCountIn } from "../parse.js";
-import { addSourceOptions, givenOptions, openSource, type SourceOptions } from "../trace-source.js";
+import { addSourceOptions, givenOptions } from "../trace-source.js";
 
-interface ConvertOptions extends SourceOptions { to?: OutputFormat; note?: string; limit?: number }
+interface ConvertFlags extends SourceOptions { to?: OutputFormat; note?: string; limit?: number }
 
 /** `wasmmu convert IN OUT`: between trace formats (WMT is the compact one). */
 export function registerConvert(program: Command): void {
@@ -17,19 +18,12 @@ export function registerConvert(program: Command): void {
     .addOption(new Option("--to <format>", "output format (default: from OUT's name, else wmt)").choices(["wmt", "lackey", "champsim"]))
     .option("--note <text>", "provenance note stored in a WMT header (how the trace was recorded)")
     .option("--limit <n>", "convert only the first N accesses", parseCountIn(1))
-    .action(async (input: string | undefined, out: string | undefined, o: ConvertOptions, self: Command) => {
+    .action(async (input: string | undefined, out: string | undefined, o: ConvertFlags, self: Command) => {
       // With --synthetic the single argument is the output.
       if (out === undefined) { out = input; input = undefined; }
       if (out === undefined) throw new Error("convert: give the output file (wasmmu convert IN OUT, or wasmmu convert --synthetic KIND OUT)");
-      const to = o.to ?? formatFromName(out) ?? "wmt";
-      const reader = await openSource(input, { ...o, given: givenOptions(self) });
-      const note = o.note ?? (input ? `converted by wasmmu from ${input} (${reader.format})` : reader.name);
-      let writer: Awaited<ReturnType<typeof openTraceWriter>>;
-      try { writer = await openTraceWriter(out, to, note); } catch (e) { await reader.close(); throw e; }
-      const t0 = performance.now();
-      const r = await convertTrace(reader, writer, undefined, o.limit);
-      const s = (performance.now() - t0) / 1000;
-      console.log(`${r.accesses.toLocaleString("en-US")} accesses → ${out} (${to})` +
-        `${r.skipped ? `, ${r.skipped} malformed records skipped` : ""} in ${s.toFixed(2)} s`);
+      const r = await convertFile({ input, out, to: o.to, note: o.note, limit: o.limit, source: { ...o, given: givenOptions(self) } });
+      console.log(`${r.accesses.toLocaleString("en-US")} accesses → ${out} (${r.to})` +
+        `${r.skipped ? `, ${r.skipped} malformed records skipped` : ""} in ${r.seconds.toFixed(2)} s`);
     });
 }

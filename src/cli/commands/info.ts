@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { infoTlb } from "../../run/info-tlb.js";
+import { runTrace } from "../../run/run-trace.js";
 import { parseCountIn } from "../parse.js";
-import { givenOptions } from "../trace-source.js";
-import { addRunOptions, executeRun, type RunOptions } from "./run.js";
+import { addRunOptions, type RunFlags, runOptions } from "../run-options.js";
 
 /** `wasmmu info tlb`: QEMU's monitor command, on the address space a trace run leaves behind. */
 export function registerInfo(program: Command): void {
@@ -13,8 +13,9 @@ export function registerInfo(program: Command): void {
   addRunOptions(tlb)
     .option("--user", "only the user half (skip the kernel's direct map)")
     .option("--max-lines <n>", "print at most N mappings", parseCountIn(1))
-    .action(async (trace: string | undefined, o: RunOptions & { user?: boolean; maxLines?: number }, self: Command) => {
-      const { machine } = await executeRun(trace, { ...o, progress: false, given: givenOptions(self) });
+    .action(async (trace: string | undefined, o: RunFlags & { user?: boolean; maxLines?: number }, self: Command) => {
+      const { machine, aborted } = await runTrace(runOptions(trace, { ...o, progress: false }, self));
+      if (aborted) process.exitCode = 130;
       let lines = infoTlb(machine.engine);
       if (o.user) lines = lines.filter((l) => !l.startsWith("ffff"));
       const shown = o.maxLines !== undefined ? lines.slice(0, o.maxLines) : lines;

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { parseCountIn } from "../parse.js";
-import { measurePageTableCost, pageSizesFor } from "../../kernel/x86/pgtable-cost.js";
-import type { PagingMode } from "../../kernel/x86/pgtable.js";
+import { pageTableCosts } from "../../kernel/x86/pgtable-cost.js";
 
 const human = (n: number): string =>
   n >= 2 ** 30 && n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : n >= 2 ** 20 && n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB`
@@ -13,13 +12,8 @@ export function registerPtCost(program: Command): void {
     .description("page-table memory used per GiB mapped for each paging mode and page size")
     .option("--gib <n>", "GiB to map per measurement (1 to 3)", parseCountIn(1, 3), 1)
     .action(async (opts: { gib: number }) => {
-      const gib = opts.gib;
       console.log("mode     page size  table pages  page-table bytes per GiB mapped");
-      for (const mode of ["2level", "pae", "4level", "5level"] as PagingMode[]) {
-        for (const ps of pageSizesFor(mode)) {
-          const r = await measurePageTableCost(mode, ps, gib);
-          console.log(`${mode.padEnd(8)} ${human(ps).padStart(9)}  ${String(r.tables).padStart(11)}  ${human(r.bytesPerGiB)}`);
-        }
-      }
+      for await (const r of pageTableCosts(opts.gib))
+        console.log(`${r.mode.padEnd(8)} ${human(r.pageSize).padStart(9)}  ${String(r.tables).padStart(11)}  ${human(r.bytesPerGiB)}`);
     });
 }

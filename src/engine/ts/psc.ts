@@ -9,8 +9,8 @@
  */
 import { PscData, Stat, TlbEnt, TlbHdr } from "../../abi.js";
 import type { TsTlb } from "./tlb.js";
+import { TWO32 } from "../../u64.js";
 
-const TWO32 = 4294967296;
 const UNUSED = -1, NO_HIT = 4;
 
 export class TsPsc {

@@ -12,9 +12,10 @@ import { lowMask } from "./bits.js";
 import { Access, Cr, Ctl, Leaf, Mem, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, X86Mode } from "../../abi.js";
 import type { Layout } from "../../layout.js";
 import { TsPsc } from "./psc.js";
-import type { X86Walker } from "./x86-walk.js";
+import { denyBitsOf, permControls } from "./x86/access.js";
+import type { X86Walker } from "./x86/walk.js";
+import { TWO32 } from "../../u64.js";
 
-const TWO32 = 4294967296;
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 const C_MODE = c32(Ctl.MODE), C_CR0 = c32(Ctl.CR0), C_CR3 = c32(Ctl.CR3), C_CR4 = c32(Ctl.CR4);
 const C_CPL = c32(Ctl.CPL), C_EFLAGS = c32(Ctl.EFLAGS);
@@ -50,7 +51,7 @@ export class TsTlb {
     if (lo >= TWO32) m32[i + 1] = (m32[i + 1]! + Math.floor(lo / TWO32)) >>> 0;
   }
   static statAccess(level: number, access: number, miss: number): number {
-    return Stat.ACCESS + (level - 1) * 48 + access * 16 + miss * 8;
+    return Stat.ACCESS + (level - 1) * Stat.LEVEL_STRIDE + access * Stat.KIND_STRIDE + miss * Stat.COUNTER;
   }
 
   // ── context ──
@@ -80,19 +81,20 @@ export class TsTlb {
     return m;
   }
 
-  private denyBits(leaf: number): number {
-    const m32 = this.m32, cr0 = m32[C_CR0]!, cr4 = m32[C_CR4]!;
-    const w = (leaf & Leaf.W) !== 0, u = (leaf & Leaf.U) !== 0, x = (leaf & Leaf.X) !== 0, d = (leaf & Leaf.D) !== 0;
-    const wp = ((cr0 >>> Cr.CR0_WP) & 1) !== 0;
-    let deny = 0;
-    if (!d || (!w && wp)) deny |= TlbDeny.W_SUP;
-    if (!d || !w || !u) deny |= TlbDeny.W_USER;
-    if (!u) deny |= TlbDeny.R_USER;
-    if (!x || (u && (cr4 >>> Cr.CR4_SMEP) & 1)) deny |= TlbDeny.X_SUP;
-    if (!x || !u) deny |= TlbDeny.X_USER;
-    if (u && (cr4 >>> Cr.CR4_SMAP) & 1) deny |= TlbDeny.SMAP;
-    if (u && (cr4 >>> Cr.CR4_PKE) & 1 && m32[C_MODE]! >= X86Mode.Ia32e4) deny |= TlbDeny.PKEY;
-    return deny;
+  /** The deny bits of a leaf in the current context (x86/access.ts denyBitsOf). */
+  denyBits(leaf: number): number { return denyBitsOf(leaf, permControls(this.m32)); }
+
+  /** denyBits tabulated by the leaf's W, U, X and D bits for the controls it
+   *  was built for (the core's denyBitsCached): a fill costs one lookup. */
+  private readonly denyTab = new Uint32Array(16);
+  private denyKey0 = -1; private denyKey1 = -1; private denyKey2 = -1;
+  private denyBitsCached(leaf: number): number {
+    const m32 = this.m32, k0 = m32[C_CR0]!, k1 = m32[C_CR4]!, k2 = m32[C_MODE]!;
+    if (k0 !== this.denyKey0 || k1 !== this.denyKey1 || k2 !== this.denyKey2) {
+      for (let c = 0; c < 16; c++) this.denyTab[c] = this.denyBits(c);
+      this.denyKey0 = k0; this.denyKey1 = k1; this.denyKey2 = k2;
+    }
+    return this.denyTab[leaf & (Leaf.W | Leaf.U | Leaf.X | Leaf.D)]!;
   }
 
   // ── structures ──
@@ -270,7 +272,7 @@ export class TsTlb {
     const offMask = lowMask(sh);
     const vbaseLo = (vaLo & ~offMask) >>> 0;
     const paLo = w.pa >>> 0, paHi = Math.floor(w.pa / TWO32);
-    const dLo = ((((paLo & ~offMask) ^ vbaseLo) & NOT_DENY) | this.denyBits(w.leaf)) >>> 0;
+    const dLo = ((((paLo & ~offMask) ^ vbaseLo) & NOT_DENY) | this.denyBitsCached(w.leaf)) >>> 0;
     const dHi = (paHi ^ vaHi) >>> 0;
     const pge = (this.m32[C_CR4]! >>> Cr.CR4_PGE) & 1;
     const leafWord = w.leaf | (sh << TlbEnt.SHIFT_SHIFT) | (w.leaf & Leaf.G && pge ? TlbEnt.GLOBAL : 0);

@@ -1,4 +1,4 @@
-// The s390 kernel side (issue 5): one namespace, Linux names inside.
+// The s390 kernel side: one namespace (`s390` in src/index.ts), Linux names inside.
 export * from "./errors.js";
 export * from "./pgtable-bits.js";
 export * from "./kernel.js";

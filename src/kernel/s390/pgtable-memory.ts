@@ -64,3 +64,23 @@ export async function measurePgtableMemory(o: PgtableMemoryOptions): Promise<Pgt
     pteTables, ptePages, totalPages: k.nrPagetable, bytesPerProcess: (k.nrPagetable * 4096) / o.processes,
   };
 }
+
+/**
+ * The allocators compared, in the order they are reported: 2 KiB fragments
+ * (S390_FRAGREF), full pages (S390_FULLPAGE), fragments with PGSTEs (a KVM
+ * host: full pages whatever the profile) and 31-bit ESA/390 (S390_FLAGS,
+ * 1 KiB tables).
+ */
+const COMPARED = [
+  { profile: "fragref", pgste: false, esa390: false },
+  { profile: "fullPage", pgste: false, esa390: false },
+  { profile: "fragref", pgste: true, esa390: false },
+  { profile: "flags", pgste: false, esa390: true },
+] as const;
+
+/** The same workload under each allocator of COMPARED. */
+export async function comparePgtableMemory(o: { processes: number; mappings: number }): Promise<PgtableMemory[]> {
+  const rows: PgtableMemory[] = [];
+  for (const c of COMPARED) rows.push(await measurePgtableMemory({ processes: o.processes, mappings: o.mappings, ...c }));
+  return rows;
+}

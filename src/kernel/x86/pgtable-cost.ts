@@ -39,3 +39,12 @@ export async function measurePageTableCost(mode: PagingMode, pageSize: number, g
   mm.destroy();
   return { mode, pageSize, gib, tables, bytesPerGiB: (tables * 4096) / gib };
 }
+
+/** Paging modes in order of their number of levels. */
+const MODES: readonly PagingMode[] = ["2level", "pae", "4level", "5level"];
+
+/** Every paging mode with every page size it can map, one measurement each, as they are made. */
+export async function* pageTableCosts(gib = 1): AsyncGenerator<PageTableCost> {
+  for (const mode of MODES)
+    for (const ps of pageSizesFor(mode)) yield await measurePageTableCost(mode, ps, gib);
+}

@@ -13,8 +13,9 @@ import { Access, Backing, Ctl, Dat, FaultKind, Mem, Pgm, S390Cr0, S390Opt, S390T
 import type { Layout } from "../../../layout.js";
 import { PoolExhaustedError, type PhysMem } from "../../../phys/phys-mem.js";
 import type { TsS390Tlb } from "./tlb.js";
+import { TWO32 } from "../../../u64.js";
+import { batchFaultHi } from "../../batch.js";
 
-const TWO32 = 4294967296;
 
 export class TsDat {
   private readonly dv: DataView;
@@ -105,7 +106,7 @@ export class TsDat {
     m[i] = lo >>> 0;
     if (lo >= TWO32) m[i + 1] = (m[i + 1]! + Math.floor(lo / TWO32)) >>> 0;
   }
-  private static statAccess(access: number, miss: number): number { return Stat.ACCESS + access * 16 + miss * 8; }
+  private static statAccess(access: number, miss: number): number { return Stat.ACCESS + access * Stat.KIND_STRIDE + miss * Stat.COUNTER; }
 
   private read64(hi: number, lo: number): boolean {
     this.refs++;
@@ -359,7 +360,7 @@ export class TsDat {
         out32[2 * i] = this.rLo; out32[2 * i + 1] = this.rHi;
       } else {
         out32[2 * i] = this.teid;
-        out32[2 * i + 1] = (0x80000000 | (this.kind << 16) | this.code) >>> 0;
+        out32[2 * i + 1] = batchFaultHi(this.kind, this.code);
         faults++;
       }
     }

@@ -1,5 +1,5 @@
 /**
- * PGSTE operations, TypeScript twin of assembly/s390/pgste.ts (SPEC B.1-B.3;
+ * PGSTE operations, TypeScript twin of assembly/s390/pgste.ts (docs/SEMANTICS.md "s390 PGSTEs";
  * arch/s390/mm/pgtable.c). The PGSTE of the PTE at `ptep` is the big-endian
  * u64 at ptep + 2048. These run once per call (not per address), so 64-bit
  * values are BigInts here; the PCL bit is taken with Atomics.or like the core

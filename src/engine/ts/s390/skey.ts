@@ -2,7 +2,7 @@
  * Storage keys, TypeScript twin of assembly/s390/skey.ts: one byte per 4 KiB
  * frame in the SKEY region (dense: by pfn; sparse: by pool slot). An unbacked
  * sparse frame has key 0 and records nothing; SSKE backs it (see the core
- * file for the reasoning). PoP ch. 3 "Storage Keys"; SPEC G.2.
+ * file for the reasoning). PoP ch. 3 "Storage Keys"; docs/SEMANTICS.md.
  */
 import { Backing, Mem, S390Status, Skey } from "../../../abi.js";
 import type { Layout } from "../../../layout.js";

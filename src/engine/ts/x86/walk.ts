@@ -15,16 +15,21 @@
  * non-leaf; a failed non-leaf cmpxchg re-reads that level, a failed leaf
  * cmpxchg restarts the walk.
  */
-import { lowMask } from "./bits.js";
-import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../abi.js";
-import type { Layout } from "../../layout.js";
-import { frameHashHome } from "../../phys/frame-hash.js";
-import type { TsPsc } from "./psc.js";
+import { lowMask } from "../bits.js";
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Mem, Opt, PfErr, Pte, Quirk, Stat, Vector, X86Mode } from "../../../abi.js";
+import type { Layout } from "../../../layout.js";
+import { frameHashHome } from "../../../phys/frame-hash.js";
+import type { TsPsc } from "../psc.js";
+import { accessDenied, permControls, pkeysApply, pkruDenies } from "./access.js";
+import { TWO32 } from "../../../u64.js";
 
-const TWO32 = 4294967296;
 /** Outcome of entryOffset(): the PA is beyond guest memory / an unbacked sparse frame. */
 const OFF_BUS = -1, OFF_ZERO = -2;
-const RESTART = -1;
+const RESTART = -1, GO_ON = -2;
+/** largeLeafReserved: not a large leaf / a PS bit where PS is reserved. */
+const NOT_LEAF = 0, NOT_LEAF_RSVD = -1;
+/** XD (bit 63) in the high word. */
+const XD_HI = 0x80000000;
 /** u32 index of a control-block field. */
 const c32 = (off: number): number => (Mem.CTL_BASE + off) >>> 2;
 
@@ -92,6 +97,11 @@ export class X86Walker {
     this.fault = FaultKind.None; this.pa = pa; this.leaf = leaf; this.shift = shift; this.ptePa = ptePa;
   }
 
+  /** The fast walk's result (walk-fast.ts): a successful walk of `refs` levels. */
+  setFast(pa: number, leaf: number, shift: number, ptePa: number, refs: number): void {
+    this.fault = FaultKind.None; this.pa = pa; this.leaf = leaf; this.shift = shift; this.ptePa = ptePa; this.refs = refs;
+  }
+
   /** One more in the u64 counter at STATS + off (the core's statInc). */
   private statInc(off: number): void {
     const i = (Mem.STATS_BASE + off) >>> 2, m32 = this.m32;
@@ -109,7 +119,7 @@ export class X86Walker {
     return FaultKind.Bus;
   }
 
-  /** Debug race injection (SPEC G.3 test 7), as raceHook in the core. */
+  /** Debug race injection (src/engine/debug.ts), as raceHook in the core. */
   private raceHook(i: number, pa: number, wide: boolean): void {
     const m32 = this.m32;
     if (m32[C_RACE_ON] === 0) return;
@@ -145,171 +155,186 @@ export class X86Walker {
     return r as FaultKind;
   }
 
+  // The context of one walk (the core's w* globals), derived by walkContext.
+  private wErr = 0;         // #PF error code of a not-present or protection fault (without P)
+  private wRsvdErr = 0;     // #PF error code of a reserved-bit fault
+  private wRsvdHi = 0;      // reserved bits of every 8-byte entry, high word
+  // The state below the top: next table, its index shift, permissions so far.
+  private wTable = 0;
+  private wShift = 0;
+  private wAcc = 0;
+  private wXd = false;
+
   private walkOnce(vaLo: number, vaHi: number, access: Access, sideEffects: boolean, psc: boolean): number {
     const m32 = this.m32;
     const mode = m32[C_MODE]! as X86Mode;
-    if (mode === X86Mode.Off) {
-      this.fault = FaultKind.None; this.pa = vaLo; this.shift = 12; this.ptePa = 0;
-      this.leaf = Leaf.W | Leaf.U | Leaf.X | Leaf.D;
-      return FaultKind.None;
-    }
-    const cr0 = m32[C_CR0]!, cr3Lo = m32[C_CR3]!, cr3Hi = m32[C_CR3 + 1]!, cr4 = m32[C_CR4]!;
-    const efer = m32[C_EFER]!, quirks = m32[C_QUIRKS]!;
+    if (mode === X86Mode.Off) return this.noPaging(vaLo);
+    const quirks = m32[C_QUIRKS]!;
     const user = m32[C_CPL] === 3;
-    const write = access === Access.Write, fetch = access === Access.Fetch;
+    const write = access === Access.Write;
     const wide = mode !== X86Mode.Legacy32;
     const ia32e = mode >= X86Mode.Ia32e4;
-    const nxe = wide && ((efer >>> Cr.EFER_NXE) & 1) === 1;
-    const M = this.maxPhyAddr;
+    this.walkContext(mode, access, user, quirks);
+    this.wAcc = Pte.RW | Pte.US; this.wXd = false;
 
-    let err = (write ? PfErr.W : 0) | (user ? PfErr.U : 0);
-    if (fetch && (nxe || ((cr4 >>> Cr.CR4_SMEP) & 1) === 1)) err |= PfErr.ID;
-    const rsvdErr = err | PfErr.RSVD | (quirks & Quirk.RsvdEcNoP ? 0 : PfErr.P);
-
-    // Reserved bits of every 8-byte entry, high word: 51:M (M ≥ 32), PAE 62:52, XD without NXE.
-    let rsvdHi = 0;
-    if (wide) {
-      rsvdHi = (0xfffff & ~lowMask(M - 32)) >>> 0;
-      if (!ia32e) rsvdHi |= 0x7ff00000;
-      if (!nxe) rsvdHi |= 0x80000000;
-      rsvdHi >>>= 0;
-    }
-
-    let table: number, shift: number;
-    let acc = Pte.RW | Pte.US, xd = false;
-    let cache: TsPsc | null = null, pcid = 0;
-    if (mode === X86Mode.Legacy32) {
+    // Where the walk starts: CR3's table, the PAE PDPTE register, or the
+    // longest paging-structure-cache match.
+    if (!ia32e) {
       vaHi = 0;
-      table = (cr3Lo & 0xfffff000) >>> 0; shift = 22;
-    } else if (mode === X86Mode.Pae) {
-      vaHi = 0;
-      const i = vaLo >>> 30;
-      let lo: number, hi: number;
-      if (quirks & Quirk.PaePdpteA) {
-        const epa = ((cr3Lo & 0xffffffe0) >>> 0) + i * 8;
-        const off = this.entryOffset(epa);
-        if (off === OFF_BUS) return this.busFault(epa);
-        lo = off === OFF_ZERO ? 0 : m32[off >>> 2]!;
-        hi = off === OFF_ZERO ? 0 : m32[(off >>> 2) + 1]!;
-        this.refs++;
-        if (!(lo & Pte.P)) return this.pageFault(err);
-        if (quirks & Quirk.PaePdpteWalkCheck && (hi & (rsvdHi | 0x80000000)) !== 0) return this.pageFault(rsvdErr);
-        if (sideEffects && !(lo & Pte.A) && !this.entrySetBits(off >>> 2, epa, lo, hi, Pte.A, true)) return RESTART;
-      } else {
-        lo = m32[C_PDPTE0 + i * 2]!; hi = m32[C_PDPTE0 + i * 2 + 1]!;
-        if (!(lo & Pte.P)) return this.pageFault(err);
-        if (quirks & Quirk.PaePdpteWalkCheck) {
-          if ((hi & (rsvdHi | 0x80000000)) !== 0) return this.pageFault(rsvdErr);
-        } else if (m32[C_OPTIONS]! & Opt.PdpteGpOnUse && ((lo & 0x1e6) !== 0 || (hi & this.pdpteRsvdHi) !== 0)) {
-          this.fault = FaultKind.X86; this.vector = Vector.GP; this.error = 0;   // the deferred CR3-load #GP
-          return FaultKind.X86;
-        }
-      }
-      table = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32; shift = 21;
+      if (wide) {
+        const r = this.paePdpte(vaLo, quirks, sideEffects);
+        if (r !== GO_ON) return r;
+      } else { this.wTable = (m32[C_CR3]! & 0xfffff000) >>> 0; this.wShift = 22; }
     } else {
-      // Canonical check: bits 63:47 (63:56 with LA57) equal. #GP(0), CR2 untouched.
+      // Canonical: bits 63:47 (63:56 with LA57) equal; #GP(0), CR2 untouched.
       const top = mode === X86Mode.Ia32e5 ? 24 : 15;        // bit 56 / 47 in the high word
-      if ((vaHi | 0) >> top !== ((vaHi << (31 - top)) | 0) >> 31) {
-        this.fault = FaultKind.X86; this.vector = Vector.GP; this.error = 0;
-        return FaultKind.X86;
-      }
-      table = ((cr3Lo & 0xfffff000) >>> 0) + (cr3Hi & 0xfffff) * TWO32;
-      shift = mode === X86Mode.Ia32e5 ? 48 : 39;
-      if (psc && this.psc !== null && this.psc.count !== 0) {
-        // The longest cached match: start below it with its folded permissions.
-        cache = this.psc;
-        pcid = (cr4 >>> Cr.CR4_PCIDE) & 1 ? cr3Lo & 0xfff : 0;
-        const s = cache.lookup(vaLo, vaHi, pcid, shift, sideEffects);
-        if (s !== 0) { table = cache.table; shift = s; acc = cache.acc; xd = cache.xd; }
-      }
+      if ((vaHi | 0) >> top !== ((vaHi << (31 - top)) | 0) >> 31) return this.generalProtection();
+      this.wTable = ((m32[C_CR3]! & 0xfffff000) >>> 0) + (m32[C_CR3 + 1]! & 0xfffff) * TWO32;
+      this.wShift = mode === X86Mode.Ia32e5 ? 48 : 39;
+    }
+    const cache = ia32e && psc && this.psc !== null && this.psc.count !== 0 ? this.psc : null;
+    const pcid = cache !== null && (m32[C_CR4]! >>> Cr.CR4_PCIDE) & 1 ? m32[C_CR3]! & 0xfff : 0;
+    if (cache !== null) {
+      const s = cache.lookup(vaLo, vaHi, pcid, this.wShift, sideEffects);
+      if (s !== 0) { this.wTable = cache.table; this.wShift = s; this.wAcc = cache.acc; this.wXd = cache.xd; }
     }
 
     for (;;) {
+      const shift = this.wShift;
       const idx = shift >= 32 ? (vaHi >>> (shift - 32)) & 0x1ff
         : ((vaLo >>> shift) | (vaHi << (32 - shift))) & (wide ? 0x1ff : 0x3ff);
-      const epa = table + idx * (wide ? 8 : 4);
+      const epa = this.wTable + idx * (wide ? 8 : 4);
       const off = this.entryOffset(epa);
       if (off === OFF_BUS) return this.busFault(epa);
       const ei = off >>> 2;
       let lo = 0, hi = 0;
       if (off !== OFF_ZERO) { lo = m32[ei]!; if (wide) hi = m32[ei + 1]!; }
       this.refs++;
-      if (!(lo & Pte.P)) return this.pageFault(err);
+      if (!(lo & Pte.P)) return this.pageFault(this.wErr);
+      const large = this.largeLeafReserved(lo, shift, wide);
+      if (large === NOT_LEAF_RSVD) return this.pageFault(this.wRsvdErr);
+      if ((hi & this.wRsvdHi) !== 0) return this.pageFault(this.wRsvdErr);
 
-      let leaf = shift === 12;
-      let large = 0;        // reserved bits of a large-page leaf (all in the low word)
-      if (!leaf && lo & Pte.PS) {
-        if (wide) {
-          if (shift >= 39) return this.pageFault(rsvdErr);    // PS reserved in PML4E/PML5E
-          leaf = true;
-          large = (lowMask(shift) & ~0x1fff) >>> 0;          // (shift-1):13; bit 12 is PAT
-        } else if ((cr4 >>> Cr.CR4_PSE) & 1) {
-          leaf = true;
-          const m = M < 40 ? M : 40;                           // PSE-36: 21:(M'-19) reserved
-          large = (0x3fe000 & ~((1 << (m - 19)) - 1)) >>> 0;
-        }
-      }
-      if ((hi & rsvdHi) !== 0) return this.pageFault(rsvdErr);
-
-      if (!leaf) {
+      if (shift !== 12 && large === NOT_LEAF) {
         if (sideEffects && !(lo & Pte.A) && !this.entrySetBits(ei, epa, lo, hi, Pte.A, wide)) continue;
-        acc &= lo;
-        if (hi & 0x80000000) xd = true;
-        table = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32;
+        this.wAcc &= lo;
+        if (hi & XD_HI) this.wXd = true;
+        this.wTable = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32;
         // Present, no reserved bits, A set, PS = 0: cacheable (SDM §4.10.3.1).
-        if (cache !== null && sideEffects) cache.fill(vaLo, vaHi, pcid, shift, table, acc, xd, epa);
-        shift -= wide ? 9 : 10;
+        if (cache !== null && sideEffects) cache.fill(vaLo, vaHi, pcid, shift, this.wTable, this.wAcc, this.wXd, epa);
+        this.wShift = shift - (wide ? 9 : 10);
         continue;
       }
 
-      if (large) {
+      if (large !== NOT_LEAF) {
         if (shift === 30 && quirks & Quirk.OneGAEarly && sideEffects && !(lo & Pte.A)) {
           if (!this.entrySetBits(ei, epa, lo, hi, Pte.A, true)) continue;
           lo = (lo | Pte.A) >>> 0;
         }
-        if (lo & large) return this.pageFault(rsvdErr);
+        if (lo & large) return this.pageFault(this.wRsvdErr);
       }
-      acc &= lo;
-      if (hi & 0x80000000) xd = true;
+      this.wAcc &= lo;
+      if (hi & XD_HI) this.wXd = true;
 
-      // ── the one permission check (SDM §4.6) ──
-      const isU = (acc & Pte.US) !== 0, isW = (acc & Pte.RW) !== 0;
-      const wp = ((cr0 >>> Cr.CR0_WP) & 1) === 1;
+      // The access rules (access.ts), protection keys included.
+      const isU = (this.wAcc & Pte.US) !== 0, isW = (this.wAcc & Pte.RW) !== 0;
+      const ctl = permControls(m32);
       const pkey = ia32e ? (hi >>> (Pte.PKEY_BIT - 32)) & 15 : 0;
-      let deny = false, pk = false;
-      if (user && !isU) deny = true;
-      else if (fetch) {
-        if (xd || (!user && isU && ((cr4 >>> Cr.CR4_SMEP) & 1) === 1)) deny = true;
-      } else {
-        const ac = ((m32[C_EFLAGS]! >>> Cr.EFLAGS_AC) & 1) === 1;
-        if (!user && isU && ((cr4 >>> Cr.CR4_SMAP) & 1) === 1 && !ac) deny = true;
-        if (write && !isW && (user || wp)) deny = true;
-        if (ia32e && isU && ((cr4 >>> Cr.CR4_PKE) & 1) === 1) {
-          const pkr = m32[C_PKRU]! >>> (pkey * 2);
-          if (pkr & 1 || (write && pkr & 2 && (user || wp))) { deny = true; pk = true; }
-        }
-      }
-      if (deny) return this.pageFault(err | PfErr.P | (pk ? PfErr.PK : 0));
+      const pk = pkeysApply(isU, access, ctl) && pkruDenies(m32[C_PKRU]!, pkey, write, user, ctl);
+      if (pk || accessDenied(isW, isU, !this.wXd, access, user, ((m32[C_EFLAGS]! >>> Cr.EFLAGS_AC) & 1) === 1, ctl))
+        return this.pageFault(this.wErr | PfErr.P | (pk ? PfErr.PK : 0));
 
+      // Success: A on the leaf, D on a write (SDM §4.8).
       const need = write ? Pte.A | Pte.D : Pte.A;
       if (sideEffects && (lo & need) !== need && !this.entrySetBits(ei, epa, lo, hi, need, wide)) return RESTART;
 
-      // Page base and offset: the offset (< 2^30) is in vaLo.
+      // The offset (< 2^30) is in vaLo.
       const offMask = shift === 30 ? 0x3fffffff : (1 << shift) - 1;
-      let base: number;
-      if (wide) base = ((lo & ~offMask & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32;
-      else if (shift === 22) {
-        const m = M < 40 ? M : 40;
-        base = ((lo & 0xffc00000) >>> 0) + ((lo >>> 13) & ((1 << (m - 32)) - 1)) * TWO32;
-      } else base = (lo & 0xfffff000) >>> 0;
       this.fault = FaultKind.None;
-      this.pa = base + (vaLo & offMask);
+      this.pa = this.pageBase(lo, hi, offMask, shift, wide) + (vaLo & offMask);
       this.shift = shift;
       this.ptePa = epa;
-      this.leaf = (isW ? Leaf.W : 0) | (isU ? Leaf.U : 0) | (xd ? 0 : Leaf.X)
+      this.leaf = (isW ? Leaf.W : 0) | (isU ? Leaf.U : 0) | (this.wXd ? 0 : Leaf.X)
         | (write || lo & Pte.D ? Leaf.D : 0) | (lo & Pte.G ? Leaf.G : 0) | (pkey << Leaf.PKEY_SHIFT);
       return FaultKind.None;
     }
+  }
+
+  /** Paging off: linear = physical (32 bits), everything allowed. */
+  private noPaging(vaLo: number): number {
+    this.fault = FaultKind.None; this.pa = vaLo; this.shift = 12; this.ptePa = 0;
+    this.leaf = Leaf.W | Leaf.U | Leaf.X | Leaf.D;
+    return FaultKind.None;
+  }
+
+  /** The error codes and reserved bits of this walk (SDM §4.7, tables 4-8 to 4-20). */
+  private walkContext(mode: X86Mode, access: Access, user: boolean, quirks: number): void {
+    const m32 = this.m32, cr4 = m32[C_CR4]!;
+    const wide = mode !== X86Mode.Legacy32;
+    const nxe = wide && ((m32[C_EFER]! >>> Cr.EFER_NXE) & 1) === 1;
+    let err = (access === Access.Write ? PfErr.W : 0) | (user ? PfErr.U : 0);
+    if (access === Access.Fetch && (nxe || ((cr4 >>> Cr.CR4_SMEP) & 1) === 1)) err |= PfErr.ID;
+    this.wErr = err;
+    this.wRsvdErr = err | PfErr.RSVD | (quirks & Quirk.RsvdEcNoP ? 0 : PfErr.P);
+    let rsvdHi = 0;
+    if (wide) {
+      rsvdHi = (0xfffff & ~lowMask(this.maxPhyAddr - 32)) >>> 0;    // 51:MAXPHYADDR
+      if (mode === X86Mode.Pae) rsvdHi |= 0x7ff00000;                // 62:52
+      if (!nxe) rsvdHi |= XD_HI;
+    }
+    this.wRsvdHi = rsvdHi >>> 0;
+  }
+
+  /** The PAE PDPTE step (the core's paePdpte): GO_ON with wTable/wShift set, or a fault. */
+  private paePdpte(vaLo: number, quirks: number, sideEffects: boolean): number {
+    const m32 = this.m32, i = vaLo >>> 30;
+    let lo: number, hi: number;
+    if (quirks & Quirk.PaePdpteA) {
+      const epa = ((m32[C_CR3]! & 0xffffffe0) >>> 0) + i * 8;
+      const off = this.entryOffset(epa);
+      if (off === OFF_BUS) return this.busFault(epa);
+      lo = off === OFF_ZERO ? 0 : m32[off >>> 2]!;
+      hi = off === OFF_ZERO ? 0 : m32[(off >>> 2) + 1]!;
+      this.refs++;
+      if (!(lo & Pte.P)) return this.pageFault(this.wErr);
+      if (quirks & Quirk.PaePdpteWalkCheck && (hi & (this.wRsvdHi | XD_HI)) !== 0) return this.pageFault(this.wRsvdErr);
+      if (sideEffects && !(lo & Pte.A) && !this.entrySetBits(off >>> 2, epa, lo, hi, Pte.A, true)) return RESTART;
+    } else {
+      lo = m32[C_PDPTE0 + i * 2]!; hi = m32[C_PDPTE0 + i * 2 + 1]!;
+      if (!(lo & Pte.P)) return this.pageFault(this.wErr);
+      if (quirks & Quirk.PaePdpteWalkCheck) {
+        if ((hi & (this.wRsvdHi | XD_HI)) !== 0) return this.pageFault(this.wRsvdErr);
+      } else if (m32[C_OPTIONS]! & Opt.PdpteGpOnUse && ((lo & 0x1e6) !== 0 || (hi & this.pdpteRsvdHi) !== 0)) {
+        return this.generalProtection();   // the deferred CR3-load #GP
+      }
+    }
+    this.wTable = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32; this.wShift = 21;
+    return GO_ON;
+  }
+
+  /** The core's largeLeafReserved, on the low word (every bit it concerns is there). */
+  private largeLeafReserved(lo: number, shift: number, wide: boolean): number {
+    if (shift === 12 || !(lo & Pte.PS)) return NOT_LEAF;
+    if (wide) {
+      if (shift >= 39) return NOT_LEAF_RSVD;                  // PS reserved in PML4E/PML5E
+      return (lowMask(shift) & ~0x1fff) >>> 0;               // (shift-1):13; bit 12 is PAT
+    }
+    if (!((this.m32[C_CR4]! >>> Cr.CR4_PSE) & 1)) return NOT_LEAF;
+    const m = this.maxPhyAddr < 40 ? this.maxPhyAddr : 40;    // PSE-36: 21:(M'-19) reserved
+    return (0x3fe000 & ~((1 << (m - 19)) - 1)) >>> 0;
+  }
+
+  /** The physical base of the page a leaf maps (PSE-36 for 4 MiB pages). */
+  private pageBase(lo: number, hi: number, offMask: number, shift: number, wide: boolean): number {
+    if (wide) return ((lo & ~offMask & 0xfffff000) >>> 0) + (hi & 0xfffff) * TWO32;
+    if (shift !== 22) return (lo & 0xfffff000) >>> 0;
+    const m = this.maxPhyAddr < 40 ? this.maxPhyAddr : 40;
+    return ((lo & 0xffc00000) >>> 0) + ((lo >>> 13) & ((1 << (m - 32)) - 1)) * TWO32;
+  }
+
+  private generalProtection(): FaultKind {
+    this.fault = FaultKind.X86; this.vector = Vector.GP; this.error = 0;
+    return FaultKind.X86;
   }
 
   /** Load the PAE PDPTE registers from `cr3` (see the core's x86LoadPdptes). */

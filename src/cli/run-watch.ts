@@ -1,0 +1,29 @@
+/**
+ * How the command line watches a trace run (src/run/run-trace.ts): a progress
+ * bar or lines on stderr (src/run/progress.ts), and Ctrl-C, which stops the
+ * run between chunks so that the statistics so far are printed; a second
+ * Ctrl-C quits at once.
+ */
+import type { RunWatch } from "../run/run-trace.js";
+import { progressBar, progressStyle } from "../run/progress.js";
+
+/** `progress`: --progress (true), --no-progress (false), or neither. */
+export function terminalWatch(progress: boolean | undefined): () => RunWatch {
+  return () => {
+    const ac = new AbortController();
+    const onSigint = (): void => {
+      if (ac.signal.aborted) process.exit(130);
+      ac.abort();
+    };
+    process.on("SIGINT", onSigint);
+    const bar = progressBar(progressStyle(progress));
+    return {
+      signal: ac.signal,
+      onChunk: (p) => bar.update(p),
+      stop: () => {
+        bar.stop();
+        process.off("SIGINT", onSigint);
+      },
+    };
+  };
+}
