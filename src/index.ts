@@ -25,7 +25,9 @@ export type { TlbConfig, TlbGeometry, TlbLevelConfig } from "./tlb/config.js";
 export type { TlbKindStats, TlbLevelStats, TlbStats } from "./tlb/stats.js";
 
 // ── The x86 kernel side: a Kernel per machine, an Mm per process, built the way Linux builds them.
-export { Kernel, KernelBugError, KernelOomError, type KernelOptions, type TlbState } from "./kernel/kernel.js";
+export { KernelBugError, KernelOomError } from "./kernel/kernel.js";
+export { Kernel, type KernelOptions } from "./kernel/x86/kernel.js";
+export type { TlbState } from "./kernel/x86/tlb.js";
 export {
   Mm, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, SZ_4K, SZ_2M, SZ_4M, SZ_1G,
   type FaultResult, type MapOptions, type MmapOptions, type ProtSpec, type Vma,
@@ -38,7 +40,7 @@ export {
   type PageAllocErrorCode, type PageAllocStats, type PhysRange, type Placement,
 } from "./kernel/page-alloc.js";
 export { LockdepError, type LockdepMode } from "./kernel/ptlock.js";
-export { ptdump, ptdumpRanges, type PtdumpRange } from "./kernel/ptdump.js";
+export { ptdump, ptdumpRanges, type PtdumpRange } from "./kernel/x86/ptdump.js";
 
 // ── The paravirt hooks (struct pv_mmu_ops) the kernel side writes through, and their backends.
 export {

@@ -25,10 +25,10 @@
  * backed only when someone writes to it.
  */
 import type { PhysMem } from "../phys/phys-mem.js";
+import { FreeArea, forEachAlignedBlock, lowerBound, MAX_PAGE_ORDER, type Placement } from "./free-area.js";
 import { PAGE_SIZE, type Pfn, type PhysAddr } from "./types.js";
 
-/** Largest order (Linux MAX_PAGE_ORDER, formerly MAX_ORDER - 1): 2^10 pages = 4 MiB. */
-export const MAX_PAGE_ORDER = 10;
+export { MAX_PAGE_ORDER, type Placement };
 
 /** A range of physical bytes [start, end). */
 export interface PhysRange { start: PhysAddr; end: PhysAddr }
@@ -37,8 +37,6 @@ export interface PhysRange { start: PhysAddr; end: PhysAddr }
 export interface MemoryMapEntry extends PhysRange {
   type: "usable" | "reserved" | "acpi" | "nvs" | "unusable";
 }
-
-export type Placement = "bottom-up" | "top-down";
 
 export interface AllocOptions {
   /** Overrides the allocator's default placement for this call. */
@@ -89,18 +87,20 @@ export interface PageAllocStats {
 
 const hex = (n: number): string => "0x" + n.toString(16);
 
-/** Index of the first element ≥ x in a sorted array. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) { const mid = (lo + hi) >>> 1; if (a[mid]! < x) lo = mid + 1; else hi = mid; }
-  return lo;
+/** Pfn ranges sorted, with overlapping or touching ones merged (copies; the input is not changed). */
+function mergeRanges(ranges: readonly { start: Pfn; end: Pfn }[]): { start: Pfn; end: Pfn }[] {
+  const merged: { start: Pfn; end: Pfn }[] = [];
+  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else merged.push({ ...r });
+  }
+  return merged;
 }
 
 export class PageAllocator {
-  /** Per order: start pfns of free blocks, sorted ascending (address-ordered placement). */
-  private readonly freeLists: number[][] = [];
-  /** pfn of a free block's first frame → its order (the PageBuddy + buddy_order of Linux). */
-  private readonly freeHead = new Map<Pfn, number>();
+  /** The free blocks (address-ordered placement). */
+  private readonly free = new FreeArea();
   /** pfn of an allocated block's first frame → its order. */
   private readonly allocated = new Map<Pfn, number>();
   /** Reserved ranges in pfns [start, end), disjoint, sorted. */
@@ -121,7 +121,6 @@ export class PageAllocator {
   constructor(opts: PageAllocatorOptions) {
     this.phys = opts.phys;
     this.placement = opts.placement ?? "bottom-up";
-    for (let o = 0; o <= MAX_PAGE_ORDER; o++) this.freeLists.push([]);
     const ranges: { start: Pfn; end: Pfn }[] = [];
     for (const r of opts.map) {
       if ("type" in r && r.type !== "usable") continue;
@@ -134,13 +133,7 @@ export class PageAllocator {
       const s = Math.ceil(r.start / PAGE_SIZE), e = Math.floor(r.end / PAGE_SIZE);
       if (e > s) ranges.push({ start: s, end: e });
     }
-    ranges.sort((a, b) => a.start - b.start);
-    const merged: { start: Pfn; end: Pfn }[] = [];
-    for (const r of ranges) {
-      const last = merged[merged.length - 1];
-      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-      else merged.push({ ...r });
-    }
+    const merged = mergeRanges(ranges);
     this.usable = merged;
     for (const r of merged) {
       this.addRange(r.start, r.end);
@@ -159,7 +152,7 @@ export class PageAllocator {
     this.checkOrder(order);
     const attempt = ++this.allocCount;
     if (this.failAt.delete(attempt)) { this.failCount++; return null; }
-    const pfn = this.take(order, opts);
+    const pfn = this.free.take(order, { ...opts, placement: opts.placement ?? this.placement });
     if (pfn === null) { this.failCount++; return null; }
     this.allocated.set(pfn, order);
     this.nrFree -= 1 << order;
@@ -190,7 +183,7 @@ export class PageAllocator {
     this.allocated.delete(pfn);
     this.nrAllocated -= 1 << order;
     this.nrFree += 1 << order;
-    this.freeMerge(pfn, order);
+    this.free.merge(pfn, order);
   }
 
   freePage(pfn: Pfn): void { this.freePages(pfn, 0); }
@@ -223,7 +216,7 @@ export class PageAllocator {
     for (const u of this.usable) {
       const a = Math.max(s, u.start), b = Math.min(e, u.end);
       if (a >= b) continue;
-      taken += this.carveFree(a, b);
+      taken += this.free.carve(a, b);
       this.addReserved(a, b);
     }
     this.nrFree -= taken;
@@ -249,7 +242,7 @@ export class PageAllocator {
       if (r.end <= s || r.start >= e) { next.push(r); continue; }
       if (r.start < s) next.push({ start: r.start, end: s });
       if (r.end > e) next.push({ start: e, end: r.end });
-      this.freeSpan(Math.max(s, r.start), Math.min(e, r.end));
+      forEachAlignedBlock(Math.max(s, r.start), Math.min(e, r.end), (p, o) => this.free.merge(p, o));
     }
     this.reserved = next;
     this.nrFree += covered;
@@ -287,7 +280,7 @@ export class PageAllocator {
     for (const r of this.reserved) reservedPages += r.end - r.start;
     return {
       managedPages: this.nrManaged, freePages: this.nrFree, allocatedPages: this.nrAllocated,
-      reservedPages, freeBlocks: this.freeLists.map((l) => l.length),
+      reservedPages, freeBlocks: Array.from({ length: MAX_PAGE_ORDER + 1 }, (_, o) => this.free.blocks(o).length),
       allocations: this.allocCount - this.failCount, failures: this.failCount,
     };
   }
@@ -302,17 +295,17 @@ export class PageAllocator {
     const spans: [number, number, string][] = [];
     let free = 0;
     for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
-      for (const p of this.freeLists[o]!) {
+      for (const p of this.free.blocks(o)) {
         if (p % (1 << o) !== 0) throw new Error(`free block ${hex(p)} of order ${o} is misaligned`);
-        if (this.freeHead.get(p) !== o) throw new Error(`free list and head map disagree at ${hex(p)}`);
+        if (this.free.orderAt(p) !== o) throw new Error(`free list and head map disagree at ${hex(p)}`);
         const b = p ^ (1 << o);
-        if (o < MAX_PAGE_ORDER && this.freeHead.get(b) === o) throw new Error(`free buddies ${hex(p)}/${hex(b)} of order ${o} not merged`);
+        if (o < MAX_PAGE_ORDER && this.free.orderAt(b) === o) throw new Error(`free buddies ${hex(p)}/${hex(b)} of order ${o} not merged`);
         if (!this.usable.some((u) => u.start <= p && p + (1 << o) <= u.end)) throw new Error(`free block ${hex(p)} outside usable memory`);
         spans.push([p, p + (1 << o), "free"]);
         free += 1 << o;
       }
     }
-    if (this.freeHead.size !== spans.length) throw new Error("stale entries in the free head map");
+    if (this.free.size !== spans.length) throw new Error("stale entries in the free head map");
     let alloc = 0;
     for (const [p, o] of this.allocated) { spans.push([p, p + (1 << o), "allocated"]); alloc += 1 << o; }
     let res = 0;
@@ -339,7 +332,7 @@ export class PageAllocator {
   private whyNotAllocated(pfn: Pfn): PageAllocError {
     if (this.isReserved(pfn))
       return new PageAllocError("free-reserved", `free of pfn ${hex(pfn)}: the frame is reserved, not allocated`);
-    if (this.freeBlockContaining(pfn) !== null)
+    if (this.free.containing(pfn) !== null)
       return new PageAllocError("double-free", `double free of pfn ${hex(pfn)}: the frame is already free`);
     for (const [p, o] of this.allocated)
       if (p < pfn && pfn < p + (1 << o))
@@ -348,152 +341,15 @@ export class PageAllocator {
     return new PageAllocError("not-allocated", `free of pfn ${hex(pfn)}: the frame was never allocated (or is not managed memory)`);
   }
 
-  private freeBlockContaining(pfn: Pfn): { start: Pfn; order: number } | null {
-    for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
-      const start = pfn - (pfn % (1 << o));
-      if (this.freeHead.get(start) === o) return { start, order: o };
-    }
-    return null;
-  }
-
-  private listInsert(pfn: Pfn, order: number): void {
-    const l = this.freeLists[order]!;
-    l.splice(lowerBound(l, pfn), 0, pfn);
-    this.freeHead.set(pfn, order);
-  }
-
-  private listRemove(pfn: Pfn, order: number): void {
-    const l = this.freeLists[order]!;
-    const i = lowerBound(l, pfn);
-    if (l[i] !== pfn) throw new Error(`internal: free block ${hex(pfn)} missing from order-${order} list`);
-    l.splice(i, 1);
-    this.freeHead.delete(pfn);
-  }
-
-  /** __free_one_page: merge with free buddies as far as possible, then insert. */
-  private freeMerge(pfn: Pfn, order: number): void {
-    while (order < MAX_PAGE_ORDER) {
-      const buddy = pfn ^ (1 << order);
-      if (this.freeHead.get(buddy) !== order) break;
-      this.listRemove(buddy, order);
-      pfn = Math.min(pfn, buddy);
-      order++;
-    }
-    this.listInsert(pfn, order);
-  }
-
   /** Seed [s, e) as free with maximal aligned blocks (__free_pages_memory). */
   private addRange(s: Pfn, e: Pfn): void {
-    for (let p = s; p < e;) {
-      let o = MAX_PAGE_ORDER;
-      while (o > 0 && (p % (1 << o) !== 0 || p + (1 << o) > e)) o--;
-      this.listInsert(p, o);
+    forEachAlignedBlock(s, e, (p, o) => {
+      this.free.insert(p, o);
       this.nrFree += 1 << o;
-      p += 1 << o;
-    }
+    });
   }
 
-  /** Remove every free frame in [s, e) from the free lists; returns how many. */
-  private carveFree(s: Pfn, e: Pfn): number {
-    let taken = 0;
-    for (let o = MAX_PAGE_ORDER; o >= 0; o--) {
-      const l = this.freeLists[o]!;
-      // Blocks that may overlap: start in [s - 2^o + 1, e).
-      let i = lowerBound(l, s - (1 << o) + 1);
-      const hits: number[] = [];
-      for (; i < l.length && l[i]! < e; i++) hits.push(l[i]!);
-      for (const p of hits) {
-        this.listRemove(p, o);
-        const a = Math.max(p, s), b = Math.min(p + (1 << o), e);
-        taken += b - a;
-        if (p < a) this.addPieces(p, a);
-        if (b < p + (1 << o)) this.addPieces(b, p + (1 << o));
-      }
-    }
-    return taken;
-  }
-
-  /** Return a span to the free lists as aligned blocks, merging with buddies. */
-  private freeSpan(s: Pfn, e: Pfn): void {
-    for (let p = s; p < e;) {
-      let o = MAX_PAGE_ORDER;
-      while (o > 0 && (p % (1 << o) !== 0 || p + (1 << o) > e)) o--;
-      this.freeMerge(p, o);
-      p += 1 << o;
-    }
-  }
-
-  /** Re-insert a free span (without touching counters) as maximal aligned blocks. */
-  private addPieces(s: Pfn, e: Pfn): void {
-    for (let p = s; p < e;) {
-      let o = MAX_PAGE_ORDER;
-      while (o > 0 && (p % (1 << o) !== 0 || p + (1 << o) > e)) o--;
-      this.listInsert(p, o);
-      p += 1 << o;
-    }
-  }
-
-  private addReserved(s: Pfn, e: Pfn): void {
-    const all = [...this.reserved, { start: s, end: e }].sort((a, b) => a.start - b.start);
-    const merged: { start: Pfn; end: Pfn }[] = [];
-    for (const r of all) {
-      const last = merged[merged.length - 1];
-      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-      else merged.push({ ...r });
-    }
-    this.reserved = merged;
-  }
-
-  /**
-   * Find and take the block: among all free blocks of order ≥ `order`, the
-   * 2^order-aligned piece that lies inside [minAddr, maxAddr) and is lowest
-   * (bottom-up) or highest (top-down). Then split the containing block so
-   * that only that piece is taken (expand()).
-   */
-  private take(order: number, opts: AllocOptions): Pfn | null {
-    const size = 1 << order;
-    const topDown = (opts.placement ?? this.placement) === "top-down";
-    const minPfn = Math.ceil((opts.minAddr ?? 0) / PAGE_SIZE);
-    const maxPfn = opts.maxAddr === undefined ? Infinity : Math.floor(opts.maxAddr / PAGE_SIZE);
-    let best: { piece: Pfn; block: Pfn; blockOrder: number } | null = null;
-    for (let o = order; o <= MAX_PAGE_ORDER; o++) {
-      const l = this.freeLists[o]!;
-      if (l.length === 0) continue;
-      const bsize = 1 << o;
-      if (topDown) {
-        for (let i = maxPfn === Infinity ? l.length - 1 : lowerBound(l, maxPfn) - 1; i >= 0; i--) {
-          const b = l[i]!;
-          if (b + bsize <= minPfn) break;
-          const hi = Math.min(b + bsize, maxPfn);
-          const piece = Math.floor((hi - size) / size) * size;
-          if (piece >= Math.max(b, minPfn)) {
-            if (!best || piece > best.piece) best = { piece, block: b, blockOrder: o };
-            break;
-          }
-        }
-      } else {
-        for (let i = lowerBound(l, minPfn - bsize + 1); i < l.length; i++) {
-          const b = l[i]!;
-          if (b >= maxPfn) break;
-          const piece = Math.ceil(Math.max(b, minPfn) / size) * size;
-          if (piece + size <= Math.min(b + bsize, maxPfn)) {
-            if (!best || piece < best.piece) best = { piece, block: b, blockOrder: o };
-            break;
-          }
-        }
-      }
-    }
-    if (!best) return null;
-    // expand(): halve the block, keep the half holding the piece, free the other.
-    this.listRemove(best.block, best.blockOrder);
-    let b = best.block;
-    for (let o = best.blockOrder; o > order; o--) {
-      const half = 1 << (o - 1);
-      if (best.piece < b + half) this.listInsert(b + half, o - 1);
-      else { this.listInsert(b, o - 1); b += half; }
-    }
-    return b;
-  }
+  private addReserved(s: Pfn, e: Pfn): void { this.reserved = mergeRanges([...this.reserved, { start: s, end: e }]); }
 }
 
 /** The usable ranges of a memory map, in bytes (for callers that print them). */

@@ -25,3 +25,13 @@ export const physToPfn = (pa: PhysAddr): Pfn => Math.floor(pa / PAGE_SIZE);
 export const enum PgtLevel { Pte = 0, Pmd = 1, Pud = 2, P4d = 3, Pgd = 4 }
 
 export const PGT_LEVEL_NAMES = ["pte", "pmd", "pud", "p4d", "pgd"] as const;
+
+/** One table of a page-table tree, as a walk sees it. */
+export interface TableGeometry {
+  /** Level of this table. */
+  readonly level: PgtLevel;
+  /** VA bit where this table's index starts. */
+  readonly shift: number;
+  /** Number of entries (PTRS_PER_*). */
+  readonly entries: number;
+}

@@ -21,7 +21,7 @@ import { type BootInput, BootInputError, inputFromMem } from "../boot/input.js";
 import { E820Type } from "../boot/e820.js";
 import type { BootPlan } from "../boot/plan.js";
 import { PageAllocator } from "../kernel/page-alloc.js";
-import type { Kernel } from "../kernel/kernel.js";
+import type { Kernel } from "../kernel/x86/kernel.js";
 import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import type { PhysMem } from "../phys/phys-mem.js";
 

@@ -6,8 +6,9 @@
  * heap touched twice. It lives here rather than in src/kernel because it
  * boots a run machine (src/run/machine.ts).
  */
-import type { Kernel } from "../kernel/kernel.js";
-import { type Mm, SZ_4K } from "../kernel/mm.js";
+import { SZ_4K } from "../kernel/mm.js";
+import type { Kernel } from "../kernel/x86/kernel.js";
+import type { X86Mm as Mm } from "../kernel/x86/mm.js";
 import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import { Machine } from "./machine.js";
 

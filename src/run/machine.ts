@@ -8,8 +8,9 @@
  */
 import { createEngine, type Engine, type EngineName, type Semantics } from "../engine/index.js";
 import type { TlbConfig } from "../tlb/config.js";
-import { Kernel } from "../kernel/kernel.js";
-import { type FaultResult, type Mm, SZ_2M, SZ_4K } from "../kernel/mm.js";
+import { Kernel } from "../kernel/x86/kernel.js";
+import { type FaultResult, SZ_2M, SZ_4K } from "../kernel/mm.js";
+import type { X86Mm as Mm } from "../kernel/x86/mm.js";
 import { x86ControlFor } from "../kernel/x86/pgtable.js";
 import { GEOMETRY, type PagingMode } from "../kernel/x86/pgtable-types.js";
 import { type BootInfo, bootDirectMap, bootInput, type BootStrategy, plannerSupports, prepareBoot } from "./boot-map.js";

@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Mem } from "../../src/abi.js";
 import { createEngine, type Engine, type S390Methods } from "../../src/engine/index.js";
-import { Kernel } from "../../src/kernel/kernel.js";
+import { Kernel } from "../../src/kernel/x86/kernel.js";
 import * as s390 from "../../src/kernel/s390/index.js";
 import { fuzzParams } from "../fuzz.js";
 import { A, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LME, EFER_NXE, P, RW, US } from "../x86/tables.js";

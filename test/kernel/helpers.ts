@@ -2,7 +2,7 @@
 // mode) and a shadow TLB that holds the kernel to the SDM's invalidation rules.
 import { Access, FaultKind } from "../../src/abi.js";
 import { createEngine, type Engine, type EngineName } from "../../src/engine/index.js";
-import { Kernel, type KernelOptions } from "../../src/kernel/kernel.js";
+import { Kernel, type KernelOptions } from "../../src/kernel/x86/kernel.js";
 import { x86ControlFor } from "../../src/kernel/x86/pgtable.js";
 import { X86_CR4_PCIDE, type PagingMode } from "../../src/kernel/x86/pgtable-types.js";
 import type { MmuCpu } from "../../src/paravirt/ops.js";

@@ -8,7 +8,8 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { Access, FaultKind, PfErr } from "../../src/abi.js";
 import { KernelOomError } from "../../src/kernel/kernel.js";
-import { PROT_NONE, PROT_WRITE, SZ_2M, SZ_4K, SZ_4M, type Mm } from "../../src/kernel/mm.js";
+import { PROT_NONE, PROT_WRITE, SZ_2M, SZ_4K, SZ_4M } from "../../src/kernel/mm.js";
+import type { X86Mm as Mm } from "../../src/kernel/x86/mm.js";
 import { machine, MODES } from "./helpers.js";
 
 const RUNS = Number(process.env.WASMMU_MODEL_RUNS ?? 100);

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { Access, FaultKind, PfErr } from "../../src/abi.js";
 import { ENGINE_NAMES } from "../../src/engine/index.js";
 import { KernelOomError } from "../../src/kernel/kernel.js";
-import { SZ_1G, SZ_2M, SZ_4K, SZ_4M, type Mm } from "../../src/kernel/mm.js";
+import { SZ_1G, SZ_2M, SZ_4K, SZ_4M } from "../../src/kernel/mm.js";
+import type { X86Mm as Mm } from "../../src/kernel/x86/mm.js";
 import { BusError } from "../../src/phys/phys-mem.js";
 import { machine, MODES, type Machine } from "./helpers.js";
 
@@ -301,7 +302,7 @@ describe.each(ENGINE_NAMES)("fixmap and lazy MMU mode (%s engine)", (engine) => 
   it("pte-table loops run in lazy MMU mode, balanced, with the writes inside", async () => {
     const { recordingMmuOps } = await import("../../src/paravirt/recording.js");
     const { NativeMmuOps } = await import("../../src/paravirt/native.js");
-    const { Kernel } = await import("../../src/kernel/kernel.js");
+    const { Kernel } = await import("../../src/kernel/x86/kernel.js");
     const { createEngine } = await import("../../src/engine/index.js");
     const e = await createEngine(engine, { physSize: 16 << 20 });
     const ops = recordingMmuOps(new NativeMmuOps({ phys: e.phys, cpu: e }));

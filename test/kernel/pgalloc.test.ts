@@ -1,10 +1,11 @@
 // SPEC C.4: x86 pgd_alloc / pgd_free, kernel-PMD sharing, pgd_list, hooks.
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engine/index.js";
-import { Kernel, KernelBugError, KernelOomError } from "../../src/kernel/kernel.js";
+import { KernelBugError, KernelOomError } from "../../src/kernel/kernel.js";
+import { Kernel } from "../../src/kernel/x86/kernel.js";
 import { NativeMmuOps } from "../../src/paravirt/native.js";
 import { recordingMmuOps } from "../../src/paravirt/recording.js";
-import { entryPtr, readEntry } from "../../src/kernel/x86/pgalloc.js";
+import { entryPtr, readEntry } from "../../src/kernel/x86/entry.js";
 import { _PAGE_PRESENT, entryAddr, type PagingMode } from "../../src/kernel/x86/pgtable-types.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measurePageTableCost, pageSizesFor } from "../../src/kernel/pgtable-cost.js";
+import { measurePageTableCost, pageSizesFor } from "../../src/kernel/x86/pgtable-cost.js";
 
 describe("page-table memory per GiB mapped", () => {
   it("page sizes per mode", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SZ_2M, SZ_4K } from "../../src/kernel/mm.js";
-import { ptdump, ptdumpRanges } from "../../src/kernel/ptdump.js";
+import { ptdump, ptdumpRanges } from "../../src/kernel/x86/ptdump.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 import { machine } from "./helpers.js";
 

@@ -1,15 +1,16 @@
 // SPEC F.4: split page-table locks, the pte_offset_map family, ctor failure.
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engine/index.js";
-import { Kernel } from "../../src/kernel/kernel.js";
-import type { Mm } from "../../src/kernel/mm.js";
+import { Kernel } from "../../src/kernel/x86/kernel.js";
+import type { X86Mm as Mm } from "../../src/kernel/x86/mm.js";
 import {
-  __pteAlloc, pmdDepth, pmdLock, pmdLockptr, pteLockptr, pteOffsetMap, pteOffsetMapLock, pteOffsetMapRoNolock,
+  __pteAlloc, pmdLock, pmdLockptr, pteLockptr, pteOffsetMap, pteOffsetMapLock, pteOffsetMapRoNolock,
   pteOffsetMapRwNolock, pteUnmap, pteUnmapUnlock, setPteAt,
 } from "../../src/kernel/pgtable-generic.js";
 import { LockdepError } from "../../src/kernel/ptlock.js";
 import { PgtLevel } from "../../src/kernel/types.js";
-import { entryLockptr, entryPtr, paravirtRelease, populate, pteAllocOne, readEntry, setEntry } from "../../src/kernel/x86/pgalloc.js";
+import { entryLockptr, entryPtr, pmdDepth, readEntry, setEntry } from "../../src/kernel/x86/entry.js";
+import { paravirtRelease, populate, pteAllocOne } from "../../src/kernel/x86/pgalloc.js";
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, entryAddr } from "../../src/kernel/x86/pgtable-types.js";
 
 const MiB = 1 << 20;

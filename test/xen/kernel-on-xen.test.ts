@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { Access } from "../../src/abi.js";
 import { createEngine, ENGINE_NAMES, type Engine, type EngineName } from "../../src/engine/index.js";
-import { Kernel } from "../../src/kernel/kernel.js";
+import { Kernel } from "../../src/kernel/x86/kernel.js";
 import { PageAllocator } from "../../src/kernel/page-alloc.js";
 import { NativeMmuOps } from "../../src/paravirt/native.js";
 import { recordingMmuOps, type RecordingMmuOps } from "../../src/paravirt/recording.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseCountIn } from "../parse.js";
-import { pageTableCosts } from "../../kernel/pgtable-cost.js";
+import { pageTableCosts } from "../../kernel/x86/pgtable-cost.js";
 
 const human = (n: number): string =>
   n >= 2 ** 30 && n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : n >= 2 ** 20 && n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB`

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ptdump } from "../../kernel/ptdump.js";
+import { ptdump } from "../../kernel/x86/ptdump.js";
 import type { PagingMode } from "../../kernel/x86/pgtable-types.js";
 import { exampleAddressSpace } from "../../run/example-mm.js";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ptdump } from "../../kernel/ptdump.js";
+import { ptdump } from "../../kernel/x86/ptdump.js";
 import { formatReport } from "../../run/report.js";
 import { runTrace } from "../../run/run-trace.js";
 import { addRunOptions, type RunFlags, runOptions } from "../run-options.js";

@@ -1,6 +1,6 @@
 /**
  * CRST tables — the region and segment tables (arch/s390/mm/pgalloc.c,
- * arch/s390/include/asm/pgalloc.h; SPEC A.4).
+ * arch/s390/include/asm/pgalloc.h).
  *
  * A CRST table has 2048 entries of 8 bytes: 16 KiB, an order-2 allocation,
  * never fragmented. It is initialised to its level's empty entry (invalid,
@@ -15,10 +15,11 @@
  */
 import type { PtDesc } from "../ptdesc.js";
 import type { PhysAddr } from "../types.js";
+import { ENOMEM } from "../errno.js";
 import { S390Error } from "./errors.js";
 import type { S390Mm } from "./mm.js";
 import {
-  _ASCE_TABLE_LENGTH, _ASCE_TYPE_REGION1, _ASCE_TYPE_REGION2, _ASCE_USER_BITS, _REGION1_ENTRY, _REGION1_ENTRY_EMPTY,
+  _ASCE_TABLE_LENGTH, _ASCE_TYPE_MASK, _ASCE_TYPE_REGION1, _ASCE_TYPE_REGION2, _ASCE_USER_BITS, _REGION1_ENTRY, _REGION1_ENTRY_EMPTY,
   _REGION1_SIZE, _REGION2_ENTRY, _REGION2_ENTRY_EMPTY, _REGION2_SIZE, _REGION3_ENTRY_EMPTY, _SEGMENT_ENTRY_EMPTY,
   CRST_ALLOC_ORDER, CRST_ENTRIES, hex, TASK_SIZE_MAX,
 } from "./pgtable-bits.js";
@@ -39,47 +40,32 @@ export function crstTableFree(mm: S390Mm, pt: PtDesc): void {
   mm.k.ptdescs.pagetableFree(pt);
 }
 
-/** pmd_alloc_one: a segment table, its split pmd lock (which may fail), accounting. */
-export function pmdAllocOne(mm: S390Mm): PtDesc | null {
+/** A CRST table of one level: allocated, every entry `empty`, constructed; null when out of memory (or the ctor failed). */
+function crstAllocOne(mm: S390Mm, empty: bigint, ctor: (pt: PtDesc) => boolean): PtDesc | null {
   const pt = crstTableAlloc(mm);
   if (!pt) return null;
-  crstTableInit(mm, pt.pa, _SEGMENT_ENTRY_EMPTY);
-  if (!mm.k.ptdescs.pmdCtor(mm, pt)) { mm.k.ptdescs.pagetableFree(pt); return null; }
+  crstTableInit(mm, pt.pa, empty);
+  if (!ctor(pt)) { mm.k.ptdescs.pagetableFree(pt); return null; }
   return pt;
 }
+
+/** pmd_alloc_one: a segment table, its split pmd lock (which may fail), accounting. */
+export const pmdAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _SEGMENT_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pmdCtor(mm, pt));
 
 /** pud_alloc_one: a region-third table. */
-export function pudAllocOne(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION3_ENTRY_EMPTY);
-  mm.k.ptdescs.pudCtor(mm, pt);
-  return pt;
-}
+export const pudAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION3_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pudCtor(mm, pt));
 
 /** p4d_alloc_one: a region-second table. */
-export function p4dAllocOne(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION2_ENTRY_EMPTY);
-  mm.k.ptdescs.p4dCtor(mm, pt);
-  return pt;
-}
+export const p4dAllocOne = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION2_ENTRY_EMPTY, (pt) => mm.k.ptdescs.p4dCtor(mm, pt));
 
 /** pgd_alloc for a new mm: the region-third top table of a 3-level space. */
-export function pgdAlloc(mm: S390Mm): PtDesc | null {
-  const pt = crstTableAlloc(mm);
-  if (!pt) return null;
-  crstTableInit(mm, pt.pa, _REGION3_ENTRY_EMPTY);
-  mm.k.ptdescs.pgdCtor(mm, pt);
-  return pt;
-}
+export const pgdAlloc = (mm: S390Mm): PtDesc | null => crstAllocOne(mm, _REGION3_ENTRY_EMPTY, (pt) => mm.k.ptdescs.pgdCtor(mm, pt));
 
 /**
  * crst_table_upgrade(mm, end), modern form: from 3 levels to 4 (end > 2^42)
  * or 5 (end > 2^53) in one step. Returns 0, or −ENOMEM with the mm unchanged.
  */
-export function crstTableUpgrade(mm: S390Mm, end: bigint): 0 | -12 {
+export function crstTableUpgrade(mm: S390Mm, end: bigint): 0 | typeof ENOMEM {
   const k = mm.k;
   if (mm.asceLimit < _REGION2_SIZE)
     throw new S390Error("EINVAL", `crst_table_upgrade: asce_limit ${hex(mm.asceLimit)} is below 2^42 (VM_BUG_ON)`);
@@ -89,14 +75,14 @@ export function crstTableUpgrade(mm: S390Mm, end: bigint): 0 | -12 {
   let p4d: PtDesc | null = null, pgd: PtDesc | null = null;
   if (mm.asceLimit === _REGION2_SIZE) {
     p4d = crstTableAlloc(mm);
-    if (!p4d) return -12;
+    if (!p4d) return ENOMEM;
     crstTableInit(mm, p4d.pa, _REGION2_ENTRY_EMPTY);
   }
   if (end > _REGION1_SIZE) {
     pgd = crstTableAlloc(mm);
     if (!pgd) {
       if (p4d) k.ptdescs.pagetableFree(p4d);
-      return -12;
+      return ENOMEM;
     }
     crstTableInit(mm, pgd.pa, _REGION1_ENTRY_EMPTY);
   }
@@ -126,4 +112,4 @@ export function crstTableUpgrade(mm: S390Mm, end: bigint): 0 | -12 {
 }
 
 /** The table level of a new mm's top and the DAT level numbers (3 R1 … 0 segment). */
-export const asceLevel = (asce: bigint): 0 | 1 | 2 | 3 => Number((asce & 0x0cn) >> 2n) as 0 | 1 | 2 | 3;
+export const asceLevel = (asce: bigint): 0 | 1 | 2 | 3 => Number((asce & _ASCE_TYPE_MASK) >> 2n) as 0 | 1 | 2 | 3;

@@ -6,18 +6,15 @@
  * before anything changes. A kernel BUG is a KernelBugError (../kernel.ts).
  */
 
-/** Linux errno values the s390 code returns (include/uapi/asm-generic/errno-base.h). */
-export const EFAULT = -14;
-export const ENOMEM = -12;
-export const EINVAL = -22;
-export const EEXIST = -17;
-export const EAGAIN = -11;
+/** The errno values the s390 code returns. */
+export { EAGAIN, EEXIST, EFAULT, EINVAL, ENOMEM } from "../errno.js";
 
 export type S390ErrorCode = "EINVAL" | "EFAULT" | "ENOMEM" | "EEXIST" | "EBUSY";
 
 export class S390Error extends Error {
   constructor(readonly code: S390ErrorCode, message: string) {
-    super(`${message} (${code})`);
+    // A message that already ends by naming its errno (the generic mm's) keeps it once.
+    super(message.endsWith(`(${code})`) ? message : `${message} (${code})`);
     this.name = "S390Error";
   }
 }

@@ -34,14 +34,18 @@ import {
   _ASCE_TABLE_LENGTH, _ASCE_TYPE_MASK, _ASCE_TYPE_REGION1, _ASCE_TYPE_REGION2, _ASCE_TYPE_REGION3, _ASCE_TYPE_SEGMENT,
   _ASCE_USER_BITS, _REGION1_ENTRY_EMPTY, _REGION2_ENTRY_EMPTY, _REGION3_ENTRY_EMPTY, _REGION_ENTRY_INVALID,
   _REGION_ENTRY_LENGTH, _REGION_ENTRY_ORIGIN, _REGION_ENTRY_TYPE_MASK, _SEGMENT_ENTRY_EMPTY, _SEGMENT_ENTRY_INVALID,
-  _SEGMENT_ENTRY_LARGE, _SEGMENT_ENTRY_ORIGIN, CRST_BYTES, hex, TASK_SIZE_MAX,
+  _SEGMENT_ENTRY_LARGE, _SEGMENT_ENTRY_ORIGIN, _REGION1_SHIFT, _REGION1_SIZE, _REGION2_SHIFT, _REGION2_SIZE, _REGION3_SHIFT,
+  _REGION3_SIZE, _SEGMENT_SHIFT, _SEGMENT_SIZE, CRST_BYTES, CRST_ENTRIES, hex, PAGE_TABLE_SIZE, TASK_SIZE_MAX,
 } from "./pgtable-bits.js";
 import { ptepGet, ptepSetNotify, PGSTE_IN_BIT } from "./pgtable.js";
 import { _PAGE_INVALID, _PAGE_PROTECT } from "./pgtable-bits.js";
 
-const PMD_SHIFT = 20n;
-const PMD_SIZE = 1n << PMD_SHIFT;
+const PMD_SHIFT = _SEGMENT_SHIFT;
+const PMD_SIZE = _SEGMENT_SIZE;
 const U64_MAX = (1n << 64n) - 1n;
+/** Index bits of a region or segment table (2048 entries). */
+const CRST_INDEX_MASK = BigInt(CRST_ENTRIES - 1);
+const PAGE_OFFSET_MASK = BigInt(PAGE_SIZE - 1);
 
 let nextGmapId = 1;
 
@@ -110,9 +114,9 @@ export function gmapCreate(mm: S390Mm, limit: bigint): Gmap | null {
   if (!mm.hasPgste) throw new KernelBugError(`gmap_create: mm ${mm.id} has no PGSTEs (KVM needs mm_alloc_pgste)`);
   if (limit < 0n || limit > U64_MAX) throw new RangeError(`gmap_create: limit ${limit} is not a 64-bit address`);
   let atype: bigint, etype: bigint, end: bigint;
-  if (limit < 1n << 31n) { end = (1n << 31n) - 1n; atype = _ASCE_TYPE_SEGMENT; etype = _SEGMENT_ENTRY_EMPTY; }
-  else if (limit < 1n << 42n) { end = (1n << 42n) - 1n; atype = _ASCE_TYPE_REGION3; etype = _REGION3_ENTRY_EMPTY; }
-  else if (limit < 1n << 53n) { end = (1n << 53n) - 1n; atype = _ASCE_TYPE_REGION2; etype = _REGION2_ENTRY_EMPTY; }
+  if (limit < _REGION3_SIZE) { end = _REGION3_SIZE - 1n; atype = _ASCE_TYPE_SEGMENT; etype = _SEGMENT_ENTRY_EMPTY; }
+  else if (limit < _REGION2_SIZE) { end = _REGION2_SIZE - 1n; atype = _ASCE_TYPE_REGION3; etype = _REGION3_ENTRY_EMPTY; }
+  else if (limit < _REGION1_SIZE) { end = _REGION1_SIZE - 1n; atype = _ASCE_TYPE_REGION2; etype = _REGION2_ENTRY_EMPTY; }
   else { end = U64_MAX; atype = _ASCE_TYPE_REGION1; etype = _REGION1_ENTRY_EMPTY; }
   const pt = crstTableAlloc(mm);                        // gmap tables: no ctor, not process page tables
   if (!pt) return null;
@@ -243,17 +247,17 @@ export function __gmapLink(gmap: Gmap, gaddr: bigint, vmaddr: bigint): number {
   const type = gmap.asce & _ASCE_TYPE_MASK;
   const levels: [bigint, bigint, bigint, bigint][] = [
     // [asce type needed, index shift, init value of the table below, guest base mask]
-    [_ASCE_TYPE_REGION1, 53n, _REGION2_ENTRY_EMPTY, 0xffe0000000000000n],
-    [_ASCE_TYPE_REGION2, 42n, _REGION3_ENTRY_EMPTY, 0xfffffc0000000000n],
-    [_ASCE_TYPE_REGION3, 31n, _SEGMENT_ENTRY_EMPTY, 0xffffffff80000000n],
+    [_ASCE_TYPE_REGION1, _REGION1_SHIFT, _REGION2_ENTRY_EMPTY, U64_MAX & ~(_REGION1_SIZE - 1n)],
+    [_ASCE_TYPE_REGION2, _REGION2_SHIFT, _REGION3_ENTRY_EMPTY, U64_MAX & ~(_REGION2_SIZE - 1n)],
+    [_ASCE_TYPE_REGION3, _REGION3_SHIFT, _SEGMENT_ENTRY_EMPTY, U64_MAX & ~(_REGION3_SIZE - 1n)],
   ];
   for (const [need, shift, init, mask] of levels) {
     if (type < need) continue;
-    const entry = table + 8 * Number((gaddr >> shift) & 0x7ffn);
+    const entry = table + 8 * Number((gaddr >> shift) & CRST_INDEX_MASK);
     if ((read(gmap, entry) & _REGION_ENTRY_INVALID) && gmapAllocTable(gmap, entry, init, gaddr & mask)) return ENOMEM;
     table = Number(read(gmap, entry) & _REGION_ENTRY_ORIGIN);
   }
-  const entry = table + 8 * Number((gaddr >> PMD_SHIFT) & 0x7ffn);
+  const entry = table + 8 * Number((gaddr >> PMD_SHIFT) & CRST_INDEX_MASK);
   // Walk the parent mm's table to its segment entry.
   const pmdp = vmaddr < mm.asceLimit ? mm.pmdOffset(vmaddr, false) : null;
   if (pmdp === null) throw new KernelBugError(`__gmap_link: host ${hex(vmaddr)} has no segment table (VM_BUG_ON(pud_none))`);
@@ -313,7 +317,7 @@ export function __gmapSegmentGaddr(gmap: Gmap, entry: PhysAddr): bigint {
  */
 export function ptepNotify(mm: S390Mm, vmaddr: bigint, ptep: PhysAddr, bits: bigint): void {
   // The PTE index within its table gives the page within the 1 MiB segment.
-  const offset = BigInt((ptep & 0x7f8) / 8) * BigInt(PAGE_SIZE);
+  const offset = BigInt((ptep % PAGE_TABLE_SIZE) / 8) * BigInt(PAGE_SIZE);
   for (const gmap of mm.gmaps) {
     gmap.guestTableLock.lock();
     const entry = gmap.hostToGuest.get(vmaddr >> PMD_SHIFT);
@@ -331,7 +335,7 @@ export function ptepNotify(mm: S390Mm, vmaddr: bigint, ptep: PhysAddr, bits: big
  * and unprotected (else the page is tried again). -EINVAL if not page aligned.
  */
 export function gmapIpteNotify(gmap: Gmap, gaddr: bigint, len: bigint): number {
-  if ((gaddr & 0xfffn) || (len & 0xfffn)) return EINVAL;
+  if ((gaddr | len) & PAGE_OFFSET_MASK) return EINVAL;
   const mm = gmap.mm;
   let tries = 0;
   while (len > 0n) {
@@ -347,7 +351,7 @@ export function gmapIpteNotify(gmap: Gmap, gaddr: bigint, len: bigint): number {
       ptepSetNotify(mm, ptep);
       return true;
     });
-    if (done) { gaddr += 4096n; len -= 4096n; tries = 0; }
+    if (done) { gaddr += BigInt(PAGE_SIZE); len -= BigInt(PAGE_SIZE); tries = 0; }
     else if (++tries > 3) return EFAULT;                  // the model's bound on Linux's retry loop
   }
   return 0;

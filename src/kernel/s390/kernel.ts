@@ -11,29 +11,22 @@
 import { Access, S390Opt } from "../../abi.js";
 import { newTranslation, type Engine, type Translation } from "../../engine/engine.js";
 import type { S390Methods } from "../../engine/s390.js";
-import type { PhysMem } from "../../phys/phys-mem.js";
-import { PageAllocator } from "../page-alloc.js";
-import { PtDescTable } from "../ptdesc.js";
-import { Lockdep, type LockdepMode } from "../ptlock.js";
+import { KernelBase } from "../kernel.js";
+import type { PageAllocator } from "../page-alloc.js";
+import type { LockdepMode } from "../ptlock.js";
 import type { Gmap } from "./gmap.js";
 import type { S390Mm } from "./mm.js";
-import { checkFragmentInvariants, __tlbRemoveTable, type TableFree } from "./pgalloc.js";
+import { __tlbRemoveTable, type TableFree } from "./pgalloc.js";
+import { _PAGE_INVALID, PAGE_TABLE_SIZE, PAGE_TABLE_SIZE_31 } from "./pgtable-bits.js";
+import { FlagsTables } from "./pgtable-flags.js";
+import { FragmentTables } from "./pgtable-frag.js";
+import { FullPageTables, PGTABLE_PROFILES, type PgtableProfile, type PteTableProfile } from "./pgtable-profile.js";
 import { checkBool, checkOneOf } from "../../check.js";
 import { checkKernelOptions } from "../options.js";
 
 export type S390Engine = Engine & S390Methods;
 
-/**
- * PTE-table allocator (SPEC A.3, "Project choices"):
- *  - "fragref" (default, S390_FRAGREF 6.5–6.7): two 2 KiB tables per page,
- *    AA/PP bits in the low byte of ptdesc->pt_frag_refcount;
- *  - "refcount" (S390_REFCOUNT ~4.17–6.4): the same bits in the upper byte
- *    of page->_refcount;
- *  - "flags" (S390_FLAGS 2.6.25–2.6.3x): bits in page->flags, immediate frees;
- *    with `esa390` four 1 KiB tables per page (31-bit);
- *  - "fullPage" (S390_FULLPAGE ≈6.8+): every PTE table a whole page.
- */
-export type PgtableProfile = "fragref" | "refcount" | "flags" | "fullPage";
+export type { PgtableProfile };
 
 export interface S390KernelOptions {
   /** The CPU: an engine (its guest memory is the machine's RAM). */
@@ -63,13 +56,12 @@ export type GmapNotifier = (gmap: Gmap, start: bigint, end: bigint) => void;
 /** PSW of a user program in an ESA/390 kernel: DAT on (bit 5), 31-bit addressing (bit 32). */
 const ESA390_PSW = 0x0400_0000_8000_0000n;
 
-export class S390Kernel {
+export class S390Kernel extends KernelBase<S390Mm> {
   readonly engine: S390Engine;
-  readonly phys: PhysMem;
-  readonly alloc: PageAllocator;
-  readonly ptdescs: PtDescTable;
-  readonly lockdep: Lockdep;
+  /** The PTE-table allocator profile (default "fragref"; see pgtable-profile.ts) … */
   readonly profile: PgtableProfile;
+  /** … and its strategy, chosen here once. */
+  readonly pgtable: PteTableProfile;
   readonly esa390: boolean;
   debug: boolean;
   /** page->_refcount (S390_REFCOUNT: AA/PP in the upper byte). */
@@ -80,37 +72,29 @@ export class S390Kernel {
   readonly rcuPending: TableFree[] = [];
   readonly gmapNotifiers = new Set<GmapNotifier>();
   readonly tlbEvents: TlbEvent[] = [];
-  readonly mms = new Set<S390Mm>();
   /** The mm whose ASCE cpu 0 runs (null: none yet). */
   current: S390Mm | null = null;
-  private nextId = 1;
 
   constructor(opts: S390KernelOptions) {
     checkKernelOptions("S390Kernel", opts, ["engine", "profile", "esa390", "debug", "allocator"]);
     if (typeof opts.engine?.setS390 !== "function") throw new TypeError("S390Kernel: engine must be an engine (createEngine)");
-    if (opts.profile !== undefined) checkOneOf("S390Kernel", "profile", opts.profile, ["fragref", "refcount", "flags", "fullPage"]);
+    if (opts.profile !== undefined) checkOneOf("S390Kernel", "profile", opts.profile, PGTABLE_PROFILES);
     for (const k of ["esa390", "debug"] as const) if (opts[k] !== undefined) checkBool("S390Kernel", k, opts[k]);
+    const profile = opts.profile ?? "fragref";
+    const esa390 = opts.esa390 ?? false;
+    if (esa390 && profile !== "flags")
+      throw new RangeError(`esa390: 31-bit page tables exist only in the "flags" profile (S390_FLAGS), not "${profile}"`);
+    super({ phys: opts.engine.phys, allocator: opts.allocator, nrCpus: opts.nrCpus, splitPtlockCpus: opts.splitPtlockCpus,
+      lockdep: opts.lockdep, levels: 5 });
     this.engine = opts.engine;
-    this.phys = opts.engine.phys;
-    this.profile = opts.profile ?? "fragref";
-    this.esa390 = opts.esa390 ?? false;
-    if (this.esa390 && this.profile !== "flags")
-      throw new RangeError(`esa390: 31-bit page tables exist only in the "flags" profile (S390_FLAGS), not "${this.profile}"`);
+    this.profile = profile;
+    this.esa390 = esa390;
     this.debug = opts.debug ?? true;
-    this.lockdep = new Lockdep(opts.lockdep ?? "throw");
-    this.alloc = opts.allocator ?? new PageAllocator({ map: [{ start: 0, end: this.phys.size }], phys: this.phys });
-    this.ptdescs = new PtDescTable({
-      alloc: this.alloc, phys: this.phys, lockdep: this.lockdep, levels: 5,
-      ptlocks: { nrCpus: opts.nrCpus ?? 4, splitPtlockCpus: opts.splitPtlockCpus ?? 4 },
-    });
+    this.pgtable = profile === "flags" ? new FlagsTables(this) : profile === "fullPage" ? new FullPageTables(this) : new FragmentTables(this, profile);
   }
 
-  newMmId(): number { return this.nextId++; }
-
-  get nrPagetable(): number { return this.ptdescs.nrPagetable; }
-
-  /** Bytes of one PTE table under this profile. */
-  get pteTableBytes(): number { return this.esa390 ? 1024 : 2048; }
+  /** Bytes of one PTE table: 256 entries of 8 bytes, or of 4 in ESA/390. */
+  get pteTableBytes(): number { return this.esa390 ? PAGE_TABLE_SIZE_31 : PAGE_TABLE_SIZE; }
 
   /**
    * End the RCU grace period: every table queued by tlb_remove_table since
@@ -127,7 +111,7 @@ export class S390Kernel {
   pendingTablePointers(): number[] { return this.rcuPending.map((t) => t.ptr); }
 
   /** Run the fragment-invariant check if debug mode is on. */
-  debugCheck(): void { if (this.debug) checkFragmentInvariants(this); }
+  debugCheck(): void { if (this.debug) this.pgtable.checkInvariants(); }
 
   // ── the CPU ──────────────────────────────────────────────────────────
 
@@ -161,9 +145,10 @@ export class S390Kernel {
   /** IPTE: invalidate the PTE at `ptep` and purge translations of `addr`. */
   ipte(ptep: number, addr: bigint, asce: bigint): void {
     if (this.esa390) {
-      // The 4-byte ESA/390 entry: set its I bit, then purge (the core's IPTE
-      // knows the 64-bit format only; a full purge is a superset).
-      this.phys.write32(ptep, this.phys.read32(ptep, true) | 0x400, true);
+      // The 4-byte ESA/390 entry: set its I bit (the same 0x400 as in the
+      // 64-bit format), then purge (the core's IPTE knows the 64-bit format
+      // only; a full purge is a superset).
+      this.phys.write32(ptep, this.phys.read32(ptep, true) | Number(_PAGE_INVALID), true);
       this.engine.purgeTlb();
     } else this.engine.ipte(ptep, addr);
     this.tlbEvents.push({ op: "ipte", addr, ptep, asce });

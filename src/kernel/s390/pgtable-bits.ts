@@ -1,7 +1,7 @@
 /**
  * s390 page-table geometry, entry formats and the software young/dirty PTE
  * bits, as the kernel sees them (arch/s390/include/asm/pgtable.h, page.h;
- * SPEC A.1, A.5; PoP ch. 3 "Translation Tables").
+ * PoP ch. 3 "Translation Tables").
  *
  *   level     table           entries  size    entry maps   index bits
  *   pgd/p4d/  region 1/2/3    2048     16 KiB  8P/4T/2G     0x7ff << 53/42/31
@@ -46,6 +46,13 @@ export const _REGION1_SIZE = 1n << _REGION1_SHIFT;
 /** TASK_SIZE_MAX: the 5-level limit (2^64 − PAGE_SIZE). */
 export const TASK_SIZE_MAX = (1n << 64n) - 4096n;
 
+/** The end of an ESA/390 (31-bit) address space: one segment table of 2048 4-byte entries. */
+export const ESA390_LIMIT = 1n << 31n;
+/** An ESA/390 segment table: 2048 × 4 B = 8 KiB, an order-1 allocation. */
+export const SEGMENT_TABLE_ORDER_31 = 1;
+/** ESA/390 STD: the segment table's length in 64-byte units, minus one (127 for 2048 entries). */
+export const _STD_TABLE_LENGTH_31 = BigInt((CRST_ENTRIES * 4) / 64 - 1);
+
 // ── ASCE and region/segment entries (A.1 "Entry formats") ─────────────────
 
 export const _ASCE_ORIGIN = ~0xfffn;
@@ -87,6 +94,11 @@ export const _SEGMENT_ENTRY_INVALID = 0x20n;
 export const _SEGMENT_ENTRY_LARGE = 0x400n;
 export const _SEGMENT_ENTRY = 0n;
 export const _SEGMENT_ENTRY_EMPTY = _SEGMENT_ENTRY_INVALID;
+
+/** ESA/390 segment entry: a 31-bit page-table origin, 64-byte aligned … */
+export const _SEGMENT_ENTRY_ORIGIN_31 = ((1n << 31n) - 1n) & ~63n;
+/** … and the table's length in units of 16 entries, minus one (PTL). */
+export const _SEGMENT_ENTRY_PTL_31 = PTRS_PER_PTE / 16 - 1;
 
 // ── PTE bits (A.5, modern encoding) ──────────────────────────────────────
 
@@ -164,7 +176,7 @@ export function mkPtePhys(pa: number, prot: bigint): bigint {
   return pteMkyoung(BigInt(pa) | prot);
 }
 
-/** The software-bit invariant of a present PTE (SPEC A.5). */
+/** The software-bit invariant of a present PTE (the I/P rule above). */
 export function pteInvariantHolds(pte: bigint): boolean {
   if (!ptePresent(pte)) return true;
   const i = (pte & _PAGE_INVALID) !== 0n, p = (pte & _PAGE_PROTECT) !== 0n;

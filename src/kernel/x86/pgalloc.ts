@@ -1,112 +1,20 @@
 /**
  * x86 page-table page allocation and pgd management
- * (arch/x86/mm/pgtable.c, arch/x86/include/asm/pgalloc.h; SPEC C.2–C.3).
+ * (arch/x86/mm/pgtable.c, arch/x86/include/asm/pgalloc.h).
  *
  * Names follow the kernel: the level first, then the verb, in pairs —
  * pteAllocOne/pteFree, pgdCtor/pgdDtor, preallocatePmds/freePmds,
- * pgdListAdd/pgdListDel, pgdAlloc/pgdFree. Unwinding runs in the exact
- * reverse order of acquisition, and every free mirrors its alloc.
- *
- * Every write into a table that is (or may be) visible to the walker goes
- * through the paravirt set_* hooks (setEntry). Initialising a table nobody can
- * see yet (clone_pgd_range into a new pgd, copying the kernel pmd) is a plain
- * store, as Linux's memcpy is.
+ * pgdAlloc/pgdFree. Unwinding runs in the exact reverse order of
+ * acquisition, and every free mirrors its alloc.
  */
 import { BusError } from "../../phys/phys-mem.js";
-import type { Kernel } from "../kernel.js";
-import { KernelBugError } from "../kernel.js";
-import type { Mm } from "../mm.js";
-import { PtDesc } from "../ptdesc.js";
-import { useSplitPmdPtlocks, useSplitPtePtlocks, type SpinLock } from "../ptlock.js";
-import { PAGE_SIZE, PGT_LEVEL_NAMES, PgtLevel, type PhysAddr } from "../types.js";
-import {
-  _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_TABLE, depthOf, entryAddr, entryKind, isLeafEntry, tableIndex,
-} from "./pgtable.js";
-
-// ── entry access ──────────────────────────────────────────────────────────
-
-export function readEntry(k: Kernel, pa: PhysAddr): bigint {
-  // pte_val() & co.: identity natively, machine → pseudo-physical frame under
-  // Xen PV. Every backend converts all levels alike (Xen's xen_pte_val,
-  // xen_pmd_val, … are all pte_mfn_to_pfn), so one hook serves every level.
-  return k.ops.pteVal(k.phys.readEntry(pa, k.geometry.entryBytes));
-}
-
-/** The entry's bits as stored, for memcpy-like copies of live entries (clone_pgd_range). */
-export function readEntryRaw(k: Kernel, pa: PhysAddr): bigint {
-  return k.phys.readEntry(pa, k.geometry.entryBytes);
-}
-
-/** Physical address of entry `idx` of the table at `tablePa`. */
-export function entryPtr(k: Kernel, tablePa: PhysAddr, idx: number): PhysAddr {
-  return tablePa + idx * k.geometry.entryBytes;
-}
-
-/** Plain store (tables nobody can walk yet). */
-function rawStore(k: Kernel, pa: PhysAddr, v: bigint): void { k.phys.writeEntry(pa, v, k.geometry.entryBytes); }
-
-/** What a table page holding an entry is: owner mm and level. */
-export interface TableInfo { mm: Mm; level: PgtLevel; desc: PtDesc | null; tablePa: PhysAddr }
-
-/** The table containing the entry at `pa` (a ptdesc page, or a 32-byte PAE pgd object). */
-export function tableOf(k: Kernel, pa: PhysAddr): TableInfo | null {
-  const slab = k.pgdCache.ownerOf(pa);
-  if (slab) return { mm: slab.mm, level: PgtLevel.Pgd, desc: null, tablePa: slab.pgd };
-  const d = k.ptdescs.containing(pa);
-  if (!d || !d.pgtable || d.level === null || !d.mm) return null;
-  return { mm: d.mm as Mm, level: d.level, desc: d, tablePa: d.pa };
-}
-
-/**
- * The lock that protects the entry at `pa` (SPEC F.1): pte_lockptr for pte
- * tables, pmd_lockptr for entries of kind pmd, mm.page_table_lock above;
- * init_mm always uses its page_table_lock.
- */
-export function entryLockptr(k: Kernel, pa: PhysAddr): SpinLock {
-  const t = tableOf(k, pa);
-  if (!t) throw new Error(`entry at 0x${pa.toString(16)} is not inside a live page table`);
-  const kind = entryKind(k.geometry, depthOf(k.geometry, t.level));
-  if (t.mm.isInitMm || t.desc?.kernelPart) return t.mm.pageTableLock;
-  if (kind === PgtLevel.Pte && useSplitPtePtlocks(k.ptdescs.deps.ptlocks)) return t.desc!.ptl!;
-  if (kind === PgtLevel.Pmd && useSplitPmdPtlocks(k.ptdescs.deps.ptlocks, k.levels)) return t.desc!.ptl!;
-  return t.mm.pageTableLock;
-}
-
-/**
- * Write a live entry through the hook for its kind (set_pte … set_pgd). With
- * `check`, lockdep verifies that the lock protecting the entry is held; pass
- * false only where Linux writes without it, and say why at the call site.
- * With PTI, a top-level entry for user space is mirrored into the user pgd
- * (pti_set_user_pgtbl; the kernel copy is not made NX in this model).
- */
-export function setEntry(k: Kernel, kind: PgtLevel, pa: PhysAddr, v: bigint, check = true): void {
-  if (check) checkEntryLock(k, kind, pa);
-  hookSet(k, kind, pa, v);
-  if (k.pti) {
-    const t = tableOf(k, pa);
-    if (t && t.level === PgtLevel.Pgd && (pa - t.tablePa) / k.geometry.entryBytes < k.geometry.tables[0]!.entries / 2)
-      hookSet(k, kind, pa + PAGE_SIZE, v);
-  }
-}
-
-/** Lockdep: the lock protecting the entry at pa must be held for a write of it. */
-export function checkEntryLock(k: Kernel, kind: PgtLevel, pa: PhysAddr): void {
-  if (!k.lockdep.enabled) return;
-  const lock = entryLockptr(k, pa);
-  if (!lock.held) k.lockdep.report(`${PGT_LEVEL_NAMES[kind]} entry at 0x${pa.toString(16)} written without holding ${lock.name}`);
-}
-
-function hookSet(k: Kernel, kind: PgtLevel, pa: PhysAddr, v: bigint): void {
-  switch (kind) {
-    // The kernel builds entries from pseudo-physical frames; make_pte & co. turn
-    // them into what the hardware walks (identity natively, pfn → mfn on Xen PV).
-    case PgtLevel.Pte: k.ops.setPte(pa, k.ops.makePte(v)); break;
-    case PgtLevel.Pmd: k.ops.setPmd(pa, k.ops.makePmd(v)); break;
-    case PgtLevel.Pud: k.ops.setPud(pa, k.ops.makePud(v)); break;
-    case PgtLevel.P4d: k.ops.setP4d(pa, k.ops.makeP4d(v)); break;
-    case PgtLevel.Pgd: k.ops.setPgd(pa, k.ops.makePgd(v)); break;
-  }
-}
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
+import type { PtDesc } from "../ptdesc.js";
+import { PAGE_SIZE, PgtLevel, type PhysAddr } from "../types.js";
+import { entryPtr, rawStore, readEntry, readEntryRaw, setEntry } from "./entry.js";
+import { pgdListAdd, pgdListDel } from "./kernel-mappings.js";
+import { _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_TABLE, entryAddr, entryKind } from "./pgtable-types.js";
 
 // ── paravirt alloc/release pairs by level ─────────────────────────────────
 
@@ -134,8 +42,8 @@ export function paravirtRelease(k: Kernel, level: PgtLevel, pt: PtDesc): void {
 
 /**
  * pte_alloc_one / pmd_alloc_one / pud_alloc_one / p4d_alloc_one: a zeroed page
- * and its ctor; a failing ctor frees the page at once and reports null
- * (SPEC F.3 "ctor can fail").
+ * and its ctor. A ctor can fail (it may allocate the split lock): the page is
+ * then freed at once and null reported.
  */
 export function tableAllocOne(k: Kernel, mm: Mm, level: PgtLevel): PtDesc | null {
   const pt = k.ptdescs.pagetableAlloc(0);
@@ -180,70 +88,7 @@ export function paePdptChanged(k: Kernel, mm: Mm): void {
   if (k.tlb.loadedMm === mm && k.tlb.cr3Loaded) k.ops.writeCr3(k.ops.readCr3() & ~(1n << 63n));
 }
 
-// ── the PAE 32-byte pgd cache (kmem_cache "pgd_cache") ──────────────────
-
-/**
- * PAE with a shared kernel PMD allocates pgds as 32-byte objects
- * (PGD_SIZE, SLAB_PANIC, align 32) from a slab; the slab pages come from the
- * page allocator and go back once empty.
- */
-export class PgdCache {
-  private readonly slabs = new Map<number, { free: PhysAddr[]; used: number }>();
-  private readonly owners = new Map<PhysAddr, { mm: Mm; pgd: PhysAddr }>();
-  static readonly OBJ = 32;
-  constructor(private readonly k: () => Kernel) {}
-
-  alloc(mm: Mm): PhysAddr | null {
-    let slabPfn: number | undefined;
-    for (const [pfn, s] of this.slabs) if (s.free.length) { slabPfn = pfn; break; }
-    if (slabPfn === undefined) {
-      const pfn = this.k().alloc.allocPage({ zero: true });
-      if (pfn === null) return null;
-      const free: PhysAddr[] = [];
-      for (let off = PAGE_SIZE - PgdCache.OBJ; off >= 0; off -= PgdCache.OBJ) free.push(pfn * PAGE_SIZE + off);
-      this.slabs.set(pfn, { free, used: 0 });
-      slabPfn = pfn;
-    }
-    const s = this.slabs.get(slabPfn)!;
-    const pgd = s.free.pop()!;
-    s.used++;
-    this.k().phys.fill(pgd, PgdCache.OBJ, 0);
-    this.owners.set(pgd, { mm, pgd });
-    return pgd;
-  }
-
-  free(pgd: PhysAddr): void {
-    if (!this.owners.delete(pgd)) throw new Error(`pgd_cache free of 0x${pgd.toString(16)}, which is not allocated`);
-    const pfn = Math.floor(pgd / PAGE_SIZE);
-    const s = this.slabs.get(pfn)!;
-    s.free.push(pgd);
-    if (--s.used === 0) { this.slabs.delete(pfn); this.k().alloc.freePage(pfn); }
-  }
-
-  /** The pgd object containing entry address pa, with its mm. */
-  ownerOf(pa: PhysAddr): { mm: Mm; pgd: PhysAddr } | undefined {
-    return this.owners.get(pa - (pa % PgdCache.OBJ));
-  }
-  get objects(): number { return this.owners.size; }
-}
-
-// ── pgd_list ──────────────────────────────────────────────────────────────
-
-/** pgd_list_add: caller holds pgd_lock. */
-export function pgdListAdd(k: Kernel, pgd: PtDesc): void {
-  if (!k.pgdLock.held) k.lockdep.report("pgd_list_add without pgd_lock");
-  k.pgdList.push(pgd);
-}
-
-/** pgd_list_del: caller holds pgd_lock. */
-export function pgdListDel(k: Kernel, pgd: PtDesc): void {
-  if (!k.pgdLock.held) k.lockdep.report("pgd_list_del without pgd_lock");
-  const i = k.pgdList.indexOf(pgd);
-  if (i < 0) throw new Error(`pgd_list_del: ${pgd} is not on pgd_list`);
-  k.pgdList.splice(i, 1);
-}
-
-// ── pgd allocation (SPEC C.3) ─────────────────────────────────────────────
+// ── pgd allocation ────────────────────────────────────────────────────
 
 /** PREALLOCATED_PMDS: PAE ? (SHARED ? KERNEL_PGD_BOUNDARY : PTRS_PER_PGD) : 0. */
 export function preallocatedPmds(k: Kernel): number {
@@ -413,81 +258,6 @@ export function swapperInit(k: Kernel, initMm: Mm): void {
       }
     } finally { initMm.pageTableLock.unlock(); }
   }
-}
-
-// ── kernel-mapping synchronisation (SPEC C.3) ─────────────────────────────
-
-/**
- * Depth of the table whose entries are per-pgd copies of init_mm's and so
- * must be synchronised: the pmd-kind entries on 32-bit (the pgd itself for
- * 2-level, the private kernel pmd for unshared PAE), the top level on 64-bit.
- * null when nothing needs syncing (PAE with a shared kernel PMD).
- */
-export function syncDepth(k: Kernel): number | null {
-  const g = k.geometry;
-  if (g.mode === "pae") return k.sharedKernelPmd ? null : 1;
-  return 0;
-}
-
-/** ARCH_PAGE_TABLE_SYNC_MASK as a set of entry kinds. */
-export function archPageTableSyncKinds(k: Kernel): PgtLevel[] {
-  const d = syncDepth(k);
-  return d === null ? [] : [entryKind(k.geometry, d)];
-}
-
-/** Walk a pgd down to the entry of `va` in table `depth`; null if a table on the way is missing. */
-function entryAt(k: Kernel, pgd: PhysAddr, va: bigint, depth: number): PhysAddr | null {
-  let table = pgd;
-  for (let d = 0; d < depth; d++) {
-    const e = readEntry(k, entryPtr(k, table, tableIndex(k.geometry, d, va)));
-    if (!(e & _PAGE_PRESENT) || isLeafEntry(e)) return null;
-    table = entryAddr(k.geometry, e);
-  }
-  return entryPtr(k, table, tableIndex(k.geometry, depth, va));
-}
-
-/**
- * arch_sync_kernel_mappings / vmalloc_sync_all / sync_global_pgds: copy every
- * present init_mm entry of the synchronised level in [start, end) into each
- * pgd on pgd_list whose slot is empty. A slot that is present but points
- * elsewhere is the kernel's BUG_ON: reported as KernelBugError (after the
- * other pgds were handled, so a report loses nothing). Returns the number of
- * entries copied.
- */
-export function archSyncKernelMappings(k: Kernel, start: bigint, end: bigint): number {
-  const depth = syncDepth(k);
-  if (depth === null) return 0;
-  const g = k.geometry;
-  const span = 1n << BigInt(g.tables[depth]!.shift);
-  const kind = entryKind(g, depth);
-  let copied = 0;
-  const bugs: string[] = [];
-  const lo = start < g.pageOffset ? g.pageOffset : start;
-  k.pgdLock.lock();
-  try {
-    for (let addr = lo & ~(span - 1n); addr < end && addr >= lo - span; addr += span) {
-      const refp = entryAt(k, k.initMm.pgd, addr, depth);
-      if (refp === null) continue;
-      const ref = readEntry(k, refp);
-      if (!(ref & _PAGE_PRESENT)) continue;
-      for (const pt of k.pgdList) {
-        const mm = pt.mm as Mm;
-        mm.pageTableLock.lock();
-        try {
-          const p = entryAt(k, pt.pa, addr, depth);
-          if (p === null) continue;
-          const cur = readEntry(k, p);
-          if (!(cur & _PAGE_PRESENT)) { setEntry(k, kind, p, ref); copied++; }
-          else if (entryAddr(g, cur) !== entryAddr(g, ref))
-            bugs.push(`${PGT_LEVEL_NAMES[kind]} entry for 0x${addr.toString(16)} in the pgd of mm ${mm.id} points to ` +
-              `0x${entryAddr(g, cur).toString(16)}, init_mm's to 0x${entryAddr(g, ref).toString(16)}`);
-        } finally { mm.pageTableLock.unlock(); }
-      }
-      if (addr + span < addr) break;
-    }
-  } finally { k.pgdLock.unlock(); }
-  if (bugs.length) throw new KernelBugError(bugs.join("; "));
-  return copied;
 }
 
 /** A physical address check used by callers that map caller-supplied frames. */

@@ -30,7 +30,7 @@
  * leaf: pte 0, pmd 1, pud 2, p4d 3, pgd 4.
  */
 import { Cr, Pte } from "../../abi.js";
-import { PgtLevel } from "../types.js";
+import { PgtLevel, type TableGeometry } from "../types.js";
 
 // ── paging modes ─────────────────────────────────────────────────────────────
 
@@ -97,14 +97,7 @@ export const X86_CR3_PCID_NOFLUSH = crBit(Cr.CR3_NOFLUSH);
 
 // ── geometry ─────────────────────────────────────────────────────────────────
 
-export interface TableGeometry {
-  /** Level of this table. */
-  readonly level: PgtLevel;
-  /** VA bit where this table's index starts. */
-  readonly shift: number;
-  /** Number of entries (PTRS_PER_*). */
-  readonly entries: number;
-}
+export type { TableGeometry };
 
 export interface PagingGeometry {
   readonly mode: PagingMode;

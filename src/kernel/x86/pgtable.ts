@@ -10,13 +10,6 @@ import {
   X86_CR4_PSE,
 } from "./pgtable-types.js";
 
-// The vocabulary, re-exported for the modules that still import it from here
-// (src/kernel/kernel.ts, mm.ts, pgtable-generic.ts, x86/pgalloc.ts).
-export {
-  _KERNPG_TABLE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW,
-  _PAGE_TABLE, _PAGE_USER, depthOf, entryAddr, entryKind, GEOMETRY, hugeEntryAddr, isCanonical, type PagingGeometry,
-  type PagingMode, tableIndex,
-} from "./pgtable-types.js";
 
 export const isPresent = (e: bigint): boolean => (e & _PAGE_PRESENT) !== 0n;
 export const isNone = (e: bigint): boolean => e === 0n;

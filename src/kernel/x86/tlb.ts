@@ -9,11 +9,23 @@
  * without NOFLUSH, which drops that PCID's entries (SDM 4.10.4.1). This is
  * why no stale translation survives in a PCID the mm is not running in.
  */
-import type { Kernel } from "../kernel.js";
-import { TLB_NR_DYN_ASIDS } from "../kernel.js";
-import type { Mm } from "../mm.js";
 import { TLB_FLUSH_ALL } from "../../paravirt/ops.js";
+import type { Kernel } from "./kernel.js";
+import type { X86Mm as Mm } from "./mm.js";
 import { X86_CR3_PCID_NOFLUSH, X86_CR4_PCIDE } from "./pgtable-types.js";
+
+/** TLB_NR_DYN_ASIDS: dynamic ASID slots per CPU. */
+export const TLB_NR_DYN_ASIDS = 6;
+
+/** Per-CPU TLB state (struct tlb_state): which mm is loaded, and each ASID slot's mm and tlb_gen. */
+export interface TlbState {
+  loadedMm: Mm;
+  /** CR3 was loaded by switchMm at least once (before that the kernel has not touched the CPU). */
+  cr3Loaded: boolean;
+  loadedAsid: number;
+  ctxs: { ctxId: number; tlbGen: number }[];
+  nextAsid: number;
+}
 
 /** kern_pcid(asid): PCID 0 is left to the no-PCID case. */
 export const kernPcid = (asid: number): number => asid + 1;

@@ -8,7 +8,7 @@
  */
 import { Access } from "../../abi.js";
 import { createEngine, type EngineName } from "../../engine/index.js";
-import { Kernel } from "../../kernel/kernel.js";
+import { Kernel } from "../../kernel/x86/kernel.js";
 import { type PvCall, recordingMmuOps } from "../recording.js";
 import { auditXen } from "./audit.js";
 import { buildXenPvGuest } from "./domain-builder.js";

@@ -4,10 +4,10 @@
  * so the pgd and PAE's preallocated pmds, which every mm has anyway, are not
  * counted). Runs over sparse memory so a large machine costs nothing.
  */
-import { createEngine } from "../engine/index.js";
+import { createEngine } from "../../engine/index.js";
 import { Kernel } from "./kernel.js";
-import { SZ_1G } from "./mm.js";
-import { GEOMETRY, PAGING_MODES, type PagingMode } from "./x86/pgtable-types.js";
+import { SZ_1G } from "../mman.js";
+import { GEOMETRY, PAGING_MODES, type PagingMode } from "./pgtable-types.js";
 
 export interface PageTableCost {
   mode: PagingMode;

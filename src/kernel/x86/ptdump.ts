@@ -11,14 +11,14 @@
  * side-effect-free probe.
  */
 import type { Kernel } from "./kernel.js";
-import type { Mm } from "./mm.js";
-import { everyEntry, type WalkEntry, walkPageRange } from "./pagewalk.js";
-import { PGT_LEVEL_NAMES, PgtLevel } from "./types.js";
-import { readEntry } from "./x86/pgalloc.js";
+import type { X86Mm as Mm } from "./mm.js";
+import { everyEntry, type WalkEntry, walkPageRange } from "../pagewalk.js";
+import { PGT_LEVEL_NAMES, PgtLevel } from "../types.js";
+import { readEntry } from "./entry.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, entryAddr, hugeEntryAddr,
-} from "./x86/pgtable-types.js";
+} from "./pgtable-types.js";
 
 /** One run of the listing. */
 export interface PtdumpRange {
