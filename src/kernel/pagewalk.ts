@@ -5,29 +5,32 @@
  * one per entry kind (pgd/p4d/pud/pmd/pte_entry), pte_hole for empty entries
  * above the pte level — and descends into the tables the entries point to.
  *
- * It is generic over the paging geometry (src/kernel/x86/pgtable-types.ts)
- * and over how entries are read: the kernel side reads through the paravirt
- * value hooks, `info tlb` reads guest memory as the CPU would, the Xen model
- * reads machine frames, and its guest maps machine frames back to
- * pseudo-physical ones before following them.
+ * It is generic over the architecture: a PageTables says what the tables
+ * look like, how an entry is read, when it is none, when it maps a page and
+ * where the table it points to is. src/kernel/x86/pgtable.ts (x86PageTables)
+ * builds one for x86 page tables however they are read — the kernel side
+ * through the paravirt value hooks, `info tlb` as the CPU reads guest memory,
+ * the Xen model machine frames, its guest machine frames mapped back to
+ * pseudo-physical ones; src/kernel/mm-walk.ts (mmPageTables) builds one for
+ * any mm from its architecture's MmArch.
  *
  * As in Linux:
  * - callbacks are named by the kind of entry (after folding: the entries of a
- *   4-level pgd are p4d entries, entryKind in pgtable-types.ts);
+ *   4-level pgd are p4d entries: the level of the table below, plus one);
  * - pte_entry sees every pte in range, none ones included; above the pte
  *   level a none entry goes to pte_hole instead of the entry callback;
- * - a large leaf (PS at a level the mode has large pages at) goes to its
- *   level's callback, marked `leaf`, and is not descended into;
+ * - a large leaf (PageTables.huge) goes to its level's callback, marked
+ *   `leaf`, and is not descended into;
  * - a callback returning non-zero ends the walk, and walkPageRange returns
  *   that value; setting `action = WalkAction.Continue` skips the entry's
  *   subtree (ACTION_CONTINUE);
  * - a level is only descended into when some callback below it is set.
  * Unlike Linux, `addr`/`next` are the entry's whole span, not clipped to
  * [start, end), and addresses are the ones the indices build (not
- * sign-extended: canonicalize() in pgtable-types.ts makes them canonical).
+ * sign-extended: canonicalize() in x86/pgtable-types.ts makes x86 ones canonical).
  */
-import { PgtLevel } from "./types.js";
-import { _PAGE_PRESENT, _PAGE_PSE, entryAddr, entryKind, type PagingGeometry } from "./x86/pgtable-types.js";
+import { entryKindAt } from "./arch.js";
+import { PgtLevel, type TableGeometry } from "./types.js";
 
 /** What the walker does after an entry callback (enum page_walk_action). */
 export const enum WalkAction {
@@ -71,13 +74,38 @@ export interface MmWalkOps {
   pteHole?: (addr: bigint, next: bigint, level: PgtLevel, depth: number) => number | void;
 }
 
-/** The page tables a walk reads: the geometry, and how to read an entry and follow it. */
+/** What a walk needs of the tables' shape. */
+export interface WalkGeometry {
+  /** Tables from the top to the pte table. */
+  readonly tables: readonly TableGeometry[];
+  /** Bits of virtual address translated (lookupAddress masks the rest off). */
+  readonly vaBits: number;
+  /** Bytes per entry. */
+  readonly entryBytes: number;
+}
+
+/** The page tables a walk reads: their shape, and how an entry is read, judged and followed. */
 export interface PageTables {
-  readonly g: PagingGeometry;
+  readonly g: WalkGeometry;
   /** The entry at physical address `ptr`. */
   readEntry(ptr: number): bigint;
-  /** Where the table a present, non-leaf entry points to is, or null to not descend (default: the entry's address). */
-  tableAddr?(e: bigint): number | null;
+  /** Is the entry of a table at `depth` above the pte level none (pXd_none: a hole)? */
+  none(e: bigint, depth: number): boolean;
+  /** Does the entry of a table at `depth` above the pte level map a page (a large leaf)? */
+  huge(e: bigint, depth: number): boolean;
+  /** The table a non-leaf entry points to, or null when there is none to descend into. */
+  tableAddr(e: bigint, depth: number): number | null;
+}
+
+/** The callback for the entries of one kind only. */
+export function entryOps(level: PgtLevel, fn: WalkEntryFn): MmWalkOps {
+  switch (level) {
+    case PgtLevel.Pte: return { pteEntry: fn };
+    case PgtLevel.Pmd: return { pmdEntry: fn };
+    case PgtLevel.Pud: return { pudEntry: fn };
+    case PgtLevel.P4d: return { p4dEntry: fn };
+    default: return { pgdEntry: fn };
+  }
 }
 
 /** The same callback for entries of every kind. */
@@ -119,6 +147,8 @@ export function walkTableRange(pt: PageTables, table: number, depth: number, ops
 export interface Lookup {
   /** Kind of the entry: Pte, or higher where the walk stopped (large page, non-present or unfollowed table entry). */
   level: PgtLevel;
+  /** Depth of the table holding it. */
+  depth: number;
   ptr: number;
   val: bigint;
   leaf: boolean;
@@ -133,7 +163,7 @@ export interface Lookup {
 export function lookupAddress(pt: PageTables, pgd: number, va: bigint): Lookup | null {
   va &= (1n << BigInt(pt.g.vaBits)) - 1n;
   let found: Lookup | null = null;
-  const note: WalkEntryFn = (w) => { found = { level: w.level, ptr: w.ptr, val: w.val, leaf: w.leaf }; };
+  const note: WalkEntryFn = (w) => { found = { level: w.level, depth: w.depth, ptr: w.ptr, val: w.val, leaf: w.leaf }; };
   walkPageRange(pt, pgd, va, va + 1n, { ...everyEntry(note), pteHole: () => { found = null; } });
   return found;
 }
@@ -141,15 +171,13 @@ export function lookupAddress(pt: PageTables, pgd: number, va: bigint): Lookup |
 class Walker {
   /** needBelow[d]: some callback runs below depth d, so tables there are worth descending into. */
   private readonly needBelow: boolean[];
-  private readonly huge: readonly PgtLevel[];
 
   constructor(private readonly pt: PageTables, private readonly ops: MmWalkOps) {
     const g = pt.g, n = g.tables.length;
-    this.huge = g.hugeLevels;
     this.needBelow = new Array<boolean>(n).fill(false);
     for (let d = n - 2; d >= 0; d--) {
       const below = d + 1;
-      const here = callbackFor(ops, entryKind(g, below)) !== undefined || (below < n - 1 && ops.pteHole !== undefined);
+      const here = callbackFor(ops, entryKindAt(g.tables, below)) !== undefined || (below < n - 1 && ops.pteHole !== undefined);
       this.needBelow[d] = here || this.needBelow[below]!;
     }
   }
@@ -157,30 +185,29 @@ class Walker {
   walk(table: number, depth: number, base: bigint, start: bigint, end: bigint): number {
     const { pt, ops } = this, g = pt.g;
     const tg = g.tables[depth]!, last = depth === g.tables.length - 1;
-    const shift = BigInt(tg.shift), span = 1n << shift, level = entryKind(g, depth);
+    const shift = BigInt(tg.shift), span = 1n << shift, level = entryKindAt(g.tables, depth);
     const cb = callbackFor(ops, level);
     const descend = this.needBelow[depth]!;
-    const huge = this.huge.includes(level);
     const w: WalkEntry = { level, depth, index: 0, ptr: 0, val: 0n, addr: 0n, next: 0n, leaf: false, action: WalkAction.Subtree };
     for (let i = start > base ? Number((start - base) >> shift) : 0; i < tg.entries; i++) {
       const addr = base + (BigInt(i) << shift);
       if (addr >= end) break;
       const ptr = table + i * g.entryBytes;
       const val = pt.readEntry(ptr);
-      if (!last && val === 0n) {
+      if (!last && pt.none(val, depth)) {
         const r = ops.pteHole?.(addr, addr + span, level, depth);
         if (r) return r;
         continue;
       }
-      const leaf = last || (huge && (val & _PAGE_PSE) !== 0n);
+      const leaf = last || pt.huge(val, depth);
       if (cb) {
         w.index = i; w.ptr = ptr; w.val = val; w.addr = addr; w.next = addr + span; w.leaf = leaf; w.action = WalkAction.Subtree;
         const r = cb(w);
         if (r) return r;
         if (w.action !== WalkAction.Subtree) continue;
       }
-      if (leaf || !descend || (val & _PAGE_PRESENT) === 0n) continue;
-      const child = pt.tableAddr ? pt.tableAddr(val) : entryAddr(g, val);
+      if (leaf || !descend) continue;
+      const child = pt.tableAddr(val, depth);
       if (child === null) continue;
       const r = this.walk(child, depth + 1, addr, start, end);
       if (r) return r;

@@ -13,6 +13,7 @@
 import type { Engine } from "../engine/engine.js";
 import { everyEntry, type WalkEntry, walkPageRange } from "../kernel/pagewalk.js";
 import { PgtLevel } from "../kernel/types.js";
+import { x86PageTables } from "../kernel/x86/pgtable.js";
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, EFER_LMA, entryAddr, GEOMETRY, hugeEntryAddr, type PagingGeometry, PTE_PFN_MASK, X86_CR0_PG, X86_CR4_LA57,
@@ -54,10 +55,7 @@ export function infoTlb(e: Engine, limit = Infinity): string[] {
     out.push(`${hex(canonicalize(g, w.addr))}: ${hex(BigInt(pa))} ${flags(w.level === PgtLevel.Pte ? w.val & ~_PAGE_PSE : w.val)}`);
     return 0;
   };
-  walkPageRange({
-    g,
-    // A table outside RAM has nothing to show.
-    readEntry: (ptr) => { try { return ph.readEntry(ptr, g.entryBytes); } catch { return 0n; } },
-  }, root, 0n, 1n << BigInt(g.vaBits), everyEntry(leaf));
+  // A table outside RAM has nothing to show.
+  walkPageRange(x86PageTables(g, (ptr) => { try { return ph.readEntry(ptr, g.entryBytes); } catch { return 0n; } }), root, 0n, 1n << BigInt(g.vaBits), everyEntry(leaf));
   return out;
 }

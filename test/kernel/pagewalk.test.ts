@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { lookupAddress, type MmWalkOps, type PageTables, WalkAction, type WalkEntry, walkPageRange, walkTableRange } from "../../src/kernel/pagewalk.js";
 import { PgtLevel } from "../../src/kernel/types.js";
 import { GEOMETRY, type PagingGeometry } from "../../src/kernel/x86/pgtable-types.js";
+import { x86PageTables } from "../../src/kernel/x86/pgtable.js";
 
 const P = 1n, RW = 2n, PS = 0x80n;
 const GiB = 1n << 30n, MiB2 = 1n << 21n, K4 = 0x1000n;
@@ -12,7 +13,7 @@ const GiB = 1n << 30n, MiB2 = 1n << 21n, K4 = 0x1000n;
 /** Entries by physical address; the reads are counted. */
 function tables(g: PagingGeometry, entries: [number, bigint][]): PageTables & { reads: number } {
   const mem = new Map(entries);
-  const pt = { g, reads: 0, readEntry: (ptr: number): bigint => { pt.reads++; return mem.get(ptr) ?? 0n; } };
+  const pt = { ...x86PageTables(g, (ptr: number): bigint => { pt.reads++; return mem.get(ptr) ?? 0n; }), reads: 0 };
   return pt;
 }
 
@@ -170,9 +171,9 @@ describe("walkTableRange", () => {
 describe("lookupAddress", () => {
   it("returns the pte, or the entry where the walk stopped, or null behind a none entry", () => {
     const pt = FOUR();
-    expect(lookupAddress(pt, 0x1000, 2n * K4 + 0x123n)).toEqual({ level: PgtLevel.Pte, ptr: 0x4010, val: 0xa000n | P | RW, leaf: true });
-    expect(lookupAddress(pt, 0x1000, K4)).toEqual({ level: PgtLevel.Pte, ptr: 0x4008, val: 0n, leaf: true });
-    expect(lookupAddress(pt, 0x1000, MiB2 + 5n)).toEqual({ level: PgtLevel.Pmd, ptr: 0x3008, val: 0x20_0000n | P | PS, leaf: true });
+    expect(lookupAddress(pt, 0x1000, 2n * K4 + 0x123n)).toEqual({ level: PgtLevel.Pte, depth: 3, ptr: 0x4010, val: 0xa000n | P | RW, leaf: true });
+    expect(lookupAddress(pt, 0x1000, K4)).toEqual({ level: PgtLevel.Pte, depth: 3, ptr: 0x4008, val: 0n, leaf: true });
+    expect(lookupAddress(pt, 0x1000, MiB2 + 5n)).toEqual({ level: PgtLevel.Pmd, depth: 2, ptr: 0x3008, val: 0x20_0000n | P | PS, leaf: true });
     expect(lookupAddress(pt, 0x1000, GiB)).toMatchObject({ level: PgtLevel.Pud, ptr: 0x2008, leaf: true });
     expect(lookupAddress(pt, 0x1000, 2n * GiB)).toMatchObject({ level: PgtLevel.Pud, ptr: 0x2010, val: 0x1234_0000n, leaf: false });
     expect(lookupAddress(pt, 0x1000, 3n * MiB2)).toBeNull();

@@ -7,8 +7,10 @@
 import {
   _KERNPG_TABLE, _PAGE_ACCESSED, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, EFER_LMA, EFER_LME, EFER_NX,
   PTE_PFN_MASK, type PagingMode, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_LA57, X86_CR4_PAE, X86_CR4_PCIDE, X86_CR4_PGE,
-  X86_CR4_PSE,
+  X86_CR4_PSE, entryAddr, type PagingGeometry,
 } from "./pgtable-types.js";
+import { entryKindAt } from "../arch.js";
+import type { PageTables } from "../pagewalk.js";
 
 
 export const isPresent = (e: bigint): boolean => (e & _PAGE_PRESENT) !== 0n;
@@ -47,4 +49,21 @@ export function x86ControlFor(mode: PagingMode, opts: { pcid?: boolean; pge?: bo
     efer |= EFER_LME | EFER_LMA | EFER_NX;
   }
   return { cr0: X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr4, efer };
+}
+
+/**
+ * x86 page tables for the page-range walker (src/kernel/pagewalk.ts): none is
+ * 0, a large leaf is PS at a level the mode has large pages at, a present
+ * non-leaf entry points to its table — at the entry's address, or where
+ * `follow` says (the Xen guest maps machine frames back to pseudo-physical
+ * ones; null: do not descend).
+ */
+export function x86PageTables(g: PagingGeometry, readEntry: (ptr: number) => bigint,
+  follow?: (e: bigint) => number | null): PageTables {
+  return {
+    g, readEntry,
+    none: (e) => e === 0n,
+    huge: (e, depth) => (e & _PAGE_PSE) !== 0n && g.hugeLevels.includes(entryKindAt(g.tables, depth)),
+    tableAddr: (e) => ((e & _PAGE_PRESENT) === 0n ? null : follow ? follow(e) : entryAddr(g, e)),
+  };
 }

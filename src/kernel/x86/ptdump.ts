@@ -15,6 +15,7 @@ import type { X86Mm as Mm } from "./mm.js";
 import { everyEntry, type WalkEntry, walkPageRange } from "../pagewalk.js";
 import { PGT_LEVEL_NAMES, PgtLevel } from "../types.js";
 import { readEntry } from "./entry.js";
+import { x86PageTables } from "./pgtable.js";
 import {
   _PAGE_GLOBAL, _PAGE_NX, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_USER,
   canonicalize, entryAddr, hugeEntryAddr,
@@ -66,7 +67,7 @@ export function ptdumpRanges(k: Kernel, mm: Mm, start = 0n, end?: bigint): Ptdum
     const pa = w.level === PgtLevel.Pte ? entryAddr(g, e) : hugeEntryAddr(g, e, span);
     note(w.addr, span, w.level, present, present ? e & PROT_MASK : 0n, present ? pa : null);
   };
-  walkPageRange({ g, readEntry: (ptr) => readEntry(k, ptr) }, mm.pgd, start, stop, {
+  walkPageRange(x86PageTables(g, (ptr) => readEntry(k, ptr)), mm.pgd, start, stop, {
     ...everyEntry(entry), pteHole: (addr, next, level) => note(addr, next - addr, level, false, 0n, null),
   });
   return out;

@@ -27,6 +27,7 @@ import {
   type BatchResult, DomId, MMUEXT_NAMES, MmuCmd, type MmuExtOp, MmuExtCmd, type MmuUpdate, Uvmf, XEN_PV_GEOMETRY,
 } from "./interface.js";
 import { XenMm } from "./mm.js";
+import { x86PageTables } from "../../kernel/x86/pgtable.js";
 
 /** What a vCPU runs on: the emulated MMU (an engine satisfies this). */
 export interface XenCpu {
@@ -413,10 +414,8 @@ export class XenHypervisor {
    */
   private guestL1(v: XenVcpu, va: bigint): number {
     if (v.guestTable === 0) return -1;
-    const ram: PageTables = {
-      ...this.mm.tables,
-      tableAddr: (e) => (this.frames.valid(entryFrame(e)) ? entryFrame(e) * 4096 : null),
-    };
+    const ram = x86PageTables(XEN_PV_GEOMETRY, this.mm.tables.readEntry,
+      (e) => (this.frames.valid(entryFrame(e)) ? entryFrame(e) * 4096 : null));
     const l = lookupAddress(ram, v.guestTable * 4096, va);
     return l !== null && l.level === PgtLevel.Pte ? Math.floor(l.ptr / 4096) : -1;
   }
@@ -435,7 +434,7 @@ export class XenHypervisor {
 
   /** Machine memory as page tables in which PS is not looked at: validation refuses it in every Ln entry. */
   private get noSuperpages(): PageTables {
-    return { ...this.mm.tables, g: { ...XEN_PV_GEOMETRY, hugeLevels: [] } };
+    return { ...this.mm.tables, huge: () => false };
   }
 
   // ── helpers ────────────────────────────────────────────────────────────

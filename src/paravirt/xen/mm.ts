@@ -30,6 +30,7 @@ import { _PAGE_ACCESSED, _PAGE_DIRTY, childLevel, depthOf } from "../../kernel/x
 import { XenErrno } from "./errno.js";
 import { FrameTable, PgType, pgTypeOf, tableLevelOf } from "./frame-table.js";
 import { DomId, XEN_PV_GEOMETRY } from "./interface.js";
+import { x86PageTables } from "../../kernel/x86/pgtable.js";
 
 const ENTRY_SIZE = XEN_PV_GEOMETRY.entryBytes;
 
@@ -62,7 +63,7 @@ export class XenMm {
      *  (flush_mask(d->dirty_cpumask) in _get_page_type on a type change). */
     private readonly flushOnTypeChange: (owner: number) => void,
   ) {
-    this.tables = { g: XEN_PV_GEOMETRY, readEntry: (ptr) => phys.read64(ptr) };
+    this.tables = x86PageTables(XEN_PV_GEOMETRY, (ptr) => phys.read64(ptr));
   }
 
   /**

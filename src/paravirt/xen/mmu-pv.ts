@@ -42,6 +42,7 @@ import type { XenHypervisor } from "./hypervisor.js";
 import { MmuCmd, MmuExtCmd, Uvmf, XEN_PV_GEOMETRY } from "./interface.js";
 import { Multicall } from "./multicall.js";
 import { INVALID_MFN, type P2m } from "./p2m.js";
+import { x86PageTables } from "../../kernel/x86/pgtable.js";
 
 /** __PAGE_OFFSET of x86-64 with 4-level paging and no KASLR: pgd slot 273, past Xen's hole. */
 export const XEN_PAGE_OFFSET = 0xffff888000000000n;
@@ -271,14 +272,10 @@ export class XenMmuOps implements PvMmuOps {
 
   /** The guest's tables as it reads them: pseudo-physical addresses, machine frames in the entries. */
   private get guestTables(): PageTables {
-    return {
-      g: XEN_PV_GEOMETRY,
-      readEntry: (pa) => this.readEntry(pa),
-      tableAddr: (e) => {
-        const pfn = this.p2m.mfnToPfn(entryFrame(e));
-        return pfn === INVALID_MFN ? null : pfn * PAGE_SIZE;
-      },
-    };
+    return x86PageTables(XEN_PV_GEOMETRY, (pa) => this.readEntry(pa), (e) => {
+      const pfn = this.p2m.mfnToPfn(entryFrame(e));
+      return pfn === INVALID_MFN ? null : pfn * PAGE_SIZE;
+    });
   }
 
   /** xen_mm_pin_all: pin every pgd not yet pinned (save/restore). */
