@@ -245,3 +245,18 @@ describe("public API contract: construction options", () => {
     expect(() => new s390.S390Kernel({ engine: e, ...opts } as never)).toThrow(msg);
   });
 });
+
+describe("public API contract: address spaces", () => {
+  it.each([
+    ["S390Mm.create with a misspelt option", (k: s390.S390Kernel) => s390.S390Mm.create(k, { pgstes: true } as never), /S390Mm\.create: unknown option "pgstes"/],
+    ["S390Mm.create with pgste 1", (k: s390.S390Kernel) => s390.S390Mm.create(k, { pgste: 1 } as never), /S390Mm\.create: pgste must be true or false, got 1/],
+    ["s390 mmap of a NaN size", (k: s390.S390Kernel) => s390.S390Mm.create(k, {}).mmap(0x1000n, NaN, { prot: 3 }), /mmap: size must be a positive integer, got NaN/],
+    ["s390 mmap with a Number address", (k: s390.S390Kernel) => s390.S390Mm.create(k, {}).mmap(0x1000 as never, 4096, { prot: 3 }), /mmap: va must be a BigInt/],
+    ["s390 handleFault of kind 7", (k: s390.S390Kernel) => s390.S390Mm.create(k, {}).handleFault(0x1000n, 7 as never), /handleFault: access must be/],
+  ])("%s is refused, on both engines", async (_what, call, msg) => {
+    for (const name of ["wasm", "ts"] as const) {
+      const k = new s390.S390Kernel({ engine: await createEngine(name, { physSize: 1 << 24 }) });
+      expect(() => call(k)).toThrow(msg);
+    }
+  });
+});

@@ -33,6 +33,7 @@ import type { Gmap } from "./gmap.js";
 import { gmapUnlink } from "./gmap.js";
 import type { S390Kernel } from "./kernel.js";
 import type { PgTable } from "./pgalloc.js";
+import { checkBool, checkKeys, checkObject } from "../../check.js";
 import {
   _ASCE_TABLE_LENGTH, _ASCE_TYPE_REGION3, _ASCE_USER_BITS, _PAGE_INVALID, _REGION2_SIZE, _SEGMENT_ENTRY_EMPTY,
   _STD_TABLE_LENGTH_31, CRST_ALLOC_ORDER, CRST_ENTRIES, ESA390_LIMIT, hex, SEGMENT_TABLE_ORDER_31,
@@ -83,6 +84,9 @@ export class S390Mm extends Mm {
 
   /** init_new_context + pgd_alloc: a 3-level address space (asce_limit 2^42). */
   static create(k: S390Kernel, opts: S390MmOptions = {}): S390Mm {
+    checkObject("S390Mm.create", "options", opts);
+    checkKeys("S390Mm.create", "option", opts, ["pgste", "skeys"]);
+    for (const key of ["pgste", "skeys"] as const) if (opts[key] !== undefined) checkBool("S390Mm.create", key, opts[key]);
     const mm = new S390Mm(k, k.newMmId(), opts);
     if (k.esa390) {
       // 31-bit (ESA/390): one segment table of 2048 4-byte entries (8 KiB,
