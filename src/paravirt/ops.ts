@@ -81,8 +81,7 @@ export interface PvMmuOps {
   /**
    * SHARED_KERNEL_PMD (PAE only; since 2007 the backend's choice through
    * pv_info.shared_kernel_pmd — docs/SEMANTICS.md): may all pgds share the
-   * kernel's PMD page for the top 1 GiB? Native hardware: yes (the kernel
-   * still says no under PTI). Xen PV: no —
+   * kernel's PMD page for the top 1 GiB? Native hardware: yes. Xen PV: no —
    * every pgd must be a whole page with a private kernel PMD so that it can be
    * pinned and listed on pgd_list. 2-level and 64-bit pgd allocation ignore it.
    */
