@@ -177,7 +177,7 @@ export function pageSizeNames(g: Geometry, mask: number): string[] {
   return s;
 }
 
-/** get_new_step_size() (INIT_MODERN): shift by PMD_SHIFT − PAGE_SHIFT − 1. */
+/** get_new_step_size() (the `modern` step rule): shift by PMD_SHIFT − PAGE_SHIFT − 1. */
 function newStepSize(g: Geometry, step: number): number {
   return step * 2 ** (g.pmdShift - 12 - 1);
 }

@@ -72,7 +72,7 @@ describe("split_mem_range", () => {
 });
 
 describe("init_mem_mapping on the example machine", () => {
-  it("INIT_MODERN: ISA, then [0x7fe00000,2G), [0x60000000,0x7fe00000), [1M,0x60000000); brk use 4 (PUD, PMD, PTE for ISA, PMD for pud[1])", () => {
+  it("modern step rule: ISA, then [0x7fe00000,2G), [0x60000000,0x7fe00000), [1M,0x60000000); brk use 4 (PUD, PMD, PTE for ISA, PMD for pud[1])", () => {
     const p = planLinux(example("modern"));
     expect(hexr(p.initMemoryMapping)).toEqual(["0-100000", "7fe00000-80000000", "60000000-7fe00000", "100000-60000000"]);
     expect(p.mappingSteps.map((s) => s[0])).toEqual(Array(3).fill("init_range_memory_mapping"));
@@ -84,7 +84,7 @@ describe("init_mem_mapping on the example machine", () => {
     expect(p.steps.find((s) => s.op === "alloc")).toMatchObject({ caller: "__kernel_physical_mapping_init" });
   });
 
-  it("INIT_V39: steps [0x7fe00000,2G), [0x7c000000,0x7fe00000), [1M,0x7c000000); brk use 4", () => {
+  it("v39 step rule: steps [0x7fe00000,2G), [0x7c000000,0x7fe00000), [1M,0x7c000000); brk use 4", () => {
     const p = planLinux(example("v39"));
     expect(hexr(p.initMemoryMapping)).toEqual(["0-100000", "7fe00000-80000000", "7c000000-7fe00000", "100000-7c000000"]);
     expect(p.pgtBufEndFinal - 0x2a00000).toBe(4 * 4096);
