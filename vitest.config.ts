@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
 // vite treats `import x from "./a.wasm"` as wasm-ESM integration; we want the
-// bytes, exactly as esbuild's binary loader gives them (TOOLCHAIN.md §3).
+// bytes, exactly as esbuild's binary loader gives them in the bundles
+// (scripts/build.mjs: loader ".wasm": "binary"), so tests run the same module
+// the library ships (src/engine/wasm-module.ts imports build/mmu.wasm).
 const wasmBinary = {
   name: "wasm-binary",
   enforce: "pre" as const,

@@ -15,7 +15,7 @@ for (const target of ["debug", "release"]) {
     process.exit(1);
   }
 }
-// Benchmark kernels (bench/kernels.ts): not part of the library, bundled into the CLI only.
+// Benchmark kernels (bench/kernels/probes.ts): not part of the library, bundled into the CLI only.
 {
   const { error, stderr } = await asc.main(["bench/kernels/probes.ts", "--outFile", "build/bench.wasm", "-O3", "--runtime", "stub",
     "--importMemory", "--use", "abort=", "--noAssert", "--config", "none"]);

@@ -394,7 +394,7 @@ export const enum TlbEnt {
 }
 
 /** Negative-sense permission bits in DATA (v86's TLB_READONLY idea): an
- *  access whose mask (TlbAccess) shares a set bit with DATA misses. */
+ *  access whose mask (accessMask in assembly/tlb.ts) shares a set bit with DATA misses. */
 export const enum TlbDeny {
   INVALID = 1,        // empty slot (every access mask contains it)
   W_SUP = 2,          // supervisor write: read-only with CR0.WP, or D clear (lazy D)

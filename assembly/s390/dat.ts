@@ -13,7 +13,8 @@
 // 2 = region second, 1 = region third, 0 = segment; the table at level l is
 // indexed by va >> (20 + 11·l) and its entries carry table type TT = l.
 // DAT protection and instruction-execution protection are accumulated across
-// the levels and checked once, after the walk (the QEMU/STYLE.md habit).
+// the levels and checked once, after the walk (as QEMU's mmu_translate does,
+// and as the x86 walker ANDs R/W and U/S: assembly/x86/walk.ts).
 //
 // Result: an absolute address, or a fault word (BatchOut layout: bit 63,
 // FaultKind, program-interruption code, TEID low bits). Faults are data.

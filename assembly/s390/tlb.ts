@@ -6,12 +6,13 @@
 //   entry (32 B): ┌ tag u64 = vpn + 1 ┬ asce u64 ┬ page u64 | READ_OK WRITE_OK EXEC_OK ┬ - ┐
 //
 // Permissions are folded into the entry so a hit is a tag compare and one AND
-// (STYLE.md habit 5). They include everything about the frame that the slow
-// path would check after the walk — DAT and instruction-execution protection,
-// key-controlled protection against the PSW key, prefixing, the addressing
-// check — and the reference/change state: R is set when an entry is filled,
-// and WRITE_OK only once C is set (C recorded lazily, like x86 D: a read fill
-// withholds write permission, so the first store walks again and sets C).
+// (as in the x86 TLB, assembly/tlb.ts). They include everything about the
+// frame that the slow path would check after the walk — DAT and instruction-
+// execution protection, key-controlled protection against the PSW key,
+// prefixing, the addressing check — and the reference/change state: R is set
+// when an entry is filled, and WRITE_OK only once C is set (C recorded lazily,
+// like x86 D: a read fill withholds write permission, so the first store walks
+// again and sets C).
 // That is exact only while nothing those permissions depend on changes, so:
 //   - SSKE / RRBE (and the PGSTE operations using them) purge everything;
 //   - a change of CR0, the PSW key or mode, the prefix or the options purges

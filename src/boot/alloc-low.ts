@@ -5,9 +5,9 @@
  * max_pfn_mapped, add_pfn_range_mapped, pfn_range_is_mapped) —
  * arch/x86/mm/init.c.
  *
- * INIT_MODERN (v4.x–v6.x): when brk is exhausted or unusable, take the pages
+ * Rule `modern` (v4.x–v6.x): when brk is exhausted or unusable, take the pages
  * from memblock inside [min_pfn_mapped, max_pfn_mapped) (highest first under
- * the default top-down memblock). INIT_V39 (v3.9): the same but without the
+ * the default top-down memblock). Rule `v39` (v3.9): the same but without the
  * extend_brk fallback and with a panic when nothing is mapped yet.
  */
 import type { Memblock } from "./memblock.js";

@@ -1,6 +1,7 @@
 /**
  * The `hpa` strategy: H. Peter Anvin's 2012 plan for the direct mapping,
- * step by step as written (SPEC "Project choices", E intro, H):
+ * step by step as written — not as init_mem_mapping() implemented it, which
+ * switches CR3 once at the end (docs/SEMANTICS.md, "Early boot"):
  *
  *   1. build page tables for the kernel image out of the brk reserve;
  *   2. then map RAM top-down from the highest region, tables still from brk,

@@ -1,6 +1,7 @@
 /**
  * The `linux` strategy: init_mem_mapping() as implemented (arch/x86/mm/init.c,
- * v3.9+ with the v4.x–v6.x step rule by default — SPEC E.4):
+ * v3.9 and later; the step growth of v4.x–v6.x by default, v3.9's as an
+ * option — docs/SEMANTICS.md, "Early boot"):
  *
  *   probe_page_size_mask()
  *   init_memory_mapping(0, ISA_END_ADDRESS)          the ISA range, holes or not
@@ -176,7 +177,7 @@ export function pageSizeNames(g: Geometry, mask: number): string[] {
   return s;
 }
 
-/** get_new_step_size() (INIT_MODERN): shift by PMD_SHIFT − PAGE_SHIFT − 1. */
+/** get_new_step_size() (the `modern` step rule): shift by PMD_SHIFT − PAGE_SHIFT − 1. */
 function newStepSize(g: Geometry, step: number): number {
   return step * 2 ** (g.pmdShift - 12 - 1);
 }

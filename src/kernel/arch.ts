@@ -1,5 +1,5 @@
 /**
- * What the generic mm code (mm.ts, pagewalk.ts, memory.ts, remap.ts, zap.ts,
+ * What the generic mm code (mm.ts, mm-walk.ts, memory.ts, remap.ts, zap.ts,
  * free-pgtables.ts, mprotect.ts, pgtable-generic.ts, mmu-gather.ts) asks of
  * an architecture: the shape of an mm's tables, how entries are read,
  * written and built, how table pages are allocated, attached and freed, and

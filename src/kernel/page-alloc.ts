@@ -13,9 +13,9 @@
  * Two things differ from Linux on purpose:
  *  - Placement is address-ordered and selectable: bottom-up (lowest fitting
  *    block) or top-down (highest), optionally inside [minAddr, maxAddr). Linux's
- *    buddy lists are LIFO; address order is what memblock gives the early boot
- *    code (memblock_set_bottom_up), which the boot issue needs from one
- *    allocator, and it makes every test deterministic.
+ *    buddy lists are LIFO. Address order is what memblock gives the early
+ *    boot code (memblock_set_bottom_up; the boot planner keeps its own
+ *    memblock, src/boot/memblock.ts), and it makes every test deterministic.
  *  - Misuse is an exception, not a BUG: double free, freeing a reserved or
  *    never-allocated frame, or freeing with the wrong order throws a
  *    PageAllocError and changes nothing.

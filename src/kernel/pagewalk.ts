@@ -1,5 +1,5 @@
 /**
- * One walker for every read-only pass over page tables on the host, as
+ * One walker for every pass over a range of page tables on the host, as
  * Linux has walk_page_range() (mm/pagewalk.c): it visits [start, end) of an
  * address space top-down in address order and calls the caller's callbacks —
  * one per entry kind (pgd/p4d/pud/pmd/pte_entry), pte_hole for empty entries
@@ -12,7 +12,9 @@
  * through the paravirt value hooks, `info tlb` as the CPU reads guest memory,
  * the Xen model machine frames, its guest machine frames mapped back to
  * pseudo-physical ones; src/kernel/mm-walk.ts (mmPageTables) builds one for
- * any mm from its architecture's MmArch.
+ * any mm from its architecture's MmArch. The walker itself only reads; a
+ * callback may change what lies below the entry it is given and skip it
+ * (zap and mprotect do, through forEachLeafTable in mm-walk.ts).
  *
  * As in Linux:
  * - callbacks are named by the kind of entry (after folding: the entries of a

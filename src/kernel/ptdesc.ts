@@ -1,7 +1,7 @@
 /**
  * Page-table descriptors: the `struct ptdesc` overlay of `struct page` for
- * pages that hold page tables (include/linux/mm_types.h, include/linux/mm.h;
- * SPEC A.2, F.3).
+ * pages that hold page tables (include/linux/mm_types.h, include/linux/mm.h:
+ * pagetable_pte_ctor, pagetable_pmd_ctor, pagetable_dtor).
  *
  *   ptdesc
  *   ┌────────────┬──────────────────────────────────────────────────────────┐
@@ -16,7 +16,7 @@
  * Constructors may fail (ptlock_init allocates the lock when spinlock_t does
  * not fit in a long, e.g. with lock debugging); destructors never do. Every
  * level is accounted in NR_PAGETABLE, weighted by the allocation's page count
- * (the ≥6.14 rule chosen in SPEC "Project choices"). A ctor runs once per
+ * (the rule since Linux 6.14: docs/SEMANTICS.md). A ctor runs once per
  * allocation and a dtor exactly once per successful ctor: both are checked.
  */
 import type { PhysMem } from "../phys/phys-mem.js";

@@ -1,5 +1,5 @@
 /**
- * Page-table locks (Documentation/mm/split_page_table_lock.rst; SPEC F.1).
+ * Page-table locks (Documentation/mm/split_page_table_lock.rst).
  *
  * The model is single-threaded: a "thread" is a test's sequence of calls, and
  * a race is staged with an interleaving hook (pgtable-generic.ts). A lock is

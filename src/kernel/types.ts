@@ -2,7 +2,7 @@
  * Small types shared by the kernel side (src/kernel/) and the paravirt layer
  * (src/paravirt/). Physical addresses and frame numbers are plain numbers:
  * every architecture modelled here has PA < 2^52, so they are exact
- * (DESIGN.md: "a Pfn is not a PhysAddr" — the names say which one you hold).
+ * (a Pfn is not a PhysAddr: the names say which one you hold).
  */
 
 /** A physical frame number: physical address >> PAGE_SHIFT. */

@@ -1,16 +1,17 @@
 /**
  * The paravirt MMU hook table: Linux's `pv_ops.mmu`
- * (arch/x86/include/asm/paravirt_types.h, struct pv_mmu_ops; SPEC C.3).
+ * (arch/x86/include/asm/paravirt_types.h, struct pv_mmu_ops).
  *
  * Every page-table write the kernel side makes, every table page it attaches
  * to or detaches from an mm, every CR3 load and every TLB flush goes through
  * one of these hooks. The native backend (native.ts) does what bare hardware
  * needs — plain stores, CR3 loads and INVLPGs on the engine, nothing on
- * alloc/release. A Xen PV backend (src/paravirt/xen/, its own issue) turns the
+ * alloc/release. The Xen PV backend (src/paravirt/xen/mmu-pv.ts) turns the
  * same calls into hypercalls on read-only tables. The recording wrapper
  * (recording.ts) logs every call for tests.
  *
- * Contract the kernel side keeps (SPEC C.3 "Emulator requirement"):
+ * Contract the kernel side keeps (what a Xen PV backend relies on: it makes a
+ * table read-only in the alloc hook and writable again in the release hook):
  *  - a table page attached to an mm passes through exactly one `alloc*` hook of
  *    its level before the first entry that points to it becomes visible to the
  *    walker, and exactly one `release*` hook after it is detached and before it
@@ -78,8 +79,9 @@ export interface PvMmuOps {
   readonly name: string;
 
   /**
-   * SHARED_KERNEL_PMD (PAE only, SPEC C.1/C.2): may all pgds share the kernel's
-   * PMD page for the top 1 GiB? Native hardware: yes (unless PTI). Xen PV: no —
+   * SHARED_KERNEL_PMD (PAE only; since 2007 the backend's choice through
+   * pv_info.shared_kernel_pmd — docs/SEMANTICS.md): may all pgds share the
+   * kernel's PMD page for the top 1 GiB? Native hardware: yes. Xen PV: no —
    * every pgd must be a whole page with a private kernel PMD so that it can be
    * pinned and listed on pgd_list. 2-level and 64-bit pgd allocation ignore it.
    */

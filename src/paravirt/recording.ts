@@ -1,8 +1,8 @@
 /**
  * A recording wrapper around any backend: every hook call is logged with its
  * arguments (and result) and then forwarded. Tests use it to check hook order
- * and pairing (SPEC C.4 tests 1, 5, 8; the alloc-before-use / release-before-
- * free contract of SPEC C.3).
+ * and pairing: the alloc-before-use / release-before-free contract stated in
+ * ops.ts, and the order pgd_alloc and pgd_free issue their hooks in.
  */
 import { PV_MMU_OP_NAMES, type PvMmuOpName, type PvMmuOps } from "./ops.js";
 

@@ -1,6 +1,6 @@
 /**
  * The kernel's direct mapping for a run machine, built as early boot builds
- * it: the boot planner (src/boot, the early-boot issue) runs
+ * it: the boot planner (src/boot/) runs
  * init_mem_mapping() — strategy "linux", as the recorded kernels do, or
  * "hpa", the top-down plan — against a QEMU-like e820 map for the RAM size,
  * with the kernel image and its brk page-table buffer where the recorded

@@ -1,4 +1,6 @@
-// SPEC E.5 (worked example) and E.6 tests 1–9.
+// The `linux` early-boot strategy's parts (arch/x86/mm/init.c): split_mem_range,
+// init_mem_mapping on a small example machine whose every step is worked out
+// by hand below, alloc_low_pages, and the bottom-up order.
 import { describe, expect, it } from "vitest";
 import { AllocLowPages, BootPanic } from "../../src/boot/alloc-low.js";
 import { geometry, PageMask } from "../../src/boot/geometry.js";
@@ -16,8 +18,8 @@ function memblockOf(...r: [number, number][]): Memblock {
   return m;
 }
 
-/** The E.5 machine: RAM [0, 0x9f000) + [1M, 2G), brk (6 pages) at 0x02a00000, 4-level, 2M, no 1G. */
-function e5(stepRule: "modern" | "v39"): BootInput {
+/** The example machine: RAM [0, 0x9f000) + [1M, 2G), brk (6 pages) at 0x02a00000, 4-level, 2M, no 1G. */
+function example(stepRule: "modern" | "v39"): BootInput {
   const mb = memblockOf([0, 0x9f000], [0x100000, 0x80000000]);
   mb.reserve(0x1000000, 0x2a06000);
   return {
@@ -31,19 +33,19 @@ function e5(stepRule: "modern" | "v39"): BootInput {
 
 const hexr = (p: [number, number][]): string[] => p.map(([s, e]) => `${s.toString(16)}-${e.toString(16)}`);
 
-describe("split_mem_range (E.6 tests 1–4)", () => {
-  const e5ctx = { geometry: G64, pageSizeMask: L, memblock: e5("modern").memblock, maxLowPfn: 0x80000 };
+describe("split_mem_range", () => {
+  const exampleCtx = { geometry: G64, pageSizeMask: L, memblock: example("modern").memblock, maxLowPfn: 0x80000 };
 
-  it("1: [1M, 1.5G) → 4K head [1M, 2M) + 2M [2M, 1.5G)", () => {
-    expect(splitMemRange(e5ctx, 0x100000, 0x60000000)).toEqual([
+  it("[1M, 1.5G) → 4K head [1M, 2M) + 2M [2M, 1.5G)", () => {
+    expect(splitMemRange(exampleCtx, 0x100000, 0x60000000)).toEqual([
       { start: 0x100000, end: 0x200000, mask: 0 }, { start: 0x200000, end: 0x60000000, mask: L }]);
   });
 
-  it("2: [0x7fe00000, 2G) → one 2M piece", () => {
-    expect(splitMemRange(e5ctx, 0x7fe00000, 0x80000000)).toEqual([{ start: 0x7fe00000, end: 0x80000000, mask: L }]);
+  it("[0x7fe00000, 2G) → one 2M piece", () => {
+    expect(splitMemRange(exampleCtx, 0x7fe00000, 0x80000000)).toEqual([{ start: 0x7fe00000, end: 0x80000000, mask: L }]);
   });
 
-  it("3: a 1G-capable range that leaves its region gets no upgrades; inside one region everything merges into ONE piece", () => {
+  it("a 1G-capable range that leaves its region gets no upgrades; inside one region everything merges into ONE piece", () => {
     const ctx = { geometry: G64, pageSizeMask: L | H, memblock: memblockOf([0x1ff000, 0x40200000]), maxLowPfn: 0 };
     expect(splitRaw(ctx, 0x1ff000, 0x40200000)).toEqual([
       { start: 0x1ff000, end: 0x200000, mask: 0 }, { start: 0x200000, end: 0x40000000, mask: L }, { start: 0x40000000, end: 0x40200000, mask: L }]);
@@ -53,7 +55,7 @@ describe("split_mem_range (E.6 tests 1–4)", () => {
     expect(splitMemRange(whole, 0x1ff000, 0x40200000)).toEqual([{ start: 0x1ff000, end: 0x40200000, mask: L | H }]);
   });
 
-  it("4: 32-bit non-PAE never starts with a large page at pfn 0; adjust upgrades it only without the hole", () => {
+  it("32-bit non-PAE never starts with a large page at pfn 0; adjust upgrades it only without the hole", () => {
     const g = geometry("2level");
     const holed = { geometry: g, pageSizeMask: L, memblock: memblockOf([0, 0x9f000], [0x100000, 0x2000000]), maxLowPfn: 0x36ffe };
     expect(splitMemRange(holed, 0, 0x1000000)).toEqual([{ start: 0, end: 0x400000, mask: 0 }, { start: 0x400000, end: 0x1000000, mask: L }]);
@@ -69,9 +71,9 @@ describe("split_mem_range (E.6 tests 1–4)", () => {
   });
 });
 
-describe("init_mem_mapping on the E.5 machine (E.5, E.6 test 5)", () => {
-  it("INIT_MODERN: ISA, then [0x7fe00000,2G), [0x60000000,0x7fe00000), [1M,0x60000000); brk use 4 (PUD, PMD, PTE for ISA, PMD for pud[1])", () => {
-    const p = planLinux(e5("modern"));
+describe("init_mem_mapping on the example machine", () => {
+  it("modern step rule: ISA, then [0x7fe00000,2G), [0x60000000,0x7fe00000), [1M,0x60000000); brk use 4 (PUD, PMD, PTE for ISA, PMD for pud[1])", () => {
+    const p = planLinux(example("modern"));
     expect(hexr(p.initMemoryMapping)).toEqual(["0-100000", "7fe00000-80000000", "60000000-7fe00000", "100000-60000000"]);
     expect(p.mappingSteps.map((s) => s[0])).toEqual(Array(3).fill("init_range_memory_mapping"));
     expect(p.pgtBufEndFinal - 0x2a00000).toBe(4 * 4096);
@@ -82,20 +84,20 @@ describe("init_mem_mapping on the E.5 machine (E.5, E.6 test 5)", () => {
     expect(p.steps.find((s) => s.op === "alloc")).toMatchObject({ caller: "__kernel_physical_mapping_init" });
   });
 
-  it("INIT_V39: steps [0x7fe00000,2G), [0x7c000000,0x7fe00000), [1M,0x7c000000); brk use 4", () => {
-    const p = planLinux(e5("v39"));
+  it("v39 step rule: steps [0x7fe00000,2G), [0x7c000000,0x7fe00000), [1M,0x7c000000); brk use 4", () => {
+    const p = planLinux(example("v39"));
     expect(hexr(p.initMemoryMapping)).toEqual(["0-100000", "7fe00000-80000000", "7c000000-7fe00000", "100000-7c000000"]);
     expect(p.pgtBufEndFinal - 0x2a00000).toBe(4 * 4096);
   });
 
   it("all 256 frames of [0, 1 MiB) get PTEs, holes included", () => {
-    const p = planLinux(e5("modern"));
+    const p = planLinux(example("modern"));
     expect(p.directPages[1]).toBe(256 + 256);   // ISA + the [1M, 2M) head
   });
 });
 
-describe("alloc_low_pages (E.6 tests 6–8)", () => {
-  it("6: a chunk overlapping the unused brk tail takes its tables from memblock inside [min_pfn_mapped, max_pfn_mapped)", () => {
+describe("alloc_low_pages", () => {
+  it("a chunk overlapping the unused brk tail takes its tables from memblock inside [min_pfn_mapped, max_pfn_mapped)", () => {
     // 4-level, 2M only: mapping [1M, …) needs a PMD page for GiB 1 while the chunk holds the brk buffer.
     const input = inputFromMem(4 * 2 ** 30);   // RAM [1M, 2G) + [4G, 6G), like the q35 4G boot
     const p = planLinux(input);
@@ -107,7 +109,7 @@ describe("alloc_low_pages (E.6 tests 6–8)", () => {
     }
   });
 
-  it("7: with brk exhausted, the highest free page below max_pfn_mapped, inside mapped memory", () => {
+  it("with brk exhausted, the highest free page below max_pfn_mapped, inside mapped memory", () => {
     const mb = memblockOf([0x100000, 0x40000000]);
     const a = new AllocLowPages(mb, { rule: "modern", pgtBufStart: 0x2000000, pgtBufPages: 1 });
     a.alloc(1, "t", "", "pte");
@@ -118,7 +120,7 @@ describe("alloc_low_pages (E.6 tests 6–8)", () => {
     expect(a.alloc(1, "t", "", "pte").pa).toBe(0x2fffe000);
   });
 
-  it("8: brk exhausted, nothing mapped (min ≥ max) and brk not usable → panic", () => {
+  it("brk exhausted, nothing mapped (min ≥ max) and brk not usable → panic", () => {
     const a = new AllocLowPages(memblockOf([0x100000, 0x40000000]), { rule: "modern", pgtBufStart: 0x2000000, pgtBufPages: 2 });
     a.canUseBrkPgt = false;
     expect(() => a.alloc(1, "t", "", "pte")).toThrow(BootPanic);
@@ -133,7 +135,7 @@ describe("alloc_low_pages (E.6 tests 6–8)", () => {
   });
 });
 
-describe("bottom-up (E.6 test 9)", () => {
+describe("bottom-up", () => {
   it("the first range after ISA starts at kernel_end; [1M, kernel_end) is mapped last", () => {
     const input = inputFromMem(2 ** 31, { bottomUp: true });
     const p = planLinux(input);

@@ -1,7 +1,8 @@
 // Early boot as a Xen PV guest, checked by the Xen hypervisor model: every
 // hypercall the plan makes must be accepted (a refused one throws), and the
 // finished direct map must translate — through the scrambled p2m — and never
-// map a table frame writable (SPEC E.6 test 10, D.3 test 10).
+// map a table frame writable (Xen's rule: a frame is a page table or mapped
+// writable, never both — xen/arch/x86/mm.c).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access } from "../../src/abi.js";
@@ -22,7 +23,7 @@ describe("linux strategy under Xen PV", () => {
     const g = geometry("4level");
     const tables = r.plan.allocations.map((a) => a.pa);
     expect(tables.length).toBeGreaterThan(400);
-    // E.6 test 10: no table frame is writable through the direct map
+    // No table frame is writable through the direct map
     for (const pa of tables) {
       const t = r.engine.probe(directVa(g, pa), Access.Write);
       expect(t.fault, `table 0x${pa.toString(16)} writable`).not.toBe(0);

@@ -1,4 +1,5 @@
-// SPEC C.4: x86 pgd_alloc / pgd_free, kernel-PMD sharing, pgd_list, hooks.
+// x86 pgd_alloc / pgd_free (arch/x86/mm/pgtable.c), kernel-PMD sharing,
+// pgd_list, paravirt hooks.
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engine/index.js";
 import { KernelBugError, KernelOomError } from "../../src/kernel/kernel.js";
@@ -20,8 +21,8 @@ async function machine(mode: PagingMode, opts: { shared?: boolean; pti?: boolean
   return { e, k, ops };
 }
 
-describe("SPEC C.4: x86 pgd allocation", () => {
-  it("1. PAE, SHARED=1: a 32-byte pgd, 3 pmds, pgd[3] == swapper[3], not on pgd_list, alloc_pmd ×3", async () => {
+describe("x86 pgd allocation", () => {
+  it("PAE, SHARED=1: a 32-byte pgd, 3 pmds, pgd[3] == swapper[3], not on pgd_list, alloc_pmd ×3", async () => {
     const { k, ops } = await machine("pae", { shared: true });
     expect(k.sharedKernelPmd).toBe(true);
     const mm = k.mmCreate();
@@ -47,7 +48,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     }
   });
 
-  it("2. PAE, SHARED=0: page-sized pgd, 4 pmds, a private copy of the kernel pmd, on pgd_list with pt_mm", async () => {
+  it("PAE, SHARED=0: page-sized pgd, 4 pmds, a private copy of the kernel pmd, on pgd_list with pt_mm", async () => {
     const { k } = await machine("pae", { shared: false });
     k.vmap(0xf000_0000n, 0x2000, 0x100000);                 // give swapper's kernel pmd some content
     const mm = k.mmCreate();
@@ -62,7 +63,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(k.pgdList[0]!.mm).toBe(mm);
   });
 
-  it("3. failure of the 2nd pmd ctor (SHARED=0): null, all pmds freed with dtor, counters and pgd_list unchanged", async () => {
+  it("failure of the 2nd pmd ctor (SHARED=0): null, all pmds freed with dtor, counters and pgd_list unchanged", async () => {
     const { k, ops } = await machine("pae", { shared: false });
     const nr = k.nrPagetable, free = k.alloc.freePagesCount, dtors = k.ptdescs.dtors;
     k.ptdescs.failPtlockNth(2);
@@ -91,7 +92,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     }
   });
 
-  it("4. SHARED=0: a vmalloc populating a new kernel pmd entry is copied into every pgd; a conflicting one is a BUG", async () => {
+  it("SHARED=0: a vmalloc populating a new kernel pmd entry is copied into every pgd; a conflicting one is a BUG", async () => {
     const { k } = await machine("pae", { shared: false });
     const a = k.mmCreate(), b = k.mmCreate();
     const va = 0xf020_0000n;                                  // pmd index 385 in the kernel slot
@@ -109,7 +110,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(readEntry(k, slot(a) + 8)).toBe(readEntry(k, slot(k.initMm) + 8));  // the others were still synced
   });
 
-  it("4b. 2-level and 64-bit: new kernel top-level entries reach every pgd on pgd_list", async () => {
+  it("2-level and 64-bit: new kernel top-level entries reach every pgd on pgd_list", async () => {
     for (const [mode, va] of [["2level", 0xf040_0000n], ["4level", 0xffff_c900_0000_0000n], ["5level", 0xffa0_0000_0000_0000n]] as const) {
       const { k } = await machine(mode);
       const mm = k.mmCreate();
@@ -122,7 +123,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     }
   });
 
-  it("5. pgd_free: off pgd_list, release_pmd for each preallocated slot, then the pgd_free hook", async () => {
+  it("pgd_free: off pgd_list, release_pmd for each preallocated slot, then the pgd_free hook", async () => {
     const e = await createEngine("ts", { physSize: 64 * MiB });
     let listAtPgdFree = -1;
     let kk: Kernel | null = null;
@@ -142,7 +143,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(listAtPgdFree).toBe(0);
   });
 
-  it("5b. pgd_free right after pgd_alloc releases every preallocated pmd in slot order", async () => {
+  it("pgd_free right after pgd_alloc releases every preallocated pmd in slot order", async () => {
     const { k, ops } = await machine("pae", { shared: true });
     const mm = k.mmCreate();
     const pmds = [0, 1, 2].map((i) => entryAddr(k.geometry, readEntry(k, entryPtr(k, mm.pgd, i))) / 4096);
@@ -154,7 +155,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(k.pgdCache.objects).toBe(0);
   });
 
-  it("6. x86-64: the pgd clones entries 273..511 from swapper; 0..272 are zero", async () => {
+  it("x86-64: the pgd clones entries 273..511 from swapper; 0..272 are zero", async () => {
     const { k } = await machine("4level");
     k.vmap(0xffff_8880_0000_0000n, 0x1000, 0x1000);           // slot 273
     k.vmap(0xffff_ffff_8000_0000n, 0x1000, 0x2000);           // slot 511
@@ -169,7 +170,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(k.pgdList.map((p) => p.pa)).toEqual([mm.pgd]);     // SHARED_KERNEL_PMD is 0 on x86-64
   });
 
-  it("7. PTI: pgd allocation order 1; the user half at pgd + 4096 gets the kernel clone and user entries", async () => {
+  it("PTI: pgd allocation order 1; the user half at pgd + 4096 gets the kernel clone and user entries", async () => {
     const { k } = await machine("4level", { pti: true });
     k.vmap(0xffff_8880_0000_0000n, 0x1000, 0x1000);
     const nr = k.nrPagetable;
@@ -183,7 +184,7 @@ describe("SPEC C.4: x86 pgd allocation", () => {
     expect(k.nrPagetable).toBe(nr);
   });
 
-  it("8. PAE unshared: pgd[i] == pa(pmd_i) | 1 for i in 0..3, each alloc hook before its entry write", async () => {
+  it("PAE unshared: pgd[i] == pa(pmd_i) | 1 for i in 0..3, each alloc hook before its entry write", async () => {
     const { k, ops } = await machine("pae", { shared: false });
     const mm = k.mmCreate();
     const seq = ops.calls("allocPmd", "setPud");

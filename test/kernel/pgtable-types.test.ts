@@ -53,7 +53,7 @@ describe("the x86 vocabulary", () => {
 });
 
 describe("what is derived from it", () => {
-  it("the boot planner's geometry: the same numbers its own table used to spell out", () => {
+  it("the boot planner's geometry: levels, shifts, entry sizes, PAGE_OFFSET and its pgd index for each mode", () => {
     const pick = (m: V.PagingMode): unknown => {
       const g = BOOT_GEOMETRY[m];
       return [g.levels, g.shift, g.entryBytes, g.entriesPerTable, g.pmdShift, g.topEntries, g.pageOffsetPgdIndex, g.pageOffset, g.is64];

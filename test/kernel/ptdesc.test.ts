@@ -1,4 +1,5 @@
-// ptdesc: ctor/dtor pairing, accounting weight, fallible ctors (SPEC F.3).
+// ptdesc: ctor/dtor pairing, accounting weight, fallible ctors
+// (include/linux/mm.h pagetable_*_ctor / pagetable_dtor).
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engine/index.js";
 import { PageAllocator } from "../../src/kernel/page-alloc.js";

@@ -1,4 +1,5 @@
-// SPEC F.4: split page-table locks, the pte_offset_map family, ctor failure.
+// Split page-table locks (Documentation/mm/split_page_table_lock.rst), the
+// pte_offset_map family (mm/pgtable-generic.c), ctor failure.
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engine/index.js";
 import { Kernel } from "../../src/kernel/x86/kernel.js";
@@ -49,8 +50,8 @@ function replacePteTable(k: Kernel, mm: Mm, p: number): number {
   return fresh.pa;
 }
 
-describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
-  it("1. split pte locks are per table; without split locks both are mm.page_table_lock", async () => {
+describe("split page-table locks and pte_offset_map", () => {
+  it("split pte locks are per table; without split locks both are mm.page_table_lock", async () => {
     const { k, mm } = await setup();
     const a = pteLockptr(k, mm, readEntry(k, pmdp(k, mm, 0x40_0000n)));
     const b = pteLockptr(k, mm, readEntry(k, pmdp(k, mm, 0x60_0000n)));
@@ -62,7 +63,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(s.k.ptdescs.ptlocksAllocated).toBe(0);
   });
 
-  it("2. pmd_lockptr is one lock for every entry of a pmd table; pud-level entries use page_table_lock", async () => {
+  it("pmd_lockptr is one lock for every entry of a pmd table; pud-level entries use page_table_lock", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const table = p - (p % 4096);
@@ -74,7 +75,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(entryLockptr(k, mm.pgd)).toBe(mm.pageTableLock);
   });
 
-  it("3. pmd replaced between snapshot and lock: retry, return a pte in the new table with its lock held", async () => {
+  it("pmd replaced between snapshot and lock: retry, return a pte in the new table with its lock held", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const t1 = entryAddr(k.geometry, readEntry(k, p));
@@ -95,7 +96,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(k.rcu.readers).toBe(0);
   });
 
-  it("4. pmd turned huge before the recheck: null, no lock held, RCU released", async () => {
+  it("pmd turned huge before the recheck: null, no lock held, RCU released", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const t1 = entryAddr(k.geometry, readEntry(k, p));
@@ -122,7 +123,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     const ptl = pmdLock(k, mm, p); setEntry(k, PgtLevel.Pmd, p, 0n); ptl.unlock();
   });
 
-  it("5. a bad pmd value gives null and is cleared (pmd_clear_bad)", async () => {
+  it("a bad pmd value gives null and is cleared (pmd_clear_bad)", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const good = readEntry(k, p);
@@ -133,7 +134,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(k.rcu.readers).toBe(0);
   });
 
-  it("6. rw_nolock returns the snapshot; a write after pmd_same fails is rejected", async () => {
+  it("rw_nolock returns the snapshot; a write after pmd_same fails is rejected", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const snap = readEntry(k, p);
@@ -152,7 +153,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     pteUnmapUnlock(k, r.pte, r.ptl);
   });
 
-  it("7. any write through a ro_nolock pte is a contract violation", async () => {
+  it("any write through a ro_nolock pte is a contract violation", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x40_0000n);
     const r = pteOffsetMapRoNolock(k, mm, p, 0x40_0000n)!;
@@ -175,7 +176,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     pteUnmap(k, pte);
   });
 
-  it("8. __pte_alloc race: one table installed, the loser freed with its dtor, nr_ptes +1, NR_PAGETABLE +1", async () => {
+  it("__pte_alloc race: one table installed, the loser freed with its dtor, nr_ptes +1, NR_PAGETABLE +1", async () => {
     const { k, mm } = await setup();
     const p = pmdp(k, mm, 0x80_0000n);                      // none yet
     expect(readEntry(k, p)).toBe(0n);
@@ -192,7 +193,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(free - k.alloc.freePagesCount).toBe(1);
   });
 
-  it("9. ptlock allocation failure: pte_alloc_one gives null, page freed, NR_PAGETABLE unchanged, the fault is OOM", async () => {
+  it("ptlock allocation failure: pte_alloc_one gives null, page freed, NR_PAGETABLE unchanged, the fault is OOM", async () => {
     const { k, mm } = await setup();
     mm.mmap(0x100_0000n, 0x1000, { prot: "rw" });
     const nr = k.nrPagetable, free = k.alloc.freePagesCount;
@@ -207,7 +208,7 @@ describe("SPEC F.4: split page-table locks and pte_offset_map", () => {
     expect(mm.handleFault(0x100_0000n, 1).ok).toBe(true);  // memory is back: the retry works
   });
 
-  it("10. init_mm tables: the ctor allocates no ptlock, and pte_lockptr on them is an error", async () => {
+  it("init_mm tables: the ctor allocates no ptlock, and pte_lockptr on them is an error", async () => {
     const { k } = await setup();
     const locks = k.ptdescs.ptlocksAllocated;
     k.vmap(0xffff_c900_0000_0000n, 0x1000, 0x3000);

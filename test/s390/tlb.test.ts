@@ -1,6 +1,6 @@
 // The s390 TLB (assembly/s390/tlb.ts and its TS twin): architectural effects,
 // in both engines. PoP ch. 3 "Translation-Lookaside Buffer"; PoP ch. 10
-// IPTE / IDTE / PTLB; the lazy C recording of the issue.
+// IPTE / IDTE / PTLB; C recorded lazily, as assembly/s390/tlb.ts explains.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, Pgm, Skey } from "../../src/abi.js";
 import { createEngine, ENGINE_NAMES } from "../../src/engine/index.js";

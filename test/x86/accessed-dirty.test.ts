@@ -19,14 +19,14 @@ async function machine(name: "wasm" | "ts", leafFlags = RW | US, shift = 12): Pr
 const bits = (t: Tables, path: number[], mask: bigint): bigint[] => path.map((pa) => t.entry(pa) & mask);
 
 describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
-  it("G.3-1: a read through a 4K mapping sets A at every level and D nowhere", async () => {
+  it("a read through a 4K mapping sets A at every level and D nowhere", async () => {
     const { e, t, path } = await machine(name);
     expect(bits(t, path, A | D)).toEqual([0n, 0n, 0n, 0n]);
     expect(e.translate(va, Access.Read).fault).toBe(FaultKind.None);
     expect(bits(t, path, A | D)).toEqual([A, A, A, A]);
   });
 
-  it("G.3-2: a write through a 2M page sets A on PML4E, PDPTE, PDE and D on the PDE only", async () => {
+  it("a write through a 2M page sets A on PML4E, PDPTE, PDE and D on the PDE only", async () => {
     const { e, t, path } = await machine(name, RW | US, 21);
     expect(path).toHaveLength(3);
     const r = e.translate(va, Access.Write);
@@ -35,7 +35,7 @@ describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
     expect(r.leaf & Leaf.D).toBe(Leaf.D);
   });
 
-  it("G.3-3: a write fault at CPL3 sets A on the upper entries only; adOnFault none sets nothing", async () => {
+  it("a write fault at CPL3 sets A on the upper entries only; adOnFault none sets nothing", async () => {
     const { e, t, path } = await machine(name, US);
     e.setCpl(3);
     const r = e.translate(va, Access.Write);
@@ -52,7 +52,7 @@ describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
     expect(bits(m.t, m.path, A | D)).toEqual([A, A, A, A]);
   });
 
-  it("G.3-4: after software clears A and INVLPG, a read sets A again", async () => {
+  it("after software clears A and INVLPG, a read sets A again", async () => {
     const { e, t, path } = await machine(name);
     e.translate(va, Access.Read);
     t.clear(path[3]!, A);
@@ -63,7 +63,7 @@ describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
     expect(t.entry(path[3]!) & A).toBe(A);
   });
 
-  it("G.3-5: a page first read (D=0) and then written gets D=1 in memory", async () => {
+  it("a page first read (D=0) and then written gets D=1 in memory", async () => {
     const { e, t, path } = await machine(name);
     e.translate(va, Access.Read);
     expect(t.entry(path[3]!) & D).toBe(0n);
@@ -71,7 +71,7 @@ describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
     expect(t.entry(path[3]!) & D).toBe(D);
   });
 
-  it("G.3-6: PAE walks never read the PDPT after the CR3 load (see walk-modes for the reload)", async () => {
+  it("PAE walks never read the PDPT after the CR3 load (see walk-modes for the reload)", async () => {
     const e = await createEngine(name, { physSize: 4 << 20, maxPhyAddr: 40 });
     const t = new Tables(e, MODES.pae);
     const pva = 0x8000_0000n;
@@ -82,7 +82,7 @@ describe.each(ENGINE_NAMES)("accessed and dirty bits (%s engine)", (name) => {
     expect(e.phys.read64(pdpte!)).toBe(0n);              // and nothing was written there
   });
 
-  describe("G.3-7: a concurrent cmpxchg against the walker's A update", () => {
+  describe("a concurrent cmpxchg against the walker's A update", () => {
     it("clearing P on a non-leaf entry: the CAS fails, the level is re-read and the walk faults", async () => {
       const { e, t, path } = await machine(name);
       const pde = path[2]!;

@@ -1,7 +1,8 @@
 /**
- * The Linux side of Xen PV (SPEC D.2) on a guest built by buildXenPvGuest,
- * run on both engines: the read-only protection of pinned tables is enforced
- * by the emulated MMU (a kernel store to one is a #PF from the walker).
+ * The Linux side of Xen PV (arch/x86/xen/mmu_pv.c) on a guest built by
+ * buildXenPvGuest, run on both engines: the read-only protection of pinned
+ * tables is enforced by the emulated MMU (a kernel store to one is a #PF from
+ * the walker).
  */
 import { describe, expect, it } from "vitest";
 import { Access, PfErr, Vector } from "../../src/abi.js";
@@ -36,7 +37,7 @@ async function guest(name: EngineName, opts: Partial<XenPvGuestOptions> = {}) {
   return { engine, g, rec, env, audit, since, aliasWritable };
 }
 
-/** An unpinned mm with pgd, 1 pud, 1 pmd and 2 pte pages (D.3-4's starting point). */
+/** An unpinned mm with pgd, 1 pud, 1 pmd and 2 pte pages (what xen_pgd_pin is tested on). */
 function smallMm(t: Awaited<ReturnType<typeof guest>>) {
   const mm = MiniMm.create(t.env, 1);
   const d1 = t.g.allocator.allocPage({ zero: true })!, d2 = t.g.allocator.allocPage({ zero: true })!;
@@ -56,7 +57,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-4: xen_pgd_pin pins 5 pages RO; PIN_L1 ×2 precede the PIN_L4, no PIN_L2/L3", async () => {
+  it("xen_pgd_pin pins 5 pages RO; PIN_L1 ×2 precede the PIN_L4, no PIN_L2/L3", async () => {
     const t = await guest(name, { userPgd: false });
     const { mm, tables, ptes } = smallMm(t);
     expect(tables).toHaveLength(5);
@@ -74,7 +75,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-4 (x86-64 with a user pgd): the user pgd is made RO and pinned as a second L4", async () => {
+  it("x86-64 with a user pgd: xen_pgd_pin makes the user pgd RO and pins it as a second L4", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);
     const from = t.g.xen.log.length;
@@ -89,7 +90,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-5: after pin, a native store to a pte page is a #PF from the walker; xen_set_pte goes through Xen", async () => {
+  it("after pin, a native store to a pte page is a #PF from the walker; xen_set_pte goes through Xen", async () => {
     const t = await guest(name);
     const { mm, ptes } = smallMm(t);
     t.rec.enterMmap(mm);
@@ -116,7 +117,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-6: pinned mm: a new pte page is RO and pinned before the pmd entry is written; freeing it unpins, then RW", async () => {
+  it("pinned mm: a new pte page is RO and pinned before the pmd entry is written; freeing it unpins, then RW", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);
     t.rec.enterMmap(mm);
@@ -149,7 +150,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-7: unpinned mm: alloc_pte makes no hypercall and set_pmd is a plain store", async () => {
+  it("unpinned mm: alloc_pte makes no hypercall and set_pmd is a plain store", async () => {
     const t = await guest(name);
     const mm = MiniMm.create(t.env, 1);
     const from = t.g.xen.log.length;
@@ -160,7 +161,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-8: xen_pgd_unpin issues UNPIN of the pgd before any table is made writable again", async () => {
+  it("xen_pgd_unpin issues UNPIN of the pgd before any table is made writable again", async () => {
     const t = await guest(name);
     const { mm, tables } = smallMm(t);
     t.rec.enterMmap(mm);
@@ -179,7 +180,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-9: exit_mmap with another vCPU still on this pgd drops that reference before UNPIN", async () => {
+  it("exit_mmap with another vCPU still on this pgd drops that reference before UNPIN", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);
     t.rec.enterMmap(mm);
@@ -197,7 +198,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-9 (why): unpinning while a vCPU still holds the pgd leaves it validated, and the RW remap is refused", async () => {
+  it("why exit_mmap drops it first: unpinning while a vCPU still holds the pgd leaves it validated, and the RW remap is refused", async () => {
     const t = await guest(name);
     const { mm } = smallMm(t);
     t.rec.enterMmap(mm);
@@ -207,7 +208,7 @@ describe.each(ENGINE_NAMES)("Xen PV guest side (%s engine)", (name) => {
     expect(t.audit()).toEqual([]);
   });
 
-  it("D.3-10: early boot: alloc_pte_init makes the page RO and pins it as L1 at once, with no mm pinned", async () => {
+  it("early boot: alloc_pte_init makes the page RO and pins it as L1 at once, with no mm pinned", async () => {
     const t = await guest(name, { early: true });
     expect(t.g.ops.inEarlyBoot).toBe(true);
     const p = t.g.allocator.allocPage({ zero: true })!;

@@ -27,7 +27,7 @@ describe("Xen hypervisor model: validation and pinning", () => {
     expect(auditXen(m.xen, [m.d1.id, m.d2.id])).toEqual([]);
   });
 
-  it("D.3-1: an L1 frame (count 1) cannot gain a writable mapping; a read-only one is fine", async () => {
+  it("an L1 frame (count 1) cannot gain a writable mapping; a read-only one is fine", async () => {
     const m = await machine();
     pinAndLoad(m);
     // pte B is an L1 with type count 1. Map it from pte A's slot 100.
@@ -41,7 +41,7 @@ describe("Xen hypervisor model: validation and pinning", () => {
     expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
   });
 
-  it("D.3-2: pinning a frame whose alias is writable fails; after update_va_mapping to RO it succeeds; pinning again fails", async () => {
+  it("pinning a frame whose alias is writable fails; after update_va_mapping to RO it succeeds; pinning again fails", async () => {
     const m = await machine();
     pinAndLoad(m);
     const t = 20, tm = m.mfn(t);                      // an ordinary page, mapped RW at dmVa(20)
@@ -58,7 +58,7 @@ describe("Xen hypervisor model: validation and pinning", () => {
     expect(auditXen(m.xen, [m.d1.id])).toEqual([]);
   });
 
-  it("D.3-3: an L1 entry referencing another domain's frame fails validation, by update and by pin", async () => {
+  it("an L1 entry referencing another domain's frame fails validation, by update and by pin", async () => {
     const m = await machine();
     pinAndLoad(m);
     const foreign = m.d2.mfnList[3]!;

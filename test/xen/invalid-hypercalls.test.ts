@@ -232,7 +232,7 @@ describe("Xen hypervisor model: invalid hypercalls are rejected and change nothi
     expect(m.xen.log.slice(logLen).some((e) => e.rc === row.rc) || row.rc === E(XenErrno.ESRCH) || row.rc === E(XenErrno.EPERM)).toBe(true);
   });
 
-  it(`covers the issue's categories (${ROWS.length} variants)`, () => {
+  it(`covers every category of misuse: wrong type, foreign frame, writable alias, double pin, unpinned, bad base pointer (${ROWS.length} variants)`, () => {
     const names = ROWS.map((r) => r.name).join("\n");
     for (const want of [/wrong type/, /foreign/, /writable alias/, /double pin/, /not pinned/, /NEW_BASEPTR: an L1/])
       expect(names).toMatch(want);

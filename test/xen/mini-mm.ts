@@ -66,7 +66,7 @@ export class MiniMm implements PvMm {
     const wasPresent = (this.env.phys.read64(ptep) & 1n) !== 0n;
     this.env.ops.setPte(ptep, this.env.ops.makePte((BigInt(pfn) << 12n) | prot));
     // Replacing a present mapping: the TLB may hold the old one (Linux zaps
-    // and flushes before it sets a new pte; issue 3 made the TLB real).
+    // and flushes before it sets a new pte; the engine's TLB would keep it).
     if (wasPresent) this.env.ops.flushTlbOneUser(va);
   }
 
@@ -98,7 +98,8 @@ export class MiniMm implements PvMm {
     ops.flushTlbOneUser(va);
   }
 
-  /** free_pte_range for one pmd slot: clear the pmd, release, free (SPEC C.3 "release after detach"). */
+  /** free_pte_range for one pmd slot: clear the pmd, release, free (the release hook
+   *  runs after the table is detached and before it is freed: src/paravirt/ops.ts). */
   freePteTable(va: bigint): boolean {
     const pmdp = this.entry(va, 2, false);
     if (pmdp === null) return false;

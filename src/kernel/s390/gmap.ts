@@ -1,6 +1,6 @@
 /**
- * gmap — the guest mapping of KVM on s390 (arch/s390/mm/gmap.c, v4.6 shape;
- * SPEC B.4, seed 002).
+ * gmap — the guest mapping of KVM on s390 (arch/s390/mm/gmap.c as of Linux
+ * 4.6: docs/SEMANTICS.md says what later versions add).
  *
  * A KVM guest's "physical" memory is a range of the host process's virtual
  * memory. The gmap is a second set of DAT tables whose *segment* entries are

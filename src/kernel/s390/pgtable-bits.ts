@@ -21,7 +21,7 @@
  * "software dirty bits"). Values are bigints (a PTE is a 64-bit word).
  */
 
-// ── geometry (A.1) ──────────────────────────────────────────────────────
+// ── geometry ────────────────────────────────────────────────────────────
 
 /** _PAGE_ENTRIES / PTRS_PER_PTE. */
 export const PTRS_PER_PTE = 256;
@@ -53,7 +53,7 @@ export const SEGMENT_TABLE_ORDER_31 = 1;
 /** ESA/390 STD: the segment table's length in 64-byte units, minus one (127 for 2048 entries). */
 export const _STD_TABLE_LENGTH_31 = BigInt((CRST_ENTRIES * 4) / 64 - 1);
 
-// ── ASCE and region/segment entries (A.1 "Entry formats") ─────────────────
+// ── ASCE and region/segment entries ────────────────────────────────────
 
 export const _ASCE_ORIGIN = ~0xfffn;
 export const _ASCE_PRIVATE_SPACE = 0x100n;
@@ -100,7 +100,7 @@ export const _SEGMENT_ENTRY_ORIGIN_31 = ((1n << 31n) - 1n) & ~63n;
 /** … and the table's length in units of 16 entries, minus one (PTL). */
 export const _SEGMENT_ENTRY_PTL_31 = PTRS_PER_PTE / 16 - 1;
 
-// ── PTE bits (A.5, modern encoding) ──────────────────────────────────────
+// ── PTE bits (the encoding since 3.12) ─────────────────────────────────
 
 /** Hardware bits. */
 export const _PAGE_NOEXEC = 0x100n;

@@ -1,5 +1,5 @@
 /**
- * S390_FLAGS (arch/s390/mm/pgalloc.c, 2.6.25–2.6.3x): a bit per table slot
+ * S390_FLAGS (arch/s390/mm/pgtable.c, 2.6.25–2.6.3x): a bit per table slot
  * of the page in page->flags — two 2 KiB slots on 64-bit (a PGSTE table
  * takes both), four 1 KiB ones on 31-bit. Only the first list page is
  * looked at; a full page moves to the tail, a page with a free slot to the

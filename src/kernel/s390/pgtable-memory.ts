@@ -1,6 +1,7 @@
 /**
  * Page-table memory of many small processes under each PTE-table allocator
- * profile — the saving that motivated 2 KiB fragments (seed 000): a process
+ * profile — the saving that motivated 2 KiB fragments when they came in
+ * (Linux 2.6.25, arch/s390/mm/pgtable.c; docs/SEMANTICS.md): a process
  * that maps a little memory in many different megabytes needs one PTE table
  * per megabyte, and with fragments two of them share a page.
  *

@@ -1,8 +1,9 @@
 /**
- * The PTE-table allocator profiles of s390 (arch/s390/mm/pgalloc.c over the
- * years), one strategy object each (this file: what they share, and
- * "fullPage"; pgtable-frag.ts: AA/PP; pgtable-flags.ts: FLAGS), chosen once
- * when the S390Kernel is built:
+ * The PTE-table allocator profiles of s390 over the years
+ * (arch/s390/mm/pgtable.c; arch/s390/mm/pgalloc.c since 4.6), one strategy
+ * object each (this file: what they share, and "fullPage"; pgtable-frag.ts:
+ * AA/PP; pgtable-flags.ts: FLAGS), chosen once when the S390Kernel is built
+ * (which kernels each reproduces: docs/SEMANTICS.md):
  *
  *   "fragref"  (6.5–6.7)   2 KiB halves, AA/PP bits in ptdesc->pt_frag_refcount
  *   "refcount" (4.17–6.4)  2 KiB halves, AA/PP bits in the upper byte of page->_refcount

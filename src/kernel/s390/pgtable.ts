@@ -1,6 +1,6 @@
 /**
  * PTE operations of the s390 kernel, PGSTE-aware (arch/s390/mm/pgtable.c;
- * SPEC A.5, B.2, B.3).
+ * the PTE and PGSTE bits in arch/s390/include/asm/pgtable.h).
  *
  * Every change of a live PTE is an *exchange*: the old entry is invalidated
  * with IPTE (which also purges the TLBs) before the new one is stored, so no
@@ -214,7 +214,7 @@ export function ptepZapKey(mm: S390Mm, ptep: PhysAddr): void {
   e.pgsteSetUnlock(ptep, pgste);
 }
 
-// ── guest storage keys (SPEC B.3) ───────────────────────────────────────
+// ── guest storage keys (set/get_guest_storage_key, reset_guest_reference_bit) ──
 
 /**
  * The PTE slot behind a guest storage-key call: -EFAULT without a VMA (or a

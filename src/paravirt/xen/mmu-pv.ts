@@ -93,7 +93,9 @@ export interface XenMmuOptions {
 
 export class XenMmuOps implements PvMmuOps {
   readonly name = "xen";
-  /** Xen PV forbids a shared kernel PMD: every pgd is a whole page on pgd_list (SPEC C.2). */
+  /** Xen PV forbids a shared kernel PMD (xen_info.shared_kernel_pmd = 0 in
+   *  arch/x86/xen/enlighten_pv.c): every pgd is a whole page on pgd_list, so
+   *  that it can be pinned. */
   readonly sharedKernelPmd = false;
   readonly xen: XenHypervisor;
   readonly domid: number;

@@ -1,4 +1,4 @@
-// CRST tables and crst_table_upgrade (SPEC A.4, A.6 tests 11-13), with the
+// CRST tables and crst_table_upgrade (arch/s390/mm/pgalloc.c), with the
 // upgraded address space translated by both engines.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind } from "../../../src/abi.js";
@@ -10,7 +10,7 @@ import { leakCheck, machine } from "./machine.js";
 
 const ASCE_TYPE = (asce: bigint): bigint => asce & 0x0cn;
 
-describe("crst_table_upgrade (SPEC A.6.11-12)", () => {
+describe("crst_table_upgrade", () => {
   it("a new mm is 3-level: a 16 KiB region-third table of 0x24 entries, asce_limit 2^42, ASCE type 0x04", async () => {
     const { k, read } = await machine();
     const mm = S390Mm.create(k);
@@ -59,7 +59,7 @@ describe("crst_table_upgrade (SPEC A.6.11-12)", () => {
     leakCheck(k);
   });
 
-  it("A.6.12: the second allocation fails: -ENOMEM, the first table freed, pgd and ASCE unchanged", async () => {
+  it("the second allocation fails: -ENOMEM, the first table freed, pgd and ASCE unchanged", async () => {
     const { k } = await machine();
     const mm = S390Mm.create(k);
     const { pgd, asce, asceLimit } = mm;
@@ -77,7 +77,7 @@ describe("crst_table_upgrade (SPEC A.6.11-12)", () => {
     leakCheck(k);
   });
 
-  it("A.6.13: pgd_offset_raw takes the top index shift from entry 0's type", () => {
+  it("pgd_offset_raw takes the top index shift from entry 0's type", () => {
     expect(pgdShiftFromEntry(0x28n)).toBe(42n);
     expect(pgdShiftFromEntry(0x2cn)).toBe(53n);
     expect(pgdShiftFromEntry(0x24n)).toBe(31n);

@@ -1,8 +1,9 @@
 // The 31-bit (ESA/390) address space end to end: an 8 KiB segment table of
 // 4-byte entries as the ASCE (an STD), 1 KiB page tables four to a page
-// (S390_FLAGS on 31-bit, SPEC A.3.1), 4-byte PTEs with the software
-// young/dirty bits — built by the kernel side and translated by the core in
-// ESA/390 mode on both engines; every table page back after teardown.
+// (the S390_FLAGS allocator on 31-bit: docs/SEMANTICS.md), 4-byte PTEs with
+// the software young/dirty bits — built by the kernel side and translated by
+// the core in ESA/390 mode on both engines; every table page back after
+// teardown.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, Pgm } from "../../../src/abi.js";

@@ -1,5 +1,6 @@
-// The s390 PTE-table allocator (SPEC A.2, A.3, A.6 tests 1-10; F.3 ctor/dtor
-// pairing and NR_PAGETABLE per page).
+// The s390 PTE-table allocator (arch/s390/mm/pgalloc.c; its profiles and the
+// kernel versions they reproduce: docs/SEMANTICS.md), the pgtable_t contract,
+// ctor/dtor pairing and NR_PAGETABLE per page.
 import { describe, expect, it } from "vitest";
 import { KernelBugError } from "../../../src/kernel/kernel.js";
 import { S390Mm } from "../../../src/kernel/s390/mm.js";
@@ -9,14 +10,14 @@ import {
 import { gmapCreate, gmapMapSegment, gmapFault } from "../../../src/kernel/s390/gmap.js";
 import { leakCheck, machine } from "./machine.js";
 
-describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile (SPEC A.3.3)", (profile) => {
+describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile", (profile) => {
   async function setup() {
     const m = await machine("ts", { profile });
     const mm = S390Mm.create(m.k);
     return { ...m, mm, base: m.k.nrPagetable, frames: m.k.alloc.allocatedPagesCount };
   }
 
-  it("A.6.1: two allocations share one page: P+0 (bits 0x01, listed), then P+2048 (bits 0x03, unlisted)", async () => {
+  it("two allocations share one page: P+0 (bits 0x01, listed), then P+2048 (bits 0x03, unlisted)", async () => {
     const { k, mm, base, frames, read } = await setup();
     const t1 = pageTableAlloc(mm)!;
     expect(t1.offset).toBe(0);
@@ -35,7 +36,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
     else expect(p.fragCount).toBe(0x03);
   });
 
-  it("A.6.2: freeing T1 puts P back at the list head; the next alloc returns P+0", async () => {
+  it("freeing T1 puts P back at the list head; the next alloc returns P+0", async () => {
     const { k, mm } = await setup();
     const t1 = pageTableAlloc(mm)!;
     pageTableAlloc(mm);
@@ -47,7 +48,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
     expect(fragBits(k, p)).toBe(0x03);
   });
 
-  it("A.6.3: freeing both halves frees the frame once, runs the dtor once, NR_PAGETABLE back", async () => {
+  it("freeing both halves frees the frame once, runs the dtor once, NR_PAGETABLE back", async () => {
     const { k, mm, base, frames } = await setup();
     const dtors = k.ptdescs.dtors;
     const t1 = pageTableAlloc(mm)!, t2 = pageTableAlloc(mm)!;
@@ -61,7 +62,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
     expect(k.nrPagetable).toBe(base);
   });
 
-  it("A.6.4: free_rcu leaves the half pending (0x12, list tail, P|1 queued); alloc skips P; the grace period clears PP", async () => {
+  it("free_rcu leaves the half pending (0x12, list tail, P|1 queued); alloc skips P; the grace period clears PP", async () => {
     const { k, mm, frames } = await setup();
     const t1 = pageTableAlloc(mm)!;
     pageTableAlloc(mm);
@@ -84,7 +85,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
     expect(k.ptdescs.get(p.pfn)).toBe(p);                  // not freed: the upper half is in use
   });
 
-  it("A.6.5: the invariants hold after every step of a random-ish sequence; a planted AA+PP is caught", async () => {
+  it("the invariants hold after every step of a random-ish sequence; a planted AA+PP is caught", async () => {
     const { k, mm } = await setup();
     const live: PgTable[] = [];
     for (let i = 0; i < 200; i++) {
@@ -101,7 +102,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
     expect(() => checkFragmentInvariants(k)).toThrow(/I1/);
   });
 
-  it("A.6.9: a failing ctor (ptlock allocation) returns null and gives the frame back", async () => {
+  it("a failing ctor (ptlock allocation) returns null and gives the frame back", async () => {
     const { k, mm, frames, base } = await setup();
     k.ptdescs.failPtlockNth(1);
     expect(pageTableAlloc(mm)).toBeNull();
@@ -130,7 +131,7 @@ describe.each(["refcount", "fragref"] as const)("fragment allocator, %s profile 
   });
 });
 
-describe("PGSTE tables (SPEC A.6.6)", () => {
+describe("PGSTE tables", () => {
   it("a PGSTE mm gets whole pages: PTEs 0x400, PGSTEs 0, bits 0x03, never listed; free_rcu unlinks from gmaps then queues ptr|3", async () => {
     const { k, read } = await machine("ts", { profile: "refcount" });
     const mm = S390Mm.create(k, { pgste: true });
@@ -169,8 +170,8 @@ describe("PGSTE tables (SPEC A.6.6)", () => {
   });
 });
 
-describe("other profiles (SPEC A.3.1, A.3.4)", () => {
-  it("A.6.7: S390_FLAGS 31-bit packs four 1 KiB tables per page; the fifth takes a new page", async () => {
+describe("other profiles", () => {
+  it("S390_FLAGS 31-bit packs four 1 KiB tables per page; the fifth takes a new page", async () => {
     const { k, engine } = await machine("ts", { profile: "flags", esa390: true });
     const mm = S390Mm.create(k);
     const ts = [0, 1, 2, 3, 4].map(() => pageTableAlloc(mm)!);
@@ -210,7 +211,7 @@ describe("other profiles (SPEC A.3.1, A.3.4)", () => {
     leakCheck(k);
   });
 
-  it("A.6.8: S390_FULLPAGE gives every table its own frame, bytes 2048..4095 zero", async () => {
+  it("S390_FULLPAGE gives every table its own frame, bytes 2048..4095 zero", async () => {
     const { k, engine } = await machine("ts", { profile: "fullPage" });
     const mm = S390Mm.create(k);
     const a = pageTableAlloc(mm)!, b = pageTableAlloc(mm)!;
@@ -228,8 +229,8 @@ describe("other profiles (SPEC A.3.1, A.3.4)", () => {
   });
 });
 
-describe("pgtable_t contract (SPEC A.2)", () => {
-  it("A.6.10: pmd_pgtable clears the low 11 bits of the segment entry; pmd_populate stores the handle", async () => {
+describe("pgtable_t contract", () => {
+  it("pmd_pgtable clears the low 11 bits of the segment entry; pmd_populate stores the handle", async () => {
     expect(pmdPgtable(0x12345800n | 0x1n)).toEqual(PgTable.at(0x12345800));
     expect(pmdPgtable(0x12345800n | 0x1n).pa).toBe(0x12345800);
     const { k, read } = await machine("ts");

@@ -1,4 +1,5 @@
-// Page-table memory per allocator profile (issue 5 "Measure") and the README's
+// Page-table memory per allocator profile (measurePgtableMemory, behind
+// `wasmmu s390-pgmem`) and the README's
 // guest-mapping example, run as written.
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind } from "../../../src/abi.js";

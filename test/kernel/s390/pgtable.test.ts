@@ -1,6 +1,6 @@
-// s390 PTE software bits (SPEC A.5, A.6 tests 14-16) and the PGSTE-aware
-// PTE operations of the kernel (SPEC B.3, B.5 tests 2-5, 11, 12), through
-// both engines' DAT walker and PGSTE/storage-key core operations.
+// s390 PTE software bits (software young/dirty: arch/s390/include/asm/pgtable.h)
+// and the PGSTE-aware PTE operations of the kernel (arch/s390/mm/pgtable.c),
+// through both engines' DAT walker and PGSTE/storage-key core operations.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access, FaultKind, Pgm, S390Opt } from "../../../src/abi.js";
@@ -16,7 +16,7 @@ import { leakCheck, machine } from "./machine.js";
 
 const ACC = (a: number): bigint => BigInt(a) << 60n;
 
-describe("PTE software young/dirty (SPEC A.6.14)", () => {
+describe("PTE software young/dirty", () => {
   const ops = ["mkold", "mkyoung", "mkclean", "mkdirty", "wrprotect", "mkwrite", "modify"] as const;
   const prots = [B.PAGE_NONE, B.PAGE_RO, B.PAGE_RX, B.PAGE_RW, B.PAGE_RWX];
   it("I = !(YOUNG && READ) and P = !(DIRTY && WRITE) after any sequence of operations", () => {
@@ -53,7 +53,7 @@ describe("PTE software young/dirty (SPEC A.6.14)", () => {
   });
 });
 
-describe.each(ENGINE_NAMES)("access emulation through the %s engine (SPEC A.6.15-16)", (name) => {
+describe.each(ENGINE_NAMES)("access emulation through the %s engine", (name) => {
   it("store through P=1 and load through I=1 fault; the fault handler's mkdirty / mkyoung let the retry through", async () => {
     const { k } = await machine(name);
     const mm = S390Mm.create(k);
@@ -108,7 +108,7 @@ describe.each(ENGINE_NAMES)("access emulation through the %s engine (SPEC A.6.15
   });
 });
 
-describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.5)", (name) => {
+describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine", (name) => {
   async function kvmMm(esop = true) {
     const m = await machine(name);
     if (!esop) m.engine.setS390({ options: S390Opt.Hardware & ~S390Opt.Esop });
@@ -118,7 +118,7 @@ describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.
     return { ...m, mm, va, ptep: mm.lookupPtep(va)! };
   }
 
-  it("B.5.2-3: a valid → invalid exchange saves the real key in the PGSTE; invalid → valid writes it back", async () => {
+  it("a valid → invalid exchange saves the real key in the PGSTE; invalid → valid writes it back", async () => {
     const { k, mm, va, ptep, engine } = await kvmMm();
     engine.sske(0x70_0000, 0x36);                               // ACC 3, R, C
     const old = ptepClearFlush(mm, va, ptep);
@@ -131,7 +131,7 @@ describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.
     expect(k.iptesFor(va)).toBe(1);                             // only the valid → invalid exchange needed one
   });
 
-  it("B.5.4: a writable dirty PTE set with set_pte_at marks UC; a clean one (PROTECT) does not, with ESOP", async () => {
+  it("a writable dirty PTE set with set_pte_at marks UC; a clean one (PROTECT) does not, with ESOP", async () => {
     const { mm, va, ptep } = await kvmMm();
     expect(pgsteOf(mm, ptep) & PGSTE_UC_BIT).toBe(0n);         // mapRange: young but clean (PROTECT)
     expect(mm.handleFault(va, Access.Write).ok).toBe(true);    // mkdirty → P cleared → UC
@@ -144,7 +144,7 @@ describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.
     expect(pgsteOf(mm, ptep) & PGSTE_UC_BIT).toBe(PGSTE_UC_BIT);
   });
 
-  it("B.5.5: ptep_test_and_clear_uc returns true once, write-protects the PTE, one IPTE", async () => {
+  it("ptep_test_and_clear_uc returns true once, write-protects the PTE, one IPTE", async () => {
     const { k, mm, va, ptep } = await kvmMm();
     mm.handleFault(va, Access.Write);
     const n = k.iptesFor(va);
@@ -158,7 +158,7 @@ describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.
     expect(ptepTestAndClearUc(mm, va, ptep)).toBe(true);
   });
 
-  it("B.5.11: guest storage keys with no PTE table, no VMA, and a mapped page", async () => {
+  it("guest storage keys with no PTE table, no VMA, and a mapped page", async () => {
     const { mm, va, ptep, engine } = await kvmMm();
     mm.mmap(0x4000_0000n, 0x10_0000, { prot: 3 });              // a VMA without page tables yet
     expect(getGuestStorageKey(mm, 0x4000_0000n)).toEqual({ rc: 0, key: 0 });
@@ -179,7 +179,7 @@ describe.each(ENGINE_NAMES)("PGSTE-aware PTE operations, %s engine (SPEC B.3, B.
     expect(engine.iske(0x70_0000) & 0xf0).toBe(0x70);
   });
 
-  it("B.5.12: RRBE on an invalid PTE with GR=1, GC=0 returns cc 2, clears GR, sets UC", async () => {
+  it("RRBE on an invalid PTE with GR=1, GC=0 returns cc 2, clears GR, sets UC", async () => {
     const { k, mm, va, ptep } = await kvmMm();
     ptepClearFlush(mm, va, ptep);
     const e = k.engine;
