@@ -23,7 +23,7 @@ const kind = wasmOnly ? "wasm" : "full";
 const INPUT_DIRS = ["assembly", "src", "bench/kernels"];
 const INPUT_FILES = ["asconfig.json", "tsconfig.json", "tsconfig.types.json", "package.json", "scripts/build.mjs"];
 const WASM_OUTPUTS = ["build/mmu.wasm", "build/mmu.debug.wasm", "build/bench.wasm"];
-const FULL_OUTPUTS = [...WASM_OUTPUTS, "dist/index.js", "dist/cli.js", "dist/types/index.d.ts"];
+const FULL_OUTPUTS = [...WASM_OUTPUTS, "dist/index.js", "dist/cli.js", "dist/sweep-worker.js", "dist/types/index.d.ts"];
 const outputs = wasmOnly ? WASM_OUTPUTS : FULL_OUTPUTS;
 
 function filesUnder(dir) {
@@ -90,6 +90,8 @@ if (!wasmOnly) {
       build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral" }),
       // The command line.
       build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", platform: "node", packages: "external" }),
+      // The sweep's worker threads (src/sweep/run.ts): an entry of their own, found beside dist/cli.js.
+      build({ ...common, entryPoints: ["src/sweep/worker.ts"], outfile: "dist/sweep-worker.js", platform: "node", packages: "external" }),
       declarations(),
     ]);
   } catch (err) {

@@ -15,6 +15,7 @@ import { registerXen } from "./commands/xen.js";
 import { registerPtCost } from "./commands/pt-cost.js";
 import { registerPtdump } from "./commands/ptdump.js";
 import { registerS390Pgmem } from "./commands/s390-pgmem.js";
+import { registerSweep } from "./commands/sweep.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerPtCost(program);
   registerS390Pgmem(program);
   registerBench(program);
+  registerSweep(program);
   return program;
 }
 

@@ -119,7 +119,7 @@ describe("npm pack --dry-run", () => {
       "CHANGELOG.md", "traces/gzip-gpl3.wmt.xz", "examples/e820-qemu-64g.txt", "package.json"]) expect(files).toContain(f);
     const docs = files.filter((f) => /^docs\/[^/]+\.md$/.test(f));
     expect(docs.sort()).toEqual(["docs/API-CONTRACT.md", "docs/ARCHITECTURE.md", "docs/RUN-REPORT.md", "docs/SEMANTICS.md",
-      "docs/TLB-ABI.md", "docs/TRACE-FORMAT.md"]);
+      "docs/SWEEP.md", "docs/TLB-ABI.md", "docs/TRACE-FORMAT.md"]);
   });
 
   it("leaves out the sources, the tests and the build's scratch files", () => {

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { bundledTracePath } from "../../run/bundled.js";
+import { progressStyle } from "../../run/progress.js";
+import { defaultWorkers, runSweep } from "../../sweep/run.js";
+import { type Axis, type CellConfig, expandCells, parseAxisValue, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
+  type SweepSpec, type TraceSpec } from "../../sweep/spec.js";
+import { parseCountIn, parseSizeIn } from "../parse.js";
+
+/** The second trace of the default sweep: only one real trace is bundled, so a synthetic zipf workload joins it. */
+export const DEFAULT_SYNTHETIC = "synthetic:zipf:count=1000000,pages=16384";
+/** The default sweep's grid: 4 TLB sizes × paging-structure caches off/on × 4- and 5-level paging. */
+export const DEFAULT_GRID: Partial<Record<Axis, string[]>> = {
+  "tlb-entries": ["64", "256", "1024", "4096"], psc: ["off", "on"], mode: ["4level", "5level"],
+};
+
+interface SweepFlags {
+  grid: string[];
+  config: string[];
+  spec?: string;
+  engine?: string;
+  out: string;
+  workers?: number;
+  limit?: number;
+  mem?: number;
+  progress?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/**
+ * `wasmmu sweep [TRACE…]`: traces × configurations, each cell a trace run on
+ * a pool of worker threads, then OUT/summary.txt, OUT/summary.csv and
+ * OUT/report.html. With nothing given, a small default sweep.
+ */
+export function registerSweep(program: Command): void {
+  program.command("sweep")
+    .description("run traces × TLB/paging configurations on all cores (a grid or a list; docs/SWEEP.md) and write a summary " +
+      "and an HTML report; with no arguments a small default sweep over the bundled trace and a synthetic workload")
+    .argument("[traces...]", "trace files, or synthetic:KIND[:KEY=VALUE,…] (default: the bundled trace and " + DEFAULT_SYNTHETIC + ")")
+    .option("--grid <axis=values>", "an axis and its values, e.g. tlb-entries=64,256,1024 (repeatable; the cells are the " +
+      "cartesian product; axes: engine, mode, page-size, tlb, tlb-entries, l2, replacement, psc)", collect, [])
+    .option("--config <axis=value,...>", "one explicit configuration, e.g. tlb=research,l2=64x8 (repeatable; added to the grid's)", collect, [])
+    .option("--spec <file>", "a sweep file (JSON: traces, grid, configs, limit, mem; docs/SWEEP.md)")
+    .addOption(new Option("--engine <engine>", "MMU engine of every cell (same as --grid engine=ENGINE)").choices(["wasm", "ts"]))
+    .option("--out <dir>", "output directory (cells/, summary.txt, summary.csv, report.html)", "sweep-out")
+    .option("--workers <n>", `worker threads (default: one per core, here ${defaultWorkers()})`, parseCountIn(1, 1024))
+    .option("--limit <n>", "stop each run after its first N accesses", parseCountIn(1))
+    .addOption(new Option("--mem <bytes>", "guest RAM of every cell (default 1G)").argParser(parseSizeIn(4 << 20, 2 ** 45, 4096)))
+    .option("--progress", "report progress on stderr even when it is not a terminal (one line per cell)")
+    .option("--no-progress", "never report progress")
+    .action(async (args: string[], o: SweepFlags) => {
+      const spec = sweepSpec(args, o);
+      for (const t of spec.traces)
+        if ("file" in t && !existsSync(t.file)) throw new Error(`trace file ${t.file} not found`);
+      const cells = expandCells(spec);
+      const ctl = new AbortController();
+      const onSigint = (): void => {
+        if (ctl.signal.aborted) process.exit(130);
+        process.stderr.write("\nsweep: interrupted; stopping the workers (Ctrl-C again to quit at once)\n");
+        ctl.abort();
+      };
+      process.on("SIGINT", onSigint);
+      const style = progressStyle(o.progress);
+      const r = await runSweep(cells, {
+        out: o.out, workers: o.workers, workerFile: new URL("./sweep-worker.js", import.meta.url),
+        progress: style === "none" ? "none" : style, signal: ctl.signal,
+      }).finally(() => process.off("SIGINT", onSigint));
+      const out = resolve(o.out);
+      if (r.interrupted) {
+        process.exitCode = 130;
+        console.error(`sweep: interrupted: ${r.reused + r.ran} of ${r.total} cells done (kept in ${out}/cells); ` +
+          "run the same command again to finish the rest");
+        return;
+      }
+      console.log(`sweep: ${r.total} cells (${r.ran} run, ${r.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
+    });
+}
+
+/** The sweep the arguments describe: --spec first, then the command line adds to it. */
+function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
+  const file = o.spec ? parseSpecFile(o.spec, readSpec(o.spec)) : undefined;
+  const traces: TraceSpec[] = [...(file?.traces ?? []), ...args.map((t) => parseTrace("TRACE", t))];
+  const grid = { ...(file?.grid ?? {}) };
+  // An axis on the command line replaces the file's values for it.
+  const given = new Set<string>();
+  for (const g of o.grid) {
+    const [axis, values] = parseGridArg(g);
+    if (given.has(axis)) throw new Error(`--grid: axis ${axis} is given twice`);
+    given.add(axis);
+    grid[axis] = values;
+  }
+  if (o.engine) grid.engine = [parseAxisValue("--engine", "engine", o.engine)];
+  const configs: CellConfig[] = [...(file?.configs ?? []), ...o.config.map(parseConfigArg)];
+  const nothing = !o.spec && o.grid.length === 0 && o.config.length === 0;
+  if (nothing) Object.assign(grid, DEFAULT_GRID);
+  if (traces.length === 0) traces.push({ file: bundledTracePath() }, parseTrace("default", DEFAULT_SYNTHETIC));
+  const limit = o.limit ?? file?.limit;
+  return { traces, grid, configs, fixed: { ...(limit !== undefined ? { limit } : {}), mem: o.mem ?? file?.mem ?? 1 << 30 } };
+}
+
+function readSpec(path: string): string {
+  try { return readFileSync(path, "utf8"); } catch (e) {
+    throw new Error(`--spec: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+
