@@ -10,7 +10,6 @@ import { availableParallelism } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { Piscina } from "piscina";
 import { type CellFile, type CellTask, readCell } from "./cell.js";
 import { htmlReport } from "./html.js";
 import { type Cell, describeConfig } from "./spec.js";
@@ -55,6 +54,8 @@ export async function runSweep(cells: Cell[], o: SweepRunOptions): Promise<Sweep
       hideCursor: true, clearOnComplete: true, fps: 5,
     }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(cells.length, reused, { reused });
+    // Loaded here rather than at the top: every other command of the CLI bundle starts without it.
+    const { Piscina } = await import("piscina");
     const pool = new Piscina<CellTask, string>({ filename: o.workerFile.href, minThreads: workers, maxThreads: workers,
       concurrentTasksPerWorker: 1, idleTimeout: 1000 });
     const stop = new AbortController();

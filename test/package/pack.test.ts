@@ -111,11 +111,22 @@ describe("the packed package in a project of its own", () => {
   });
 });
 
+describe("a sweep from the installed package", () => {
+  it("finds its worker threads' script beside the command's bundle", () => {
+    const r = spawnSync(process.execPath, ["node_modules/wasmmu/bin/wasmmu.mjs", "sweep", "synthetic:zipf:count=2000,pages=64",
+      "--grid", "tlb-entries=16,64", "--workers", "2", "--out", "sweep"], { cwd: project, encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^sweep: 2 cells \(2 run, 0 reused\) → /);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(project, "sweep/summary.csv"), "utf8").trimEnd().split("\n")).toHaveLength(3);
+  });
+});
+
 describe("npm pack --dry-run", () => {
   const files = npmPack(["--dry-run"]).files.map((f) => f.path);
 
   it("contains the library, its declarations, the command, the documents and the bundled trace", () => {
-    for (const f of ["dist/index.js", "dist/types/index.d.ts", "dist/cli.js", "bin/wasmmu.mjs", "README.md", "LICENSE",
+    for (const f of ["dist/index.js", "dist/types/index.d.ts", "dist/cli.js", "dist/sweep-worker.js", "bin/wasmmu.mjs", "README.md", "LICENSE",
       "CHANGELOG.md", "traces/gzip-gpl3.wmt.xz", "examples/e820-qemu-64g.txt", "package.json"]) expect(files).toContain(f);
     const docs = files.filter((f) => /^docs\/[^/]+\.md$/.test(f));
     expect(docs.sort()).toEqual(["docs/API-CONTRACT.md", "docs/ARCHITECTURE.md", "docs/RUN-REPORT.md", "docs/SEMANTICS.md",

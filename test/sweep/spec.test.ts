@@ -1,8 +1,9 @@
 // The sweep model (src/sweep/spec.ts): grids and lists of configurations,
 // their normalisation, the cells' ids, and errors that name the axis and the value.
 import { describe, expect, it } from "vitest";
-import { type CellConfig, expandCells, normaliseConfig, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
-  type SweepSpec, tlbConfigOf } from "../../src/sweep/spec.js";
+import { DEFAULT_SYNTHETIC, type SweepFlags, sweepSpec } from "../../src/cli/commands/sweep.js";
+import { type CellConfig, describeConfig, expandCells, normaliseConfig, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
+  type SweepSpec, tlbConfigOf, traceLabel } from "../../src/sweep/spec.js";
 
 const spec = (grid: SweepSpec["grid"], configs: CellConfig[] = [], traces = ["a.wmt", "synthetic:zipf:count=1000"]): SweepSpec =>
   ({ traces: traces.map((t) => parseTrace("test", t)), grid, configs, fixed: { mem: 1 << 30 } });
@@ -86,5 +87,30 @@ describe("sweep errors name the axis and the value", () => {
       grid: { "tlb-entries": [64, 256], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: "1M", mem: "256M" }));
     expect(f).toEqual({ traces: [{ file: "t.lackey" }, { synthetic: "uniform", params: { count: 10_000, pages: 64 } }],
       grid: { "tlb-entries": ["64", "256"], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: 1_000_000, mem: 256 << 20 });
+  });
+});
+
+describe("sweep command line", () => {
+  const flags = (o: Partial<SweepFlags> = {}): SweepFlags => ({ grid: [], config: [], out: "sweep-out", ...o });
+
+  it("with nothing given: the bundled trace and a synthetic workload × 16 configurations", () => {
+    const s = sweepSpec([], flags());
+    expect(s.traces.map(traceLabel)).toEqual(["gzip-gpl3.wmt.xz", DEFAULT_SYNTHETIC]);
+    const cells = expandCells(s);
+    expect(cells).toHaveLength(32);
+    expect(new Set(cells.map((c) => describeConfig(c.config))).size).toBe(16);
+    expect(new Set(cells.map((c) => c.config["tlb-entries"]))).toEqual(new Set(["64", "256", "1024", "4096"]));
+  });
+
+  it("--engine sets every cell's engine, the listed configurations' too", () => {
+    const only = expandCells(sweepSpec(["t.wmt"], flags({ engine: "ts", config: ["tlb=off", "tlb=fast,tlb-entries=64"] })));
+    expect(only.map((c) => [c.config.engine, c.config.tlb])).toEqual([["ts", "fast"], ["ts", "off"]]);
+    const grid = expandCells(sweepSpec(["t.wmt"], flags({ engine: "ts", grid: ["tlb-entries=64,128"], config: ["tlb=off"] })));
+    expect(grid.map((c) => [c.config.engine, c.config.tlb, c.config["tlb-entries"]])).toEqual(
+      [["ts", "fast", "64"], ["ts", "fast", "128"], ["ts", "off", undefined]]);
+  });
+
+  it("an axis given twice on the command line", () => {
+    expect(() => sweepSpec([], flags({ grid: ["psc=on", "psc=off"] }))).toThrow("--grid: axis psc is given twice");
   });
 });

@@ -15,7 +15,7 @@ export const DEFAULT_GRID: Partial<Record<Axis, string[]>> = {
   "tlb-entries": ["64", "256", "1024", "4096"], psc: ["off", "on"], mode: ["4level", "5level"],
 };
 
-interface SweepFlags {
+export interface SweepFlags {
   grid: string[];
   config: string[];
   spec?: string;
@@ -79,7 +79,7 @@ export function registerSweep(program: Command): void {
 }
 
 /** The sweep the arguments describe: --spec first, then the command line adds to it. */
-function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
+export function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
   const file = o.spec ? parseSpecFile(o.spec, readSpec(o.spec)) : undefined;
   const traces: TraceSpec[] = [...(file?.traces ?? []), ...args.map((t) => parseTrace("TRACE", t))];
   const grid = { ...(file?.grid ?? {}) };
@@ -91,8 +91,13 @@ function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
     given.add(axis);
     grid[axis] = values;
   }
-  if (o.engine) grid.engine = [parseAxisValue("--engine", "engine", o.engine)];
-  const configs: CellConfig[] = [...(file?.configs ?? []), ...o.config.map(parseConfigArg)];
+  let configs: CellConfig[] = [...(file?.configs ?? []), ...o.config.map(parseConfigArg)];
+  if (o.engine) {
+    // Every cell's engine: the listed configurations' too, without adding a default one to them.
+    const engine = parseAxisValue("--engine", "engine", o.engine);
+    configs = configs.map((c) => ({ ...c, engine }));
+    if (Object.keys(grid).length > 0 || configs.length === 0) grid.engine = [engine];
+  }
   const nothing = !o.spec && o.grid.length === 0 && o.config.length === 0;
   if (nothing) Object.assign(grid, DEFAULT_GRID);
   if (traces.length === 0) traces.push({ file: bundledTracePath() }, parseTrace("default", DEFAULT_SYNTHETIC));
