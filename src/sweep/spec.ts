@@ -255,10 +255,15 @@ export function expandCells(spec: SweepSpec): Cell[] {
         : "replacement applies to the research TLB and to paging-structure caches: add tlb=research or psc=on"})`);
   const sorted = [...norm.values()].sort(compareConfigs);
   const cells: Cell[] = [];
+  const ids = new Set<string>();
   for (const trace of spec.traces) {
     for (const config of sorted) {
       const key = JSON.stringify([traceKey(trace), AXES.map((a) => config[a] ?? null), spec.fixed.limit ?? null, spec.fixed.mem]);
-      cells.push({ id: createHash("sha256").update(key).digest("hex").slice(0, 16), trace, traceLabel: traceLabel(trace), config, fixed: spec.fixed });
+      const id = createHash("sha256").update(key).digest("hex").slice(0, 16);
+      // A trace listed twice (the file and the command line, say) is one trace.
+      if (ids.has(id)) continue;
+      ids.add(id);
+      cells.push({ id, trace, traceLabel: traceLabel(trace), config, fixed: spec.fixed });
     }
   }
   return cells;

@@ -32,6 +32,11 @@ describe("sweep grid", () => {
     expect(d.some((x) => a.some((y) => y.id === x.id))).toBe(false);
   });
 
+  it("runs a trace listed twice once", () => {
+    const cells = expandCells(spec({ "tlb-entries": ["64", "256"] }, [], ["a.wmt", "synthetic:zipf:count=1000", "./a.wmt", "synthetic:zipf:count=1000"]));
+    expect(cells.map((c) => c.traceLabel)).toEqual(["a.wmt", "a.wmt", "synthetic:zipf:count=1000", "synthetic:zipf:count=1000"]);
+  });
+
   it("drops axes a TLB organisation does not have, and runs identical cells once", () => {
     expect(normaliseConfig({ tlb: "research", "tlb-entries": "64" })).toEqual(
       { engine: "wasm", mode: "4level", "page-size": "4k", tlb: "research", l2: "128x8", psc: "off", replacement: "lru" });
