@@ -7,19 +7,24 @@
  * attributes, written exactly as in the summary rows, so that what a plot
  * shows can be checked against the cell files.
  */
-import { AXES, type CellConfig, describeConfig } from "./spec.js";
+import { type Axis, AXES, type CellConfig } from "./spec.js";
 import type { SummaryRow } from "./summary.js";
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const attrs = (a: Record<string, string | number>): string => Object.entries(a).map(([k, v]) => ` data-${k}="${esc(String(v))}"`).join("");
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 
-/** The configuration without the axes that size the TLB: what one curve has in common. */
-function curveKey(c: CellConfig): string {
-  const rest: CellConfig = { ...c };
-  delete rest["tlb-entries"];
-  delete rest.l2;
-  return describeConfig(rest);
+/**
+ * Labels name only the axes that vary over the sweep (the others are listed
+ * once, at the top of the page), less those left out: a curve's label leaves
+ * out the axes that size the TLB, its x axis.
+ */
+function labeller(rows: SummaryRow[]): { vary: Axis[]; label: (c: CellConfig, leave?: Axis[]) => string } {
+  const vary = AXES.filter((a) => new Set(rows.map((r) => r.config[a] ?? "")).size > 1);
+  return {
+    vary,
+    label: (c, leave = []) => vary.filter((a) => !leave.includes(a) && c[a] !== undefined).map((a) => `${a}=${c[a]}`).join(" ") || "all cells",
+  };
 }
 
 interface Point { x: number; y: number; row: SummaryRow }
@@ -51,14 +56,24 @@ function lineChart(title: string, yName: string, yAttr: string, series: Map<stri
       out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${colour}"${attrs({ id: p.row.id, trace: p.row.trace, config: label, entries: p.x, [yAttr]: p.y })}><title>${esc(`${label}, ${p.x} entries: ${yFmt(p.y)}`)}</title></circle>`);
     legend.push(`<li><span style="color:${colour}">■</span> ${esc(label)}</li>`);
   }
-  out.push(`</svg><ul class="legend">${legend.join("")}</ul></figure>`);
+  out.push(`</svg><ul class="legend">${legend.join("")}</ul>`);
+  // Curves with the same values hide one another: say which (the legend alone would leave one looking missing).
+  const same = new Map<string, string[]>();
+  for (const [label, ps] of series) {
+    const key = JSON.stringify([...ps].sort((a, b) => a.x - b.x).map((p) => [p.x, p.y]));
+    same.set(key, [...(same.get(key) ?? []), label]);
+  }
+  for (const labels of same.values())
+    if (labels.length > 1) out.push(`<p class="note">Drawn over one another (the same values): ${labels.map(esc).join("; ")}.</p>`);
+  out.push("</figure>");
   return out.join("\n");
 }
 
 /** Horizontal bars, one per item, with its value at the end. */
 function barChart(title: string, items: { label: string; value: number; attrs: Record<string, string | number> }[], fmt: (v: number) => string): string {
   if (items.length === 0) return "";
-  const rowH = 18, lw = 360, h = T + items.length * rowH + 8;
+  // Label column as wide as the longest label (about 6.5 px a character at 11 px).
+  const rowH = 18, lw = 8 + Math.ceil(6.5 * Math.max(...items.map((b) => b.label.length))), h = T + items.length * rowH + 8;
   const max = Math.max(...items.map((b) => b.value)) || 1;
   const out = [`<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${W + lw - L}" height="${h}" viewBox="0 0 ${W + lw - L} ${h}">`];
   items.forEach((b, i) => {
@@ -75,6 +90,9 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 
 export function htmlReport(rows: SummaryRow[], header: string): string {
   const traces = [...new Set(rows.map((r) => r.trace))];
+  const { vary, label } = labeller(rows);
+  const first = rows[0]?.config ?? {};
+  const common = AXES.filter((a) => !vary.includes(a) && first[a] !== undefined).map((a) => `${a}=${first[a]}`).join(" ");
   const sections: string[] = [];
   for (const trace of traces) {
     const mine = rows.filter((r) => r.trace === trace);
@@ -82,7 +100,7 @@ export function htmlReport(rows: SummaryRow[], header: string): string {
       const m = new Map<string, Point[]>();
       for (const r of mine) {
         if (r.entries === undefined) continue;
-        const k = curveKey(r.config);
+        const k = label(r.config, ["tlb-entries", "l2"]);
         m.set(k, [...(m.get(k) ?? []), { x: r.entries, y: y(r), row: r }]);
       }
       return m;
@@ -93,28 +111,29 @@ export function htmlReport(rows: SummaryRow[], header: string): string {
       if (on.config.tlb === "fast") delete offConfig.replacement;
       const off = mine.find((r) => AXES.every((a) => r.config[a] === offConfig[a]));
       if (!off) return [];
-      const label = describeConfig({ ...on.config, psc: undefined });
-      return [{ label: `${label}, psc=${on.config.psc}`, value: off.walkRefs - on.walkRefs,
-        attrs: { trace, config: label, psc: on.config.psc!, "refs-off": off.walkRefs, "refs-on": on.walkRefs, saved: off.walkRefs - on.walkRefs } }];
+      const others = label(on.config, ["psc"]);
+      return [{ label: `${others}, psc=${on.config.psc}`, value: off.walkRefs - on.walkRefs,
+        attrs: { trace, config: others, psc: on.config.psc!, "refs-off": off.walkRefs, "refs-on": on.walkRefs, saved: off.walkRefs - on.walkRefs } }];
     });
     sections.push(`<section><h2>trace ${esc(trace)}</h2>`,
       lineChart("TLB miss ratio (lookups that missed every level) against TLB size", "miss ratio", "miss-ratio", curves((r) => r.missRatio), pct),
       lineChart("Memory references per page walk against TLB size", "references per walk", "refs-per-walk", curves((r) => r.refsPerWalk), (y) => y.toFixed(2)),
       saved.length ? barChart("Walk references saved by paging-structure caches (walk references without − with)", saved, (v) => v.toLocaleString("en-US"))
         : "<p>No pair of cells differs only by paging-structure caches (add --grid psc=off,on to compare).</p>",
-      barChart("Throughput (accesses per second, wall time)", mine.map((r) => ({ label: describeConfig(r.config), value: r.throughput,
-        attrs: { id: r.id, trace, config: describeConfig(r.config), throughput: r.throughput } })), (v) => `${(v / 1e6).toFixed(2)} M/s`),
+      barChart("Throughput (accesses per second, wall time)", mine.map((r) => ({ label: label(r.config), value: r.throughput,
+        attrs: { id: r.id, trace, config: label(r.config), throughput: r.throughput } })), (v) => `${(v / 1e6).toFixed(2)} M/s`),
       "</section>");
   }
   const head = ["trace", "configuration", "id", "accesses", "L1 hit", "L2 hit", "miss ratio", "walks", "refs/walk", "PSC hits", "acc/s"];
-  const table = rows.map((r) => `<tr${attrs({ id: r.id })}><td>${esc(r.trace)}</td><td>${esc(describeConfig(r.config))}</td><td>${r.id}</td>` +
+  const table = rows.map((r) => `<tr${attrs({ id: r.id })}><td>${esc(r.trace)}</td><td>${esc(label(r.config))}</td><td>${r.id}</td>` +
     `<td>${r.accesses}</td><td>${pct(r.l1HitRate)}</td><td>${r.l2HitRate === undefined ? "-" : pct(r.l2HitRate)}</td><td>${pct(r.missRatio)}</td>` +
     `<td>${r.walks}</td><td>${r.refsPerWalk.toFixed(2)}</td><td>${r.pscHits}</td><td>${Math.round(r.throughput)}</td></tr>`).join("\n");
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(header)}</title>
 <style>body{font:14px sans-serif;margin:2em}svg text{font:11px sans-serif}figure{margin:1em 0}figcaption{font-weight:bold}
-.legend{list-style:none;padding:0;columns:2}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>
+.legend{list-style:none;padding:0;columns:2}.note{color:#555;margin:0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>
 </head><body><h1>${esc(header)}</h1>
+${common ? `<p>Every cell: ${esc(common)}. Each cell's full report: cells/ID.json beside this page.</p>` : ""}
 ${sections.join("\n")}
 <h2>All cells</h2><table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>
 ${table}
