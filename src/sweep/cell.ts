@@ -35,7 +35,7 @@ export function runOptionsOf(cell: Cell): RunOptions {
     ? { synthetic: t.synthetic, ...Object.fromEntries(Object.entries(t.params).map(([k, v]) => [camel(k), v])) } : {};
   return {
     trace: "file" in t ? t.file : undefined,
-    source: { ...SOURCE_DEFAULTS, ...synthetic },
+    source: { ...SOURCE_DEFAULTS, ...synthetic, ...("file" in t && cell.fixed.lenient ? { lenient: true } : {}) },
     machine: { ...machineOf(cell.config), memBytes: cell.fixed.mem, tlb: tlbConfigOf(cell.config) },
     limit: cell.fixed.limit,
   };

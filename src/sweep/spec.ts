@@ -203,6 +203,8 @@ export interface SweepFixed {
   limit?: number;
   /** Guest RAM in bytes. */
   mem: number;
+  /** Trace files: skip malformed records and count them (`run --lenient`). */
+  lenient?: boolean;
 }
 
 export interface SweepSpec {
@@ -258,7 +260,8 @@ export function expandCells(spec: SweepSpec): Cell[] {
   const ids = new Set<string>();
   for (const trace of spec.traces) {
     for (const config of sorted) {
-      const key = JSON.stringify([traceKey(trace), AXES.map((a) => config[a] ?? null), spec.fixed.limit ?? null, spec.fixed.mem]);
+      const key = JSON.stringify([traceKey(trace), AXES.map((a) => config[a] ?? null), spec.fixed.limit ?? null, spec.fixed.mem,
+        ...("file" in trace && spec.fixed.lenient ? ["lenient"] : [])]);
       const id = createHash("sha256").update(key).digest("hex").slice(0, 16);
       // A trace listed twice (the file and the command line, say) is one trace.
       if (ids.has(id)) continue;
@@ -311,17 +314,17 @@ const dedupe = (xs: string[]): string[] => [...new Set(xs)];
 
 /**
  * A sweep file (JSON): { "traces": [...], "grid": { AXIS: [values] },
- * "configs": [{ AXIS: value }], "limit": N, "mem": "1G" }. Errors name the
+ * "configs": [{ AXIS: value }], "limit": N, "mem": "1G", "lenient": true }. Errors name the
  * file and the field.
  */
-export function parseSpecFile(name: string, text: string): Omit<SweepSpec, "fixed"> & { limit?: number; mem?: number } {
+export function parseSpecFile(name: string, text: string): Omit<SweepSpec, "fixed"> & { limit?: number; mem?: number; lenient?: boolean } {
   let j: unknown;
   try { j = JSON.parse(text); } catch (e) { throw new Error(`${name}: not valid JSON: ${(e as Error).message}`); }
   if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error(`${name}: expected a JSON object`);
   const o = j as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!["traces", "grid", "configs", "limit", "mem"].includes(k))
-      throw new Error(`${name}: unknown field "${k}" (fields: traces, grid, configs, limit, mem)`);
+    if (!["traces", "grid", "configs", "limit", "mem", "lenient"].includes(k))
+      throw new Error(`${name}: unknown field "${k}" (fields: traces, grid, configs, limit, mem, lenient)`);
   const traces: TraceSpec[] = [];
   if (o.traces !== undefined) {
     if (!Array.isArray(o.traces) || !o.traces.every((t) => typeof t === "string"))
@@ -345,7 +348,11 @@ export function parseSpecFile(name: string, text: string): Omit<SweepSpec, "fixe
       configs.push(Object.fromEntries(Object.entries(c).map(([a, v]) => [a, parseAxisValue(`${name}: configs[${i}]`, a, v)])));
     }
   }
-  const out: Omit<SweepSpec, "fixed"> & { limit?: number; mem?: number } = { traces, grid, configs };
+  const out: Omit<SweepSpec, "fixed"> & { limit?: number; mem?: number; lenient?: boolean } = { traces, grid, configs };
+  if (o.lenient !== undefined) {
+    if (typeof o.lenient !== "boolean") throw new Error(`${name}: lenient: expected true or false, got ${JSON.stringify(o.lenient)}`);
+    out.lenient = o.lenient;
+  }
   if (o.limit !== undefined) {
     try { out.limit = parseCountIn(1)(String(o.limit)); } catch (e) { throw new Error(`${name}: limit: ${(e as Error).message}`); }
   }

@@ -89,9 +89,10 @@ describe("sweep errors name the axis and the value", () => {
 
   it("a sweep file's grid, list, traces and fixed options", () => {
     const f = parseSpecFile("s.json", JSON.stringify({ traces: ["t.lackey", "synthetic:uniform:count=10k,pages=64"],
-      grid: { "tlb-entries": [64, 256], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: "1M", mem: "256M" }));
+      grid: { "tlb-entries": [64, 256], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: "1M", mem: "256M", lenient: true }));
     expect(f).toEqual({ traces: [{ file: "t.lackey" }, { synthetic: "uniform", params: { count: 10_000, pages: 64 } }],
-      grid: { "tlb-entries": ["64", "256"], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: 1_000_000, mem: 256 << 20 });
+      grid: { "tlb-entries": ["64", "256"], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: 1_000_000, mem: 256 << 20, lenient: true });
+    expect(() => parseSpecFile("s.json", '{"lenient": "yes"}')).toThrow('s.json: lenient: expected true or false, got "yes"');
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CellFile } from "../../src/sweep/cell.js";
-import { wasmmu, wasmmuSignalled } from "../cli/wasmmu-process.js";
+import { FIXTURES, wasmmu, wasmmuSignalled } from "../cli/wasmmu-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-sweep-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -160,6 +160,19 @@ describe("wasmmu sweep", () => {
     const cells = readCells(out);
     expect(cells.map((c) => [c.config.mode, c.report.accesses.total, c.limit])).toEqual(
       expect.arrayContaining([["4level", 3000, 3000], ["5level", 3000, 3000]]));
+  });
+
+  it("stops at a malformed trace record naming the cell, and with --lenient skips and counts it", () => {
+    const out = join(dir, "lenient"), trace = join(FIXTURES, "malformed-lenient.lackey");
+    const strict = wasmmu(["sweep", trace, "--grid", "tlb-entries=64", "--out", out]);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/^wasmmu: cell [0-9a-f]{16} \(malformed-lenient\.lackey, engine=wasm .*tlb-entries=64 psc=off\): .*malformed-lenient\.lackey: line 4: .* \(use --lenient to skip malformed records and count them\)\n$/);
+    expect(cellFiles(out)).toEqual([]);
+    const lenient = wasmmu(["sweep", trace, "--grid", "tlb-entries=64", "--out", out, "--lenient"]);
+    expect(lenient.status).toBe(0);
+    const [cell] = readCells(out);
+    expect(cell!.report.trace.skipped).toBeGreaterThan(0);
+    expect(cell!.report.accesses.total).toBeGreaterThan(0);
   });
 
   it.each([

@@ -24,6 +24,7 @@ export interface SweepFlags {
   workers?: number;
   limit?: number;
   mem?: number;
+  lenient?: boolean;
   progress?: boolean;
 }
 
@@ -42,12 +43,13 @@ export function registerSweep(program: Command): void {
     .option("--grid <axis=values>", "an axis and its values, e.g. tlb-entries=64,256,1024 (repeatable; the cells are the " +
       "cartesian product; axes: engine, mode, page-size, tlb, tlb-entries, l2, replacement, psc)", collect, [])
     .option("--config <axis=value,...>", "one explicit configuration, e.g. tlb=research,l2=64x8 (repeatable; added to the grid's)", collect, [])
-    .option("--spec <file>", "a sweep file (JSON: traces, grid, configs, limit, mem; docs/SWEEP.md)")
+    .option("--spec <file>", "a sweep file (JSON: traces, grid, configs, limit, mem, lenient; docs/SWEEP.md)")
     .addOption(new Option("--engine <engine>", "MMU engine of every cell (same as --grid engine=ENGINE)").choices(["wasm", "ts"]))
     .option("--out <dir>", "output directory (cells/, summary.txt, summary.csv, report.html)", "sweep-out")
     .option("--workers <n>", `worker threads (default: one per core, here ${defaultWorkers()})`, parseCountIn(1, 1024))
     .option("--limit <n>", "stop each run after its first N accesses", parseCountIn(1))
     .addOption(new Option("--mem <bytes>", "guest RAM of every cell (default 1G)").argParser(parseSizeIn(4 << 20, 2 ** 45, 4096)))
+    .option("--lenient", "trace files: skip malformed records and count them instead of stopping at the first")
     .option("--progress", "report progress on stderr even when it is not a terminal (one line per cell)")
     .option("--no-progress", "never report progress")
     .action(async (args: string[], o: SweepFlags) => {
@@ -101,8 +103,9 @@ export function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
   const nothing = !o.spec && o.grid.length === 0 && o.config.length === 0;
   if (nothing) Object.assign(grid, DEFAULT_GRID);
   if (traces.length === 0) traces.push({ file: bundledTracePath() }, parseTrace("default", DEFAULT_SYNTHETIC));
-  const limit = o.limit ?? file?.limit;
-  return { traces, grid, configs, fixed: { ...(limit !== undefined ? { limit } : {}), mem: o.mem ?? file?.mem ?? 1 << 30 } };
+  const limit = o.limit ?? file?.limit, lenient = o.lenient ?? file?.lenient;
+  return { traces, grid, configs, fixed: { ...(limit !== undefined ? { limit } : {}), mem: o.mem ?? file?.mem ?? 1 << 30,
+    ...(lenient ? { lenient } : {}) } };
 }
 
 function readSpec(path: string): string {
