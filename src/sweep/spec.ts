@@ -10,7 +10,6 @@
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import { InvalidArgumentError } from "commander";
 import type { EngineName } from "../engine/engine.js";
 import type { PagingMode } from "../kernel/x86/pgtable-types.js";
 import type { RunPageSize } from "../run/machine.js";
@@ -178,7 +177,7 @@ export function parseTrace(where: string, t: string): TraceSpec {
     if (!parse || v === undefined)
       throw new Error(`${where}: trace "${t}": "${kv}" is not KEY=VALUE with KEY one of ${Object.keys(SYNTHETIC_PARAMS).join(", ")}`);
     try { params[k!] = parse(v); } catch (e) {
-      throw new Error(`${where}: trace "${t}": ${k}: ${(e as InvalidArgumentError).message}`);
+      throw new Error(`${where}: trace "${t}": ${k}: ${(e as Error).message}`);
     }
   }
   params.count ??= 1_000_000;
