@@ -156,9 +156,9 @@ export function formatBench(r: BenchResult): string {
   lines.push(`machine: ${r.machine.cpu} × ${r.machine.cores}, Node ${r.machine.node} (V8 ${r.machine.v8}), ${r.machine.platform}; ${r.rounds} rounds`);
   lines.push("rates are translations per CPU second (process CPU time), M = 10^6");
   lines.push("");
-  lines.push("workload       engine      median M/s    min M/s    max M/s   ns/transl   TLB hit rate");
+  lines.push("workload       engine       median M/s    min M/s    max M/s   ns/transl   TLB hit rate");
   for (const x of r.records) {
-    lines.push(`${x.workload.padEnd(14)} ${x.engine.padEnd(10)} ${M(x.median)}   ${M(x.min)}   ${M(x.max)}   ${(1e9 / x.median).toFixed(2).padStart(9)}   ${x.hitRate === undefined ? "" : `${(100 * x.hitRate).toFixed(1)} %`}`);
+    lines.push(`${x.workload.padEnd(14)} ${x.engine.padEnd(11)} ${M(x.median)}   ${M(x.min)}   ${M(x.max)}   ${(1e9 / x.median).toFixed(2).padStart(9)}   ${x.hitRate === undefined ? "" : `${(100 * x.hitRate).toFixed(1)} %`}`);
   }
   lines.push("");
   lines.push("ratio (paired per round)                               median     min     max   target");
