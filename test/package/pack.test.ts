@@ -131,6 +131,14 @@ describe("the packed package in a project of its own", () => {
   });
 });
 
+describe("the library bundle", () => {
+  it("imports nothing from Node, so it runs unbundled in a browser", () => {
+    const lib = readFileSync(join(ROOT, "dist/index.js"), "utf8");
+    expect(lib.match(/\bfrom\s*["']node:[^"']*["']|\brequire\(|\bimport\(["']node:/g)).toBeNull();
+    expect(lib).not.toMatch(/\bprocess\.(env|argv|exit)|\bBuffer\./);
+  });
+});
+
 describe("npm pack --dry-run", () => {
   const files = npmPack(["--dry-run"]).files.map((f) => f.path);
 
