@@ -8,10 +8,10 @@ import { type Access, Arch, Ctl, Mem } from "../abi.js";
 import { EMBED, abiInitError } from "../embed.js";
 import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { checkPaArgs, CoreEngine, type EngineParts } from "./core-engine.js";
-
-const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
 import type { EngineOptions } from "./engine.js";
 import { type CoreExports, coreModule, sharedCoreModule } from "./wasm-module.js";
+
+const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
 
 /**
  * What an emulator's own wasm (or JIT) needs to inline the TLB hit test over
