@@ -48,6 +48,8 @@ async function build(ev) {
   $("steps").hidden = true;
   for (const id of ["page-result", "engine-result", "agree"]) { $(id).textContent = "–"; delete $(id).dataset.agree; }
   lastSet = -1;
+  $("random-result").textContent = "";
+  delete $("random-result").dataset.runs;
   renderTree();
   renderStats(space.cpu.stats(), space.cpu.stats());
   renderTlb();
@@ -89,9 +91,10 @@ function fillTable(box, mode, depth, tablePa, vaBase) {
       const child = Number(tableAddress(mode, e));
       const sub = el("details", { "data-level": level.name, "data-index": String(i) },
         el("summary", {}, label, el("span", { class: "flags", text: d.text }), ` → ${mode.levels[depth + 1].name} table at ${hex(child)}`));
-      sub.addEventListener("toggle", () => {
-        if (sub.open && !sub.dataset.filled) { sub.dataset.filled = "1"; fillTable(sub, mode, depth + 1, child, va & ((1n << BigInt(mode.vaBits)) - 1n)); }
-      });
+      sub.fill = () => {
+        if (!sub.dataset.filled) { sub.dataset.filled = "1"; fillTable(sub, mode, depth + 1, child, va & ((1n << BigInt(mode.vaBits)) - 1n)); }
+      };
+      sub.addEventListener("toggle", () => { if (sub.open) sub.fill(); });
       box.append(sub);
     } else {
       const large = leaf && level.shift > 12;
@@ -213,9 +216,11 @@ function setResultData(node, r) {
 function refreshTreeSoon() {
   const open = [...$("tree").querySelectorAll("details[open]")].map(pathOf);
   renderTree();
+  // Parents come first in document order; fill each table now (the toggle
+  // event comes later) so that its open children can be found.
   for (const p of open) {
     const d = [...$("tree").querySelectorAll("details")].find((x) => pathOf(x) === p);
-    if (d) d.open = true;
+    if (d) { d.fill?.(); d.open = true; }
   }
 }
 function pathOf(d) {
@@ -291,6 +296,7 @@ function renderTlb() {
     for (let i = 0; i < (1 << s.setsLog2) * s.ways; i++) if (valid(v.entry(s, i))) n++;
     return { n, of: (1 << s.setsLog2) * s.ways, size: s.sizes === 1 ? "4 KiB" : s.sizes === 2 ? "large" : s.sizes === 4 ? "1 GiB" : "mixed" };
   });
+  renderValidList(v, valid);
   const summary = $("tlb-summary");
   summary.textContent = `${v.fast ? "Fast organisation" : "Research organisation"}: ` +
     counts.map((c, i) => `structure ${i} (${c.size}) ${c.n} valid of ${c.of}`).join(", ") + ".";
@@ -320,6 +326,25 @@ function renderTlb() {
   grid.setAttribute("aria-label", `TLB structure 0 (4 KiB, direct-mapped), sets ${first}–${first + GRID_SETS - 1} of ${sets}`);
 }
 
+/** The valid entries of every structure, in structure and set order. */
+function renderValidList(v, valid) {
+  const E = lib.EMBED;
+  const rows = [];
+  for (const [i, s] of v.structs.entries()) {
+    for (let idx = 0; idx < (1 << s.setsLog2) * s.ways && rows.length < 64; idx++) {
+      const e = v.entry(s, idx);
+      if (!valid(e)) continue;
+      const shift = e.leaf >>> E.tlbEnt.SHIFT_SHIFT & 0xff;
+      const page = e.key & ~0xfffn;
+      rows.push(el("tr", {}, el("td", { text: String(i) }), el("td", { text: String(Math.floor(idx / s.ways)) }),
+        el("td", { text: sizeText(2 ** shift) }), el("td", { text: hex(page) }), el("td", { text: hex(page ^ (e.data & ~0xfffn)) }),
+        el("td", { text: String(Number(e.key & 0xfffn)) }), el("td", { text: permText(e.data) }),
+        el("td", { text: e.leaf & E.tlbEnt.GLOBAL ? "G" : "" })));
+    }
+  }
+  $("tlb-valid").querySelector("tbody").replaceChildren(...rows);
+}
+
 function doRandom() {
   const cpu = space.cpu;
   cpu.setCpl(Number($("cpl").value));
@@ -327,7 +352,8 @@ function doRandom() {
   const r = randomAccesses(space, 1000, randomSeed++);
   const after = cpu.stats();
   $("random-result").textContent = `1000 random accesses at CPL ${cpu.x86().cpl}: ${r.demand} demand faults handled by the kernel side, ${r.faults} faults left (at CPL 3: the kernel's vmalloc pages).`;
-  $("random-result").dataset.runs = String(randomSeed - 1);
+  space.runs = (space.runs ?? 0) + 1;
+  $("random-result").dataset.runs = String(space.runs);
   renderStats(before, after);
   renderTlb();
   refreshTreeSoon();
