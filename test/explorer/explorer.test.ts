@@ -110,6 +110,26 @@ describe.runIf(hasChromium)("explorer in Chromium", () => {
     }, 60_000);
   }
 
+  // VA 0x401234 is in the text mapping (PA 0x200000) in every mode; the walk
+  // has one step per level of the mode: 2, 3 (PDPTE from CR3), 4 or 5.
+  for (const [mode, levels] of [["2level", 2], ["pae", 3], ["4level", 4], ["5level", 5]] as const) {
+    for (const engine of ["wasm", "ts"]) {
+      it(`${engine} ${mode}: the page's walk and translate() agree`, async () => {
+        await buildSpace(engine, mode);
+        const r = await translate("0x401234", "0", "3");
+        expect(Object.keys(r.steps)).toHaveLength(levels);
+        expect(r.engine).toMatchObject({ fault: "none", pa: "0x201234" });
+        expect(r.mine).toMatchObject({ fault: "none", pa: "0x201234" });
+        expect(r.agree.agree).toBe("yes");
+        // The kernel's vmalloc pages are supervisor pages: #PF P|U (5) at CPL 3.
+        const vmalloc = await page.textContent("#regions tbody tr:first-child td:first-child");
+        const s = await translate(vmalloc!, "0", "3");
+        expect(s.engine).toMatchObject({ fault: "pf", vector: "14", errorCode: "5" });
+        expect(s.agree.agree).toBe("yes");
+      }, 60_000);
+    }
+  }
+
   it("the page-table tree opens from the root and marks the large page", async () => {
     await buildSpace("wasm", "4level");
     // The root lists the user PML4E 0 and the kernel's vmalloc one; nothing below is read yet.
