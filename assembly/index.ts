@@ -3,8 +3,9 @@
 import { loadLayout } from "./layout";
 import { BAD_PA, ZERO_PA, physAddr, physAddrForWrite } from "./phys";
 
-/** Read the region table the host published in the control block. */
-export function init(): void { loadLayout(); }
+/** Read the region table the host published in the control block; Abi.OK,
+ *  or why the control block is refused (Abi.BAD_MAGIC, Abi.BAD_VERSION). */
+export function init(): u32 { return loadLayout(); }
 
 /** Debug/probe: load `size` (1, 4, 8) bytes at guest-physical `pa`, big-endian
  *  if `be`. Returns the value; sets nothing. Out-of-range reads, sizes other

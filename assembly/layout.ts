@@ -1,7 +1,7 @@
 // Region table of linear memory, read once from the control block at init().
 // The host owns the layout (src/layout.ts); the core only caches it in globals
 // so that hot paths use them as plain wasm globals.
-import { Ctl, Mem } from "../src/abi";
+import { Abi, Ctl, Mem } from "../src/abi";
 
 export let RAM_BASE: usize = 0;
 export let BACKING: u32 = 0;
@@ -29,7 +29,12 @@ export let MAXPHYADDR: u32 = 52;
 // @ts-ignore: decorator
 @inline export const BATCH_REFUSED: u32 = 0xffff_ffff;
 
-export function loadLayout(): void {
+/** Read the region table, or refuse (Abi.BAD_MAGIC, Abi.BAD_VERSION) a
+ *  control block that another layout, or no host, wrote: every offset below
+ *  would then be meaningless. Returns Abi.OK when the table is loaded. */
+export function loadLayout(): u32 {
+  if (load<u32>(CTL, Ctl.ABI_MAGIC) != Abi.MAGIC) return Abi.BAD_MAGIC;
+  if (load<u32>(CTL, Ctl.ABI_VERSION) != Abi.VERSION) return Abi.BAD_VERSION;
   RAM_BASE = <usize>load<u32>(CTL, Ctl.RAM_BASE);
   BACKING = load<u32>(CTL, Ctl.BACKING);
   PHYS_SIZE = load<u64>(CTL, Ctl.PHYS_SIZE);
@@ -45,4 +50,5 @@ export function loadLayout(): void {
   BATCH_OUT = <usize>load<u32>(CTL, Ctl.BATCH_OUT);
   BATCH_CAP = load<u32>(CTL, Ctl.BATCH_CAP);
   MAXPHYADDR = load<u32>(CTL, Ctl.MAXPHYADDR);
+  return Abi.OK;
 }

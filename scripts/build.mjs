@@ -9,7 +9,7 @@
 // than comparing times keeps a checkout or a `touch` from forcing a rebuild.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -20,10 +20,10 @@ const kind = wasmOnly ? "wasm" : "full";
 
 // Everything a build reads from the repository. bin/wasmmu.mjs compares the
 // same source trees with dist/ in a git checkout.
-const INPUT_DIRS = ["assembly", "src", "bench/kernels"];
+const INPUT_DIRS = ["assembly", "src", "bench/kernels", "explorer"];
 const INPUT_FILES = ["asconfig.json", "tsconfig.json", "tsconfig.types.json", "package.json", "scripts/build.mjs"];
 const WASM_OUTPUTS = ["build/mmu.wasm", "build/mmu.debug.wasm", "build/bench.wasm"];
-const FULL_OUTPUTS = [...WASM_OUTPUTS, "dist/index.js", "dist/cli.js", "dist/sweep-worker.js", "dist/types/index.d.ts"];
+const FULL_OUTPUTS = [...WASM_OUTPUTS, "dist/index.js", "dist/cli.js", "dist/sweep-worker.js", "dist/types/index.d.ts", "dist/explorer/index.html"];
 const outputs = wasmOnly ? WASM_OUTPUTS : FULL_OUTPUTS;
 
 function filesUnder(dir) {
@@ -94,6 +94,10 @@ if (!wasmOnly) {
       build({ ...common, entryPoints: ["src/sweep/worker.ts"], outfile: "dist/sweep-worker.js", platform: "node", packages: "external" }),
       declarations(),
     ]);
+    // The browser explorer (explorer/): static files that import ../index.js, the library bundle above
+    // (the .d.ts files there type them for the tests only).
+    rmSync("dist/explorer", { recursive: true, force: true });
+    cpSync("explorer", "dist/explorer", { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
   } catch (err) {
     console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

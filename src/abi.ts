@@ -75,6 +75,8 @@ export const enum Opt {
  *           ├──────────────────────────────┤ RAM base (64 KiB aligned)
  *           │ guest RAM (dense) or frame   │
  *           │ pool (sparse)                │
+ *           ├──────────────────────────────┤ EMBED_BASE (64 KiB aligned)
+ *           │ embedder's region (optional) │ never read or written by wasmmu
  *           └──────────────────────────────┘
  */
 export const enum Mem {
@@ -85,6 +87,20 @@ export const enum Mem {
   PAGE_SHIFT = 12,
   PAGE_SIZE = 4096,
   WASM_PAGE = 65536,
+}
+
+/**
+ * Identification of the layout in the control block (Ctl.ABI_MAGIC,
+ * Ctl.ABI_VERSION), written by the host at creation and checked by the core's
+ * init() and by an embedder before it inlines anything. VERSION changes with
+ * any change to the offsets, structures or bits docs/TLB-ABI.md describes.
+ */
+export const enum Abi {
+  /** "WMMU" read as a little-endian u32. */
+  MAGIC = 0x554d_4d57,
+  VERSION = 1,
+  /** What the core's init() returns. */
+  OK = 0, BAD_MAGIC = 1, BAD_VERSION = 2,
 }
 
 /**
@@ -111,6 +127,10 @@ export const enum Ctl {
   BATCH_CAP = 60,      // u32
   MAXPHYADDR = 64,     // u32 bits (reserved-bit checks)
   ARCH = 68,           // u32 Arch: which walker translate() runs
+  ABI_MAGIC = 72,      // u32 Abi.MAGIC ("WMMU"): this memory is laid out by wasmmu
+  ABI_VERSION = 76,    // u32 Abi.VERSION of the layout the host wrote
+  EMBED_BASE = 80,     // u32 linear address of the embedder's region (0 if none)
+  EMBED_BYTES = 84,    // u32 its size (createEngine's embedderBytes, rounded up to 64 KiB)
 
   // ── x86 context ──
   CR0 = 128,           // u64

@@ -9,14 +9,17 @@
 export {
   Access, FaultKind, Vector, PfErr, Quirk, BatchOut, Leaf, Cr, Pte, Backing,
   Pgm, Teid, Skey, S390Opt, S390Cr0, Dat, Pgste,
-  Mem, Ctl, TlbHdr, TlbFlag, TlbStruct, TlbSize, TlbEnt, TlbDeny, PscData, Stat,
+  Mem, Ctl, TlbHdr, TlbFlag, TlbStruct, TlbSize, TlbEnt, TlbDeny, PscData, Stat, Abi,
 } from "./abi.js";
+// The same contract as plain numbers, for an emulator that inlines the TLB hit
+// test over the engine's memory (docs/TLB-ABI.md, "Embedding").
+export { EMBED, accessMask } from "./embed.js";
 
 // ── Engines: the wasm core and its TypeScript twin, one contract
 // (docs/API-CONTRACT.md), and the guest memory they translate into.
 export {
   createEngine, ENGINE_NAMES, newTranslation, WasmEngine, TsEngine, S390Methods, S390OpError, S390_DEFAULT_PSW, S390_QEMU_OPTIONS,
-  type BatchViews, type Engine, type EngineBase, type EngineName, type EngineOptions, type S390Core, type S390State,
+  type BatchViews, type Embedding, type Engine, type EngineBase, type EngineName, type EngineOptions, type S390Core, type S390State,
   type S390Update, type Semantics, type Translation, type X86State,
 } from "./engine/index.js";
 export { computeLayout, type Layout, type MachineConfig } from "./layout.js";

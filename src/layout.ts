@@ -3,7 +3,7 @@
  * (a wasm instance must not allocate after start-up); both engines use
  * the very same layout, so their memories can be compared byte for byte.
  */
-import { Backing, Ctl, Mem } from "./abi.js";
+import { Abi, Backing, Ctl, Mem } from "./abi.js";
 import { machineTlb, type TlbConfig, type TlbLayout, writeTlbHeader } from "./tlb/config.js";
 import { checkInt, checkKeys, checkObject, checkOneOf, show } from "./check.js";
 
@@ -27,6 +27,10 @@ export interface MachineConfig {
   s390TlbEntries?: number;
   /** TLB organisation (src/tlb/config.ts; default: the fast direct-mapped one). */
   tlb?: TlbConfig;
+  /** Bytes of linear memory reserved for the embedder (an emulator's own
+   *  data next to the core's), after guest RAM at `layout.embedBase`,
+   *  rounded up to 64 KiB. wasmmu never reads or writes them. Default 0. */
+  embedderBytes?: number;
 }
 
 export interface Layout {
@@ -50,12 +54,15 @@ export interface Layout {
   readonly batchKind: number;
   readonly batchOut: number;
   readonly batchCap: number;
+  /** The embedder's region (embedderBytes), 64 KiB aligned; 0 and 0 without one. */
+  readonly embedBase: number;
+  readonly embedBytes: number;
   readonly totalBytes: number;    // multiple of 64 KiB
 }
 
 const MiB = 1 << 20;
 /** The options createEngine takes: these, and `memory` (wasm engine). */
-const MACHINE_OPTIONS = ["physSize", "backing", "poolBytes", "maxPhyAddr", "batchCapacity", "tlbBytes", "s390TlbEntries", "tlb", "memory"];
+const MACHINE_OPTIONS = ["physSize", "backing", "poolBytes", "maxPhyAddr", "batchCapacity", "tlbBytes", "s390TlbEntries", "tlb", "embedderBytes", "memory"];
 /** wasm32 can address 4 GiB; keep room for metadata. */
 export const MAX_LINEAR_BYTES = 4 * 1024 * MiB - Mem.WASM_PAGE;
 
@@ -66,6 +73,7 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
   checkKeys("createEngine", "option", cfg, MACHINE_OPTIONS);
   if (cfg.backing !== undefined) checkOneOf("createEngine", "backing", cfg.backing, ["dense", "sparse"]);
   if (cfg.tlbBytes !== undefined) checkInt("createEngine", "tlbBytes", cfg.tlbBytes, 0, MAX_LINEAR_BYTES);
+  if (cfg.embedderBytes !== undefined) checkInt("createEngine", "embedderBytes", cfg.embedderBytes, 0, MAX_LINEAR_BYTES);
   for (const k of ["physSize", "poolBytes", "maxPhyAddr", "batchCapacity", "s390TlbEntries"] as const)
     if (cfg[k] !== undefined && typeof cfg[k] !== "number")
       throw new TypeError(`createEngine: ${k} must be a Number, got ${show(cfg[k])}`);
@@ -113,13 +121,15 @@ export function computeLayout(cfg: MachineConfig = {}): Layout {
   const skeyBase = alignUp(p, 8); p = skeyBase + skeyCount;
   const hashBase = alignUp(p, 8); p = hashBase + (hashLog2 ? 8 * 2 ** hashLog2 : 0);
   const ramBase = alignUp(p, Mem.WASM_PAGE);
-  const totalBytes = alignUp(ramBase + ramBytes, Mem.WASM_PAGE);
+  const embedBytes = alignUp(cfg.embedderBytes ?? 0, Mem.WASM_PAGE);
+  const embedBase = embedBytes ? alignUp(ramBase + ramBytes, Mem.WASM_PAGE) : 0;
+  const totalBytes = alignUp(ramBase + ramBytes, Mem.WASM_PAGE) + embedBytes;
   if (totalBytes > MAX_LINEAR_BYTES)
     throw new RangeError(
       `guest memory does not fit wasm32: needs ${totalBytes} bytes of linear memory ` +
       `(limit ${MAX_LINEAR_BYTES}); use backing "sparse" for large machines`);
   return { backing, physSize, maxPhyAddr, ramBase, ramBytes, poolFrames, hashBase, hashLog2,
-    skeyBase, skeyCount, tlbBase, tlbBytes, tlb, s390TlbBase, s390TlbEntries, batchVa, batchKind, batchOut, batchCap, totalBytes };
+    skeyBase, skeyCount, tlbBase, tlbBytes, tlb, s390TlbBase, s390TlbEntries, batchVa, batchKind, batchOut, batchCap, embedBase, embedBytes, totalBytes };
 }
 
 /** Publish the region table into the control block of a fresh memory. */
@@ -143,5 +153,9 @@ export function writeRegionTable(buf: ArrayBufferLike, l: Layout): void {
   dv.setUint32(Ctl.MAXPHYADDR, l.maxPhyAddr, true);
   dv.setUint32(Ctl.S390_TLB_BASE, l.s390TlbBase, true);
   dv.setUint32(Ctl.S390_TLB_ENTRIES, l.s390TlbEntries, true);
+  dv.setUint32(Ctl.EMBED_BASE, l.embedBase, true);
+  dv.setUint32(Ctl.EMBED_BYTES, l.embedBytes, true);
+  dv.setUint32(Ctl.ABI_MAGIC, Abi.MAGIC, true);
+  dv.setUint32(Ctl.ABI_VERSION, Abi.VERSION, true);
   writeTlbHeader(buf, l.tlbBase, l.tlb);
 }

@@ -58,3 +58,39 @@ export function v86Translates(src: usize, dst: usize, n: u32): void {
     store<i32>(dst + (<usize>i << 2), v86Translate(va));
   }
 }
+
+/** The core's miss path (engine.embedding().translatePa); a stub over v86's memory. */
+// @ts-ignore: decorator
+@external("wasmmu", "translatePa") declare function mmuTranslatePa(va: f64, access: u32): f64;
+
+/**
+ * An emulator's own wasm loop over wasmmu's memory, as examples/emulator/emulator.ts
+ * replays a trace: the 4 KiB hit test of docs/TLB-ABI.md inlined, the core's
+ * translatePa imported for misses (a wasm-to-wasm call). Reads u64 VAs at
+ * `src`, writes PAs (all ones on a fault) to `dst`; `mask` is the access mask
+ * of a read at the current CPL. Returns the misses.
+ */
+export function inlineReplay(src: usize, dst: usize, n: u32, mask: u64): u32 {
+  const ctl: usize = 0x10000;                       // EMBED.mem.CTL_BASE
+  const tlb = <usize>load<u32>(ctl + 40);           // ctl.TLB_BASE
+  const sd = tlb + 16;                              // tlbHdr.STRUCTS: structure 0, the 4 KiB array
+  const ents = tlb + <usize>load<u32>(sd);          // tlbStruct.ENTRIES
+  const setMask = (<usize>1 << load<u32>(sd, 4)) - 1;   // tlbStruct.SETS_LOG2
+  const pcid: u64 = (load<u64>(ctl + 144) >> 17) & 1 ? load<u64>(ctl + 136) & 0xfff : 0;   // CR4.PCIDE, CR3
+  const h = <usize>(<u32>pcid * 0x045d9f3b);        // tlbEnt.PCID_HASH
+  let misses: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const va = load<u64>(src + (<usize>i << 3));
+    const e = ents + ((((<usize>(va >> 12)) ^ h) & setMask) << 5);
+    const data = load<u64>(e, 8);
+    let pa: u64;
+    if (((load<u64>(e) ^ ((va & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) pa = va ^ (data & ~<u64>0xfff);
+    else {
+      misses++;
+      const r = mmuTranslatePa(<f64><i64>va, 0);
+      pa = r < 0 ? <u64>-1 : <u64>r;
+    }
+    store<u64>(dst + (<usize>i << 3), pa);
+  }
+  return misses;
+}

@@ -7,7 +7,8 @@
  * translation), so that they measure the translation and not the harness.
  *
  * Workloads:
- *   hit          batched TLB hits, 4 KiB pages, x86-64 (v86: its JIT-style inline probe, 2-level)
+ *   hit          batched TLB hits, 4 KiB pages, x86-64 (v86: its JIT-style inline probe, 2-level;
+ *                wasm-inline: an emulator's own wasm loop inlining our hit test, translatePa imported for misses)
  *   call         one translation per call from a JS loop: translatePa (Number in, PA out), translate (full record)
  *   walk-hot     every access walks, page tables hot (wasm/ts: TLB off, 4-level; v86: INVLPG + translate, 2-level)
  *   walk-random  random accesses over 1 GiB of 4 KiB mappings, TLB smaller than the working set
@@ -16,6 +17,7 @@
  */
 import benchWasm from "../../build/bench.wasm";
 import { Access } from "../abi.js";
+import { EMBED } from "../embed.js";
 import type { Engine } from "../engine/index.js";
 import { checkBatch, frameOf, loadBatch, MiB, pageStream, VA_BASE } from "./machine.js";
 import type { V86Peer } from "./v86-peer.js";
@@ -43,13 +45,16 @@ export interface Kernels {
   v86InlineProbe(tlb: number, mem8: number, src: number, dst: number, n: number): number;
   v86ForcedWalks(src: number, dst: number, n: number): void;
   v86Translates(src: number, dst: number, n: number): void;
+  inlineReplay(src: number, dst: number, n: number, mask: bigint): number;
 }
 
-/** The probe kernels over `memory`; the v86 imports call into the peer when there is one. */
-export async function kernels(memory: WebAssembly.Memory, v86?: V86Peer): Promise<Kernels> {
+/** The probe kernels over `memory`; the v86 imports call into the peer when there is one, the
+ *  wasmmu import into the core's translatePa (engine.embedding()) when it is given. */
+export async function kernels(memory: WebAssembly.Memory, v86?: V86Peer, translatePa?: (va: number, access: number) => number): Promise<Kernels> {
   const stub = (): number => 0;
   const imports = {
     env: { memory },
+    wasmmu: { translatePa: translatePa ?? ((): number => -1) },
     v86: v86 ? { invlpg: v86.ex.instr32_0F01_7_mem, translate: v86.ex.translate_address_system_read_js } : { invlpg: stub, translate: stub },
   };
   const inst = await WebAssembly.instantiate(await WebAssembly.compile(benchWasm as Uint8Array<ArrayBuffer>), imports);
@@ -133,6 +138,31 @@ function checkCalls(who: string, stream: Uint32Array, pa: (va: number) => number
     const got = pa(vaOf(stream, i)), want = paOf(stream, i);
     if (got !== want) throw new Error(`${who}: element ${i} translated to 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
   }
+}
+
+/**
+ * An emulator's own wasm loop over the wasm engine's memory (bench/kernels/probes.ts
+ * inlineReplay, as examples/emulator/ does it): the batch's VAs in, PAs out, hits
+ * inline, misses through the core's imported translatePa. `warm` as batchCase.
+ */
+export function inlineCase(workload: string, wasm: Engine, probe: Kernels, stream: Uint32Array, warm: boolean): BenchCase {
+  if (wasm.layout.tlb.mode !== "fast") throw new Error("inlineCase: the inline hit test needs the fast TLB organisation");
+  const b = wasm.batch, n = stream.length;
+  const mask = BigInt(EMBED.mask.READ_SUP);   // the bench machines run at CPL 0, EFLAGS.AC clear
+  let misses = 0;
+  const c: BenchCase = {
+    workload, engine: "wasm-inline", elements: n,
+    prepare: () => { loadBatch(wasm, stream); if (warm) wasm.translateBatch(n); },
+    run: () => { misses = probe.inlineReplay(b.va.byteOffset, b.out.byteOffset, n, mask); },
+    check: () => {
+      c.prepare!();
+      b.out.fill(0n);
+      c.run();
+      checkBatch(wasm, stream, `${workload}/wasm-inline`);
+    },
+    hitRate: () => 1 - misses / n,
+  };
+  return c;
 }
 
 /** One translation per call from a JS loop, on each engine (and v86's own entry point). */
@@ -254,6 +284,7 @@ export function benchCases(m: BenchMachines, want: ReadonlySet<string>, sweep: r
     const s = streams.hit();
     if (want.has("hit")) {
       cases.push(batchCase("hit", "wasm", wasm, s, true), batchCase("hit", "ts", ts, s, true));
+      cases.push(inlineCase("hit", wasm, m.probe, s, true));
       if (v86) cases.push(v86Case(v86, "hit", s, true, v86Bodies.inlineProbe));
     }
     if (want.has("limit")) cases.push(limitCase(wasm, m.probe, s));

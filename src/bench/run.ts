@@ -8,6 +8,7 @@
  */
 import { cpus } from "node:os";
 import { type BenchCase, benchCases, BENCH_WORKLOADS, kernels, V86Rig } from "./cases.js";
+import type { WasmEngine } from "../engine/index.js";
 import { benchEngine } from "./machine.js";
 import { V86Peer } from "./v86-peer.js";
 
@@ -68,7 +69,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const ts = await benchEngine("ts", BIG);
   const wasmOff = await benchEngine("wasm", HOT_PAGES, { mode: "off" });
   const tsOff = await benchEngine("ts", HOT_PAGES, { mode: "off" });
-  const probe = await kernels((wasm as unknown as { memory: WebAssembly.Memory }).memory);
+  const probe = await kernels((wasm as WasmEngine).memory, undefined, (wasm as WasmEngine).embedding().translatePa);
   const peer = await V86Peer.create();
   let v86: V86Rig | null = null;
   if (typeof peer === "string") notes.push(`v86 rows skipped: ${peer}`);
@@ -137,6 +138,8 @@ function pairedRatios(cases: BenchCase[], s: Samples): BenchRatio[] {
   };
   ratio("hit wasm / limit probe", find("hit", "wasm"), find("limit", "wasm-loop"), 0.8);
   ratio("hit wasm / v86 inline probe", find("hit", "wasm"), find("hit", "v86"), 2);
+  ratio("hit wasm-inline (emulator's wasm) / v86 inline probe", find("hit", "wasm-inline"), find("hit", "v86"));
+  ratio("hit wasm-inline / call wasm (translatePa from JS)", find("hit", "wasm-inline"), find("call", "wasm"));
   ratio("walk-hot wasm (4-level) / v86 forced walk (2-level)", find("walk-hot", "wasm"), find("walk-hot", "v86"), 3);
   ratio("hit wasm / ts", find("hit", "wasm"), find("hit", "ts"), 3.5);
   ratio("walk-hot wasm / ts", find("walk-hot", "wasm"), find("walk-hot", "ts"), 2.5);
@@ -153,9 +156,9 @@ export function formatBench(r: BenchResult): string {
   lines.push(`machine: ${r.machine.cpu} × ${r.machine.cores}, Node ${r.machine.node} (V8 ${r.machine.v8}), ${r.machine.platform}; ${r.rounds} rounds`);
   lines.push("rates are translations per CPU second (process CPU time), M = 10^6");
   lines.push("");
-  lines.push("workload       engine      median M/s    min M/s    max M/s   ns/transl   TLB hit rate");
+  lines.push("workload       engine       median M/s    min M/s    max M/s   ns/transl   TLB hit rate");
   for (const x of r.records) {
-    lines.push(`${x.workload.padEnd(14)} ${x.engine.padEnd(10)} ${M(x.median)}   ${M(x.min)}   ${M(x.max)}   ${(1e9 / x.median).toFixed(2).padStart(9)}   ${x.hitRate === undefined ? "" : `${(100 * x.hitRate).toFixed(1)} %`}`);
+    lines.push(`${x.workload.padEnd(14)} ${x.engine.padEnd(11)} ${M(x.median)}   ${M(x.min)}   ${M(x.max)}   ${(1e9 / x.median).toFixed(2).padStart(9)}   ${x.hitRate === undefined ? "" : `${(100 * x.hitRate).toFixed(1)} %`}`);
   }
   lines.push("");
   lines.push("ratio (paired per round)                               median     min     max   target");

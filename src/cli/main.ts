@@ -9,6 +9,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerConform } from "./commands/conform.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerExplore } from "./commands/explore.js";
 import { registerInfo } from "./commands/info.js";
 import { registerRun } from "./commands/run.js";
 import { registerXen } from "./commands/xen.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerPtCost(program);
   registerS390Pgmem(program);
   registerBench(program);
+  registerExplore(program);
   registerSweep(program);
   return program;
 }

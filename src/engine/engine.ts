@@ -60,8 +60,11 @@ export interface BatchViews {
 
 export interface EngineOptions extends MachineConfig {
   /** wasm only: a WebAssembly.Memory to use (imported), e.g. shared with an
-   *  emulator's RAM. Must be at least layout.totalBytes long; it is grown if
-   *  smaller. Guest RAM is then at `layout.ramBase` in it. */
+   *  emulator's RAM; shared (`shared: true`) or not. It is grown to
+   *  layout.totalBytes if smaller. Guest RAM is then at `layout.ramBase` in it,
+   *  the embedder's own bytes belong at `layout.embedBase` (embedderBytes). An
+   *  unshared memory must not grow while the engine uses it: that detaches
+   *  every view the engine holds (docs/TLB-ABI.md, "Embedding"). */
   memory?: WebAssembly.Memory;
 }
 

@@ -14,3 +14,4 @@ export async function createEngine(name: EngineName, opts: EngineOptions = {}): 
   throw new TypeError(`createEngine: unknown engine ${JSON.stringify(name)} (expected "wasm" or "ts")`);
 }
 export { WasmEngine, TsEngine };
+export type { Embedding } from "./wasm.js";

@@ -5,12 +5,34 @@
  * instance whose exports are its X86Core and S390Core.
  */
 import { type Access, Arch, Ctl, Mem } from "../abi.js";
-import { computeLayout, writeRegionTable } from "../layout.js";
+import { EMBED, abiInitError } from "../embed.js";
+import { computeLayout, type Layout, writeRegionTable } from "../layout.js";
 import { checkPaArgs, CoreEngine, type EngineParts } from "./core-engine.js";
+import type { EngineOptions } from "./engine.js";
+import { type CoreExports, coreModule, sharedCoreModule } from "./wasm-module.js";
 
 const ARCH = (Mem.CTL_BASE + Ctl.ARCH) >>> 2;
-import type { EngineOptions } from "./engine.js";
-import { type CoreExports, coreModule } from "./wasm-module.js";
+
+/**
+ * What an emulator's own wasm (or JIT) needs to inline the TLB hit test over
+ * this engine's memory and call the core only on a miss (docs/TLB-ABI.md,
+ * "Embedding").
+ */
+export interface Embedding {
+  /** The linear memory: the core's regions, guest RAM and the embedder's region (layout). */
+  readonly memory: WebAssembly.Memory;
+  /** The core's own export, to import into the emulator's module: the VA as an
+   *  f64 holding the signed 64-bit address, the PA as an f64 or -1 on a fault
+   *  (the result record at ctl.RES_* then says which). No argument checks. */
+  readonly translatePa: (va: number, access: number) => number;
+  /** The core's `translate(va: i64, access: i32) → FaultKind`, result record at ctl.RES_*. */
+  readonly translate: (va: bigint, access: number) => number;
+  /** The core's INVLPG, for an emulator that executes it itself. */
+  readonly tlbFlushPage: (va: bigint) => void;
+  /** Every offset and bit of the contract (src/embed.ts). */
+  readonly offsets: typeof EMBED;
+  readonly layout: Layout;
+}
 
 const raw = new WeakMap<WasmEngine, CoreExports>();
 /** The raw core exports of a wasm engine (physLoad and the like): for the
@@ -37,6 +59,16 @@ export class WasmEngine extends CoreEngine {
     return this.#core.translatePa(va, access);
   }
 
+  /** The memory and the core's miss entry points, for an emulator that inlines
+   *  the hit test (docs/TLB-ABI.md, "Embedding"). */
+  embedding(): Embedding {
+    const c = this.#core;
+    return {
+      memory: this.memory, translatePa: c.translatePa, translate: c.translate, tlbFlushPage: c.tlbFlushPage,
+      offsets: EMBED, layout: this.layout,
+    };
+  }
+
   /** Prepare memory (an embedder's `opts.memory`, grown if too small, or a
    *  new one), instantiate the core over it and publish the layout to it. */
   static async create(opts: EngineOptions = {}): Promise<WasmEngine> {
@@ -50,9 +82,12 @@ export class WasmEngine extends CoreEngine {
       memory = new WebAssembly.Memory({ initial: pages });
     }
     writeRegionTable(memory.buffer, layout);
-    const inst = await WebAssembly.instantiate(await coreModule(), { env: { memory } });
+    // A shared memory needs the core that declares its import shared.
+    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    const inst = await WebAssembly.instantiate(await (shared ? sharedCoreModule() : coreModule()), { env: { memory } });
     const core = inst.exports as unknown as CoreExports;
-    core.init();
+    const refused = abiInitError(core.init(), memory.buffer);
+    if (refused) throw new Error(refused);
     const e = new WasmEngine({ name: "wasm", layout, buffer: memory.buffer, x86: core, s390: core }, memory);
     raw.set(e, core);
     return e;

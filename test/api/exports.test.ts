@@ -9,7 +9,8 @@ const PUBLIC = [
   // ABI
   "Access", "FaultKind", "Vector", "PfErr", "Quirk", "BatchOut", "Leaf", "Cr", "Pte", "Backing",
   "Pgm", "Teid", "Skey", "S390Opt", "S390Cr0", "Dat", "Pgste",
-  "Mem", "Ctl", "TlbHdr", "TlbFlag", "TlbStruct", "TlbSize", "TlbEnt", "TlbDeny", "PscData", "Stat",
+  "Mem", "Ctl", "TlbHdr", "TlbFlag", "TlbStruct", "TlbSize", "TlbEnt", "TlbDeny", "PscData", "Stat", "Abi",
+  "EMBED", "accessMask",
   // engines and guest memory
   "createEngine", "ENGINE_NAMES", "newTranslation", "WasmEngine", "TsEngine", "S390Methods", "S390OpError",
   "S390_DEFAULT_PSW", "S390_QEMU_OPTIONS", "computeLayout", "BusError", "PhysMem", "PoolExhaustedError",

@@ -3,9 +3,9 @@
 // case and the element named.
 import { describe, expect, it } from "vitest";
 import { Access } from "../../src/abi.js";
-import { batchCase, type BenchMachines, callCases } from "../../src/bench/cases.js";
+import { batchCase, type BenchMachines, callCases, inlineCase, kernels } from "../../src/bench/cases.js";
 import { benchEngine, frameOf, pageStream, VA_BASE } from "../../src/bench/machine.js";
-import type { Engine } from "../../src/engine/index.js";
+import type { Engine, WasmEngine } from "../../src/engine/index.js";
 
 const PAGES = 512;
 /** Point the PTE of `page` at the frame after its own (P RW US A D, as src/bench/machine.ts writes them). */
@@ -37,5 +37,21 @@ describe("benchmark case checks", () => {
     redirect(ts, s[3]!);
     const first = s.indexOf(s[3]!);
     for (const c of cases) expect(() => c.check()).toThrow(new RegExp(`^call/${c.engine}: element ${first} translated to`));
+  });
+
+  it("the emulator-loop case checks hits and imported misses, and names the first wrong element", async () => {
+    const wasm = await benchEngine("wasm", PAGES, undefined, 4096) as WasmEngine;
+    const probe = await kernels(wasm.memory, undefined, wasm.embedding().translatePa);
+    const s = pageStream(4096, PAGES, 11);
+    const warm = inlineCase("hit", wasm, probe, s, true), cold = inlineCase("hit", wasm, probe, s, false);
+    warm.check();
+    expect(warm.hitRate!()).toBe(1);
+    wasm.flushTlb(true);
+    cold.check();
+    expect(cold.hitRate!()).toBeLessThan(1);
+    redirect(wasm, s[10]!);
+    wasm.flushTlb(true);
+    const first = s.indexOf(s[10]!);
+    expect(() => cold.check()).toThrow(new RegExp(`^hit/wasm-inline: element ${first} translated to`));
   });
 });

@@ -13,6 +13,7 @@ describe("bench --quick (smoke)", () => {
       for (const e of ["wasm", "ts", "v86"]) expect(has(w, e), `${w}/${e}`).toBe(true);
     expect(has("limit", "wasm-loop")).toBe(true);
     expect(has("call", "wasm")).toBe(true);
+    expect(has("hit", "wasm-inline")).toBe(true);
     for (const x of r.records) {
       expect(x.median).toBeGreaterThan(0);
       expect(x.min).toBeLessThanOrEqual(x.median);
@@ -21,7 +22,10 @@ describe("bench --quick (smoke)", () => {
     // The hit workload's working set fits the TLB: every access hits; the 2^20-page sweep mostly misses.
     expect(r.records.find((x) => x.workload === "hit" && x.engine === "wasm")!.hitRate).toBe(1);
     expect(r.records.find((x) => x.workload === "sweep-1048576" && x.engine === "wasm")!.hitRate).toBeLessThan(0.1);
+    expect(r.records.find((x) => x.workload === "hit" && x.engine === "wasm-inline")!.hitRate).toBe(1);
     expect(r.ratios.map((q) => q.name)).toContain("hit wasm / v86 inline probe");
+    expect(r.ratios.map((q) => q.name)).toContain("hit wasm-inline (emulator's wasm) / v86 inline probe");
+    expect(r.ratios.map((q) => q.name)).toContain("hit wasm-inline / call wasm (translatePa from JS)");
     expect(formatBench(r)).toMatch(/walk-random/);
   });
 });

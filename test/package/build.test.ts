@@ -31,7 +31,7 @@ describe("scripts/build.mjs", () => {
     // A copy of the build's inputs and of the last build's outputs and stamps.
     const copy = join(tmp, "repo");
     mkdirSync(copy);
-    for (const p of ["assembly", "src", "bench/kernels", "build", "scripts/build.mjs", "asconfig.json", "tsconfig.json",
+    for (const p of ["assembly", "src", "bench/kernels", "explorer", "build", "scripts/build.mjs", "asconfig.json", "tsconfig.json",
       "tsconfig.types.json", "package.json"]) cpSync(join(ROOT, p), join(copy, p), { recursive: true });
     symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
     const wasm = join(copy, "build/mmu.wasm");

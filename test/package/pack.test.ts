@@ -33,6 +33,8 @@ beforeAll(() => {
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(join(ROOT, "node_modules", dep), link);
   }
+  // The embedder's own build tool for its wasm module (the emulator example).
+  symlinkSync(join(ROOT, "node_modules", "assemblyscript"), join(project, "node_modules", "assemblyscript"));
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   writeFileSync(join(project, "consumer.ts"), CONSUMER_TS);
   writeFileSync(join(project, "consumer.mjs"), CONSUMER_MJS);
@@ -103,6 +105,24 @@ describe("the packed package in a project of its own", () => {
     expect(r.status).toBe(0);
   });
 
+  it("runs the JavaScript embedding example (the inline probe over the engine's memory)", () => {
+    const r = spawnSync(process.execPath, ["node_modules/wasmmu/examples/js-inline-probe.mjs"], { cwd: project, encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^read 0x403000 -> 0x103000 hit$/m);
+    expect(r.stdout).toMatch(/^hits \d+ misses \d+ faults \d+$/m);
+    expect(r.status).toBe(0);
+  });
+
+  it("builds and runs the wasm emulator example: inline hits, the core's translatePa on a miss, every result as translate() gives it", () => {
+    const r = spawnSync(process.execPath, ["node_modules/wasmmu/examples/emulator/run.mjs"], { cwd: project, encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    const passes = [...r.stdout.matchAll(/^pass \d: (\d+) inline hits, (\d+) misses to the core, (\d+) faults$/gm)];
+    expect(passes).toHaveLength(2);
+    for (const [, hits, misses] of passes) { expect(Number(hits)).toBeGreaterThan(1000); expect(Number(misses)).toBeGreaterThan(100); }
+    expect(r.stdout).toMatch(/^every result agrees with translate\(\): yes$/m);
+    expect(r.status).toBe(0);
+  }, 60_000);
+
   it("runs the installed command", () => {
     const r = spawnSync(process.execPath, ["node_modules/wasmmu/bin/wasmmu.mjs", "--help"], { cwd: project, encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).toBe("");
@@ -119,6 +139,14 @@ describe("a sweep from the installed package", () => {
     expect(r.stdout).toMatch(/^sweep: 2 cells \(2 run, 0 reused\) → /);
     expect(r.status).toBe(0);
     expect(readFileSync(join(project, "sweep/summary.csv"), "utf8").trimEnd().split("\n")).toHaveLength(3);
+  });
+});
+
+describe("the library bundle", () => {
+  it("imports nothing from Node, so it runs unbundled in a browser", () => {
+    const lib = readFileSync(join(ROOT, "dist/index.js"), "utf8");
+    expect(lib.match(/\bfrom\s*["']node:[^"']*["']|\brequire\(|\bimport\(["']node:/g)).toBeNull();
+    expect(lib).not.toMatch(/\bprocess\.(env|argv|exit)|\bBuffer\./);
   });
 });
 

@@ -4,6 +4,7 @@
  * core (core.ts for x86, s390/core.ts for s390), so that results and memory
  * side effects compare byte for byte with the wasm engine's.
  */
+import { abiInitCode, abiInitError } from "../../embed.js";
 import { computeLayout, writeRegionTable } from "../../layout.js";
 import { batchViews } from "../batch.js";
 import { CoreEngine } from "../core-engine.js";
@@ -18,6 +19,9 @@ export class TsEngine extends CoreEngine {
     const layout = computeLayout(opts);
     const buffer = new ArrayBuffer(layout.totalBytes);
     writeRegionTable(buffer, layout);
+    // The wasm core's init() check, so that both engines accept the same control blocks.
+    const refused = abiInitError(abiInitCode(buffer), buffer);
+    if (refused) throw new Error(refused);
     const batch = batchViews(buffer, layout);
     return new TsEngine({
       name: "ts", layout, buffer,

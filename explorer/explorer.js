@@ -1,0 +1,374 @@
+// The explorer page: the real library (../index.js, the same bundle Node
+// uses) on either engine. Plain DOM, no framework.
+import * as lib from "../index.js";
+import { buildSpace, PHYS_SIZE, randomAccesses } from "./space.js";
+import { ACCESS_NAMES, BIT, decodeEntry, pagingMode, tableAddress, walk } from "./walk.js";
+
+const $ = (id) => document.getElementById(id);
+const hex = (v) => "0x" + BigInt(v).toString(16);
+const el = (tag, attrs = {}, ...kids) => {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") n.className = v; else if (k === "text") n.textContent = v; else n.setAttribute(k, v);
+  }
+  for (const k of kids) n.append(k);
+  return n;
+};
+
+/** The current address space: { cpu, kernel, mm, mode, regions }. */
+let space = null;
+/** Set index (structure 0) of the last translated address, to mark it in the grid. */
+let lastSet = -1;
+let randomSeed = 1;
+
+function readEntry(pa, bytes) {
+  return bytes === 4 ? BigInt(space.cpu.phys.read32(pa)) : space.cpu.phys.read64(pa);
+}
+
+// ── 1. Building the address space ──────────────────────────────────────────
+async function build(ev) {
+  ev?.preventDefault();
+  const engine = $("engine").value, mode = $("mode").value;
+  $("status").textContent = `Building a ${mode} address space on the ${engine} engine…`;
+  try {
+    space = await buildSpace(lib, engine, mode);
+  } catch (err) {
+    space = null;
+    $("status").textContent = `Could not build: ${err.message}`;
+    return;
+  }
+  const x = space.cpu.x86();
+  $("status").textContent = `${mode} on the ${engine} engine: CR3 ${hex(x.cr3)}, CR4 ${hex(x.cr4)}, EFER ${hex(x.efer)}, CPL ${x.cpl}.`;
+  $("status").dataset.built = `${engine}/${mode}`;
+  const body = $("regions").querySelector("tbody");
+  body.replaceChildren(...space.regions.map((r) => el("tr", {},
+    el("td", { text: hex(r.start) }), el("td", { text: sizeText(r.bytes) }), el("td", { text: r.what }))));
+  $("regions").hidden = false;
+  for (const id of ["walk", "random", "flush"]) $(id).disabled = false;
+  $("steps").hidden = true;
+  for (const id of ["page-result", "engine-result", "agree"]) { $(id).textContent = "–"; delete $(id).dataset.agree; }
+  lastSet = -1;
+  $("random-result").textContent = "";
+  delete $("random-result").dataset.runs;
+  renderTree();
+  renderStats(space.cpu.stats(), space.cpu.stats());
+  renderTlb();
+}
+
+function sizeText(b) {
+  return b >= 1 << 30 ? `${b / 2 ** 30} GiB` : b >= 1 << 20 ? `${b / 2 ** 20} MiB` : `${b / 1024} KiB`;
+}
+
+// ── 2. The page-table tree ─────────────────────────────────────────────────
+/** Sign-extend a linear address of `bits` bits (canonical form). */
+function canonical(va, bits) {
+  return bits === 32 ? va : BigInt.asUintN(64, BigInt.asIntN(bits, va));
+}
+
+function renderTree() {
+  const mode = pagingMode(space.cpu.x86());
+  const root = space.cpu.x86().cr3 & mode.rootMask;
+  const top = el("details", { open: "" }, el("summary", { text: `${mode.levels[0].name} table at ${hex(root)} (CR3)` }));
+  fillTable(top, mode, 0, Number(root), 0n);
+  $("tree").replaceChildren(top);
+}
+
+/** List one table's non-zero entries under `box`; child tables are read when opened. */
+function fillTable(box, mode, depth, tablePa, vaBase) {
+  const level = mode.levels[depth];
+  const n = 1 << level.bits;
+  let shown = 0;
+  for (let i = 0; i < n; i++) {
+    const e = readEntry(tablePa + i * mode.entryBytes, mode.entryBytes);
+    if (e === 0n) continue;
+    shown++;
+    const va = canonical(vaBase | (BigInt(i) << BigInt(level.shift)), mode.vaBits);
+    const present = (e & BIT.P) !== 0n;
+    const leaf = present && (level.shift === 12 || (level.large && (e & BIT.PS) !== 0n));
+    const d = decodeEntry(mode, level, e, leaf);
+    const label = `${level.name}[${i}] ${hex(va)}: ${hex(e)} `;
+    if (present && !leaf) {
+      const child = Number(tableAddress(mode, e));
+      const sub = el("details", { "data-level": level.name, "data-index": String(i) },
+        el("summary", {}, label, el("span", { class: "flags", text: d.text }), ` → ${mode.levels[depth + 1].name} table at ${hex(child)}`));
+      sub.fill = () => {
+        if (!sub.dataset.filled) { sub.dataset.filled = "1"; fillTable(sub, mode, depth + 1, child, va & ((1n << BigInt(mode.vaBits)) - 1n)); }
+      };
+      sub.addEventListener("toggle", () => { if (sub.open) sub.fill(); });
+      box.append(sub);
+    } else {
+      const large = leaf && level.shift > 12;
+      const what = !present ? " (not present)" : ` → page ${hex(pageOf(mode, e, level.shift))}${large ? ` — large page, ${sizeText(2 ** level.shift)}` : ""}`;
+      box.append(el("div", { class: large ? "entry large" : "entry", "data-level": level.name, "data-index": String(i) },
+        label, el("span", { class: "flags", text: d.text }), what));
+    }
+  }
+  if (shown === 0) box.append(el("div", { class: "entry", text: "(every entry is zero)" }));
+}
+
+function pageOf(mode, e, shift) {
+  // The walk's own arithmetic: translate offset 0 of the page through this leaf.
+  if (mode.entryBytes === 4 && shift === 22) return (e & 0xffc0_0000n) | (((e >> 13n) & 0xffn) << 32n);
+  return (mode.entryBytes === 4 ? e & 0xffff_f000n : e & 0x000f_ffff_ffff_f000n) & ~((1n << BigInt(shift)) - 1n);
+}
+
+// ── 3. One walk ────────────────────────────────────────────────────────────
+function parseVa(text) {
+  const t = text.trim().replaceAll("_", "");
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) throw new Error(`virtual address must be a number (0x… for hex), got "${text}"`);
+  const v = BigInt(t);
+  if (v >= 1n << 64n) throw new Error(`virtual address must be below 2^64, got ${text}`);
+  return v;
+}
+
+function resultText(r) {
+  if (!r.fault) return `PA ${hex(r.pa)} (page ${sizeText(2 ** r.shift)})`;
+  if (r.fault.kind === "bus") return `bus fault at ${hex(r.fault.pa)}`;
+  const name = r.fault.vector === 14 ? "#PF" : "#GP";
+  return `${name} error code ${hex(r.fault.errorCode)}${r.fault.vector === 14 ? ` (${pfBits(r.fault.errorCode)})` : ""}: ${r.fault.reason}`;
+}
+
+function pfBits(ec) {
+  const names = [[1, "P"], [2, "W"], [4, "U"], [8, "RSVD"], [16, "I/D"], [32, "PK"]];
+  const on = names.filter(([b]) => ec & b).map(([, n]) => n);
+  return on.length ? on.join("|") : "not present, read, supervisor";
+}
+
+function doWalk(ev) {
+  ev.preventDefault();
+  $("walk-error").textContent = "";
+  let va;
+  try { va = parseVa($("va").value); } catch (err) { $("walk-error").textContent = err.message; return; }
+  const access = Number($("access").value), cpl = Number($("cpl").value);
+  const cpu = space.cpu;
+  cpu.setCpl(cpl);
+  const before = cpu.stats();
+  const mine = walk(readEntry, cpu.x86(), va, access, PHYS_SIZE);
+  const t = cpu.translate(va, access);
+  const after = cpu.stats();
+  const mode = pagingMode(cpu.x86());
+
+  const body = $("steps").querySelector("tbody");
+  body.replaceChildren();
+  let adOk = true;
+  for (const [i, s] of mine.steps.entries()) {
+    const level = mode.levels[i];
+    const now = readEntry(s.entryPa, mode.entryBytes);
+    const same = now === s.after;
+    adOk &&= same;
+    const changed = s.after !== s.entry ? ` (+${adNames(s.after & ~s.entry)})` : "";
+    body.append(el("tr", { "data-level": s.level, "data-index": String(s.index) },
+      el("td", { text: s.level }),
+      el("td", { text: String(s.index) }),
+      el("td", { text: hex(s.entryPa) }),
+      el("td", { text: hex(s.entry) }),
+      el("td", { class: "flags", text: decodeEntry(mode, level, s.entry, s.leaf).text + (s.leaf ? " (leaf)" : "") }),
+      el("td", {}, ...s.checks.map((c) => el("div", { class: c.ok ? "ok" : "bad", text: `${c.ok ? "✓" : "✗"} ${c.what}` }))),
+      el("td", { class: same ? "" : "bad", text: hex(now) + changed + (same ? "" : ` — expected ${hex(s.after)}`) })));
+  }
+  $("steps").hidden = mine.steps.length === 0;
+
+  const pr = $("page-result");
+  pr.textContent = `${ACCESS_NAMES[access]} of ${hex(mine.va)} at CPL ${cpl}: ${resultText(mine)}`;
+  setResultData(pr, mine.fault ? { fault: mine.fault.kind, vector: mine.fault.vector, errorCode: mine.fault.errorCode, pa: mine.fault.pa ?? 0 } : { fault: "none", pa: mine.pa, vector: 0, errorCode: 0 });
+  pr.dataset.steps = String(mine.steps.length);
+
+  const er = $("engine-result");
+  const kind = t.fault === lib.FaultKind.None ? "none" : t.fault === lib.FaultKind.Bus ? "bus" : t.vector === 14 ? "pf" : "gp";
+  const tlbHit = after.l1.hits > before.l1.hits;
+  er.textContent = (kind === "none" ? `PA ${hex(t.pa)} (page ${sizeText(2 ** t.shift)})` :
+    kind === "bus" ? `bus fault at ${hex(t.pa)}` : `${kind === "pf" ? "#PF" : "#GP"} error code ${hex(t.errorCode)}`) +
+    (tlbHit ? " — a TLB hit: no walk this time" : after.walks > before.walks ? " — walked the tables" : "");
+  setResultData(er, { fault: kind, pa: kind === "none" || kind === "bus" ? t.pa : 0, vector: kind === "none" ? 0 : t.vector, errorCode: kind === "none" ? 0 : t.errorCode });
+  er.dataset.tlbHit = String(tlbHit);
+
+  const same = pr.dataset.fault === er.dataset.fault && pr.dataset.pa === er.dataset.pa &&
+    pr.dataset.vector === er.dataset.vector && pr.dataset.errorCode === er.dataset.errorCode;
+  const agree = same && adOk;
+  const ag = $("agree");
+  ag.dataset.agree = agree ? "yes" : "no";
+  ag.className = agree ? "ok" : "bad";
+  ag.textContent = agree ? "✓ same result, and the A/D bits in memory are the ones predicted" :
+    `✗ ${same ? "the A/D bits in memory differ from the prediction" : "the results differ"}`;
+
+  lastSet = tlbSetOf(va);
+  if (lastSet >= 0) $("first-set").value = String(lastSet - (lastSet % 64));
+  renderStats(before, after);
+  renderTlb();
+  refreshTreeSoon();
+}
+
+function adNames(bits) {
+  const n = [];
+  if (bits & BIT.A) n.push("A");
+  if (bits & BIT.D) n.push("D");
+  return n.join(" ");
+}
+
+function setResultData(node, r) {
+  node.dataset.fault = r.fault;
+  node.dataset.pa = hex(r.pa);
+  node.dataset.vector = String(r.vector);
+  node.dataset.errorCode = String(r.errorCode);
+}
+
+/** A walk changes A/D bits: re-read the open tables (the tree shows memory as it is). */
+function refreshTreeSoon() {
+  const open = [...$("tree").querySelectorAll("details[open]")].map(pathOf);
+  renderTree();
+  // Parents come first in document order; fill each table now (the toggle
+  // event comes later) so that its open children can be found.
+  for (const p of open) {
+    const d = [...$("tree").querySelectorAll("details")].find((x) => pathOf(x) === p);
+    if (d) { d.fill?.(); d.open = true; }
+  }
+}
+function pathOf(d) {
+  const parts = [];
+  for (let n = d; n && n.id !== "tree"; n = n.parentElement) if (n.tagName === "DETAILS") parts.push(`${n.dataset.level ?? "root"}:${n.dataset.index ?? ""}`);
+  return parts.reverse().join("/");
+}
+
+// ── 4. Statistics and the TLB ──────────────────────────────────────────────
+const COUNTERS = [
+  ["L1 accesses", (s) => s.l1.accesses], ["L1 hits", (s) => s.l1.hits], ["L1 misses", (s) => s.l1.misses],
+  ["walks", (s) => s.walks], ["A bits written", (s) => s.aWrites], ["D bits written", (s) => s.dWrites],
+  ["#PF", (s) => s.faults.pageFault], ["#GP", (s) => s.faults.generalProtection],
+  ["full flushes", (s) => s.flushes.full], ["INVLPG", (s) => s.flushes.invlpg],
+];
+
+function renderStats(before, after) {
+  const body = $("stats").querySelector("tbody");
+  body.replaceChildren(...COUNTERS.map(([name, f]) => el("tr", { "data-counter": name },
+    el("td", { text: name }), el("td", { class: "before", text: String(f(before)) }),
+    el("td", { class: "after" + (f(after) !== f(before) ? " ok" : ""), text: String(f(after)) }))));
+  $("stats").hidden = false;
+}
+
+function tlbView() {
+  const E = lib.EMBED;
+  const base = space.cpu.layout.tlbBase;
+  const dv = new DataView(space.cpu.buffer);
+  const u32 = (off) => dv.getUint32(base + off, true);
+  const u64 = (off) => dv.getBigUint64(base + off, true);
+  const count = u32(E.tlbHdr.COUNT), flags = u32(E.tlbHdr.FLAGS);
+  const structs = [];
+  for (let i = 0; i < count; i++) {
+    const sd = E.tlbHdr.STRUCTS + i * E.tlbHdr.STRUCT_SIZE;
+    structs.push({
+      entries: u32(sd + E.tlbStruct.ENTRIES), setsLog2: u32(sd + E.tlbStruct.SETS_LOG2), ways: u32(sd + E.tlbStruct.WAYS),
+      sizes: u32(sd + E.tlbStruct.SIZES), level: u32(sd + E.tlbStruct.LEVEL),
+    });
+  }
+  const entry = (s, idx) => {
+    const off = s.entries + idx * E.tlbEnt.SIZE;
+    return { key: u64(off + E.tlbEnt.KEY), data: u64(off + E.tlbEnt.DATA), ptePa: u64(off + E.tlbEnt.PTE_PA), leaf: u32(off + E.tlbEnt.LEAF) };
+  };
+  return { fast: (flags & E.tlbFlag.FAST) !== 0, structs, entry };
+}
+
+/** Structure 0's set for `va` under the current PCID (docs/TLB-ABI.md, the inline hit test). */
+function tlbSetOf(va) {
+  const v = tlbView();
+  if (!v.fast || v.structs.length === 0) return -1;
+  const x = space.cpu.x86();
+  const pcid = (x.cr4 & (1n << 17n)) !== 0n ? Number(x.cr3 & 0xfffn) : 0;
+  const lin = pagingMode(x).vaBits === 32 ? va & 0xffff_ffffn : va;
+  const h = Math.imul(pcid, lib.EMBED.tlbEnt.PCID_HASH) >>> 0;
+  return Number(((lin >> 12n) ^ BigInt(h)) & ((1n << BigInt(v.structs[0].setsLog2)) - 1n));
+}
+
+function permText(data) {
+  const D = lib.EMBED.tlbDeny;
+  const bit = (b) => (data & BigInt(b)) === 0n;
+  return `U:${bit(D.R_USER) ? "r" : "-"}${bit(D.W_USER) ? "w" : "-"}${bit(D.X_USER) ? "x" : "-"} ` +
+    `S:r${bit(D.W_SUP) ? "w" : "-"}${bit(D.X_SUP) ? "x" : "-"}`;
+}
+
+const GRID_SETS = 64;
+
+function renderTlb() {
+  const v = tlbView();
+  const E = lib.EMBED;
+  const valid = (e) => (e.data & BigInt(E.tlbDeny.INVALID)) === 0n;
+  const counts = v.structs.map((s) => {
+    let n = 0;
+    for (let i = 0; i < (1 << s.setsLog2) * s.ways; i++) if (valid(v.entry(s, i))) n++;
+    return { n, of: (1 << s.setsLog2) * s.ways, size: s.sizes === 1 ? "4 KiB" : s.sizes === 2 ? "large" : s.sizes === 4 ? "1 GiB" : "mixed" };
+  });
+  renderValidList(v, valid);
+  const summary = $("tlb-summary");
+  summary.textContent = `${v.fast ? "Fast organisation" : "Research organisation"}: ` +
+    counts.map((c, i) => `structure ${i} (${c.size}) ${c.n} valid of ${c.of}`).join(", ") + ".";
+  summary.dataset.valid = String(counts.reduce((a, c) => a + c.n, 0));
+  const grid = $("tlb-grid");
+  if (!v.fast || v.structs.length === 0) { grid.replaceChildren(); return; }
+  const s0 = v.structs[0];
+  const sets = 1 << s0.setsLog2;
+  let first = Math.max(0, Math.min(sets - GRID_SETS, Number($("first-set").value) || 0));
+  $("first-set").max = String(sets - GRID_SETS);
+  const cells = [];
+  for (let set = first; set < first + GRID_SETS; set++) {
+    const e = v.entry(s0, set);
+    const cls = ["set"];
+    const kids = [el("div", { class: "n", text: `set ${set}` })];
+    if (valid(e)) {
+      cls.push("valid");
+      const page = e.key & ~0xfffn, pcid = Number(e.key & 0xfffn);
+      const pa = page ^ (e.data & ~0xfffn);
+      kids.push(el("div", { text: `VA ${hex(page)}` }), el("div", { text: `PA ${hex(pa)} PCID ${pcid}` }),
+        el("div", { text: permText(e.data) + ((e.leaf & E.tlbEnt.GLOBAL) ? " G" : "") }));
+    } else kids.push(el("div", { text: "empty" }));
+    if (set === lastSet) cls.push("last");
+    cells.push(el("div", { class: cls.join(" "), "data-set": String(set) }, ...kids));
+  }
+  grid.replaceChildren(...cells);
+  grid.setAttribute("aria-label", `TLB structure 0 (4 KiB, direct-mapped), sets ${first}–${first + GRID_SETS - 1} of ${sets}`);
+}
+
+/** The valid entries of every structure, in structure and set order. */
+function renderValidList(v, valid) {
+  const E = lib.EMBED;
+  const rows = [];
+  for (const [i, s] of v.structs.entries()) {
+    for (let idx = 0; idx < (1 << s.setsLog2) * s.ways && rows.length < 64; idx++) {
+      const e = v.entry(s, idx);
+      if (!valid(e)) continue;
+      const shift = e.leaf >>> E.tlbEnt.SHIFT_SHIFT & 0xff;
+      const page = e.key & ~0xfffn;
+      rows.push(el("tr", {}, el("td", { text: String(i) }), el("td", { text: String(Math.floor(idx / s.ways)) }),
+        el("td", { text: sizeText(2 ** shift) }), el("td", { text: hex(page) }), el("td", { text: hex(page ^ (e.data & ~0xfffn)) }),
+        el("td", { text: String(Number(e.key & 0xfffn)) }), el("td", { text: permText(e.data) }),
+        el("td", { text: e.leaf & E.tlbEnt.GLOBAL ? "G" : "" })));
+    }
+  }
+  $("tlb-valid").querySelector("tbody").replaceChildren(...rows);
+}
+
+function doRandom() {
+  const cpu = space.cpu;
+  cpu.setCpl(Number($("cpl").value));
+  const before = cpu.stats();
+  const r = randomAccesses(space, 1000, randomSeed++);
+  const after = cpu.stats();
+  $("random-result").textContent = `1000 random accesses at CPL ${cpu.x86().cpl}: ${r.demand} demand faults handled by the kernel side, ${r.faults} faults left (at CPL 3: the kernel's vmalloc pages).`;
+  space.runs = (space.runs ?? 0) + 1;
+  $("random-result").dataset.runs = String(space.runs);
+  renderStats(before, after);
+  renderTlb();
+  refreshTreeSoon();
+}
+
+function doFlush() {
+  const before = space.cpu.stats();
+  space.cpu.flushTlb(true);
+  renderStats(before, space.cpu.stats());
+  renderTlb();
+}
+
+$("space-form").addEventListener("submit", build);
+$("walk-form").addEventListener("submit", doWalk);
+$("random").addEventListener("click", doRandom);
+$("flush").addEventListener("click", doFlush);
+$("first-set").addEventListener("change", () => space && renderTlb());
+document.body.dataset.ready = "1";
