@@ -2,6 +2,7 @@
 // uses) on either engine. Plain DOM, no framework.
 import * as lib from "../index.js";
 import { buildSpace, PHYS_SIZE, randomAccesses } from "./space.js";
+import { RUN_ACCESSES, s390Host, s390Tables, x86Run, xenGuest } from "./scenarios.js";
 import { ACCESS_NAMES, BIT, decodeEntry, pagingMode, tableAddress, walk } from "./walk.js";
 
 const $ = (id) => document.getElementById(id);
@@ -37,9 +38,15 @@ async function build(ev) {
     $("status").textContent = `Could not build: ${err.message}`;
     return;
   }
+  show(`${mode} on the ${engine} engine`, `${engine}/${mode}`);
+}
+
+/** Render the current x86 address space in every section. */
+function show(what, tag) {
   const x = space.cpu.x86();
-  $("status").textContent = `${mode} on the ${engine} engine: CR3 ${hex(x.cr3)}, CR4 ${hex(x.cr4)}, EFER ${hex(x.efer)}, CPL ${x.cpl}.`;
-  $("status").dataset.built = `${engine}/${mode}`;
+  $("s390").hidden = true;
+  $("status").textContent = `${what}: CR3 ${hex(x.cr3)}, CR4 ${hex(x.cr4)}, EFER ${hex(x.efer)}, CPL ${x.cpl}.`;
+  $("status").dataset.built = tag;
   const body = $("regions").querySelector("tbody");
   body.replaceChildren(...space.regions.map((r) => el("tr", {},
     el("td", { text: hex(r.start) }), el("td", { text: sizeText(r.bytes) }), el("td", { text: r.what }))));
@@ -53,6 +60,72 @@ async function build(ev) {
   renderTree();
   renderStats(space.cpu.stats(), space.cpu.stats());
   renderTlb();
+}
+
+// ── Bundled scenarios (explorer/scenarios.js) ─────────────────────────────
+async function loadScenario(ev) {
+  ev?.preventDefault();
+  const engine = $("engine").value, which = $("scenario").value;
+  $("status").textContent = `Loading the ${which} scenario on the ${engine} engine…`;
+  delete $("status").dataset.built;
+  try {
+    if (which === "s390") { showS390(await s390Host(lib, engine), engine); return; }
+    space = which === "xen" ? await xenGuest(lib, engine) : await x86Run(lib, engine);
+  } catch (err) {
+    space = null;
+    $("status").textContent = `Could not load the ${which} scenario: ${err.message}`;
+    return;
+  }
+  $("mode").value = "4level";
+  if (which === "xen") {
+    show(`Xen PV guest on the ${engine} engine (tables marked with what the hypervisor's frame table says)`, `${engine}/xen`);
+    // Open every table: the point is to see each one's Xen type.
+    for (let open = true; open;) {
+      open = false;
+      for (const d of $("tree").querySelectorAll("details:not([open])")) { d.fill(); d.open = true; open = true; }
+    }
+  } else {
+    show(`4-level process on the ${engine} engine after ${RUN_ACCESSES} accesses of a synthetic workload ` +
+      `(${space.run.demand} demand faults handled, ${space.run.faults} faults left)`, `${engine}/x86-run`);
+  }
+}
+
+function showS390(h, engine) {
+  space = null;
+  for (const id of ["walk", "random", "flush"]) $(id).disabled = true;
+  $("regions").hidden = true;
+  $("tree").replaceChildren(el("p", { class: "hint", text: "The s390 scenario's tables are in their own section below." }));
+  const stats = h.engine.stats();
+  $("status").textContent = `s390 KVM host on the ${engine} engine: process ASCE ${hex(h.mm.asce)}, gmap ASCE ${hex(h.gmap.asce)} ` +
+    `(guest 0–4 MiB at host ${hex(0x1_0000_0000n)}), ${h.gmap.hostToGuest.size} gmap segment links.`;
+  $("status").dataset.built = `${engine}/s390`;
+  $("s390-summary").textContent = `${stats.walks} walks, ${stats.l1.accesses} TLB accesses so far.`;
+  $("s390-host").replaceChildren(el("h3", { text: `Host process (ASCE ${hex(h.mm.asce)})` }), s390Tree(s390Tables(lib, h.engine.phys, h.mm.asce), "host"));
+  $("s390-gmap").replaceChildren(el("h3", { text: `Guest (gmap ASCE ${hex(h.gmap.asce)})` }), s390Tree(s390Tables(lib, h.engine.phys, h.gmap.asce), "gmap"));
+  $("s390").hidden = false;
+}
+
+function s390Tree(t, side) {
+  const box = el("details", { open: "", "data-side": side, "data-kind": t.kind, "data-pa": hex(t.pa) },
+    el("summary", { text: `${t.kind} table at ${hex(t.pa)}` }));
+  for (const e of t.entries) {
+    const data = { "data-side": side, "data-index": String(e.index), "data-pa": hex(e.pa), "data-entry": hex(e.value),
+      "data-invalid": e.invalid ? "1" : "0", "data-protect": e.protect ? "1" : "0" };
+    const label = `[${e.index}] ${hex(e.value)} `;
+    if (e.pgste !== undefined) {
+      box.append(el("div", { class: "pte", ...data, "data-pgste": hex(e.pgste) }, label, el("span", { class: "flags", text: e.flags }),
+        " PGSTE ", el("span", { class: "pgste", text: `${hex(e.pgste)} ${e.pgsteText}` })));
+    } else if (e.child) {
+      const sub = s390Tree(e.child, side);
+      sub.firstChild.prepend(label, el("span", { class: "flags", text: e.flags }), " → ");
+      for (const [k, v] of Object.entries(data)) if (k !== "data-pa") sub.setAttribute(k, v);
+      sub.dataset.entryPa = hex(e.pa);
+      box.append(sub);
+    } else {
+      box.append(el("div", { class: "pte", ...data }, label, el("span", { class: "flags", text: e.flags })));
+    }
+  }
+  return box;
 }
 
 function sizeText(b) {
@@ -69,8 +142,18 @@ function renderTree() {
   const mode = pagingMode(space.cpu.x86());
   const root = space.cpu.x86().cr3 & mode.rootMask;
   const top = el("details", { open: "" }, el("summary", { text: `${mode.levels[0].name} table at ${hex(root)} (CR3)` }));
+  annotate(top, Number(root));
   fillTable(top, mode, 0, Number(root), 0n);
   $("tree").replaceChildren(top);
+}
+
+/** What the scenario knows about a table frame (a Xen guest: its type, pinned, read-only), on its summary. */
+function annotate(box, tablePa) {
+  const a = space.annotate?.(tablePa);
+  if (!a) return;
+  box.firstChild.append(el("span", { class: "xen", text: a.text }));
+  Object.assign(box.dataset, a.data);
+  if (a.data.pinned === "1") box.classList.add("pinned");
 }
 
 /** List one table's non-zero entries under `box`; child tables are read when opened. */
@@ -91,6 +174,7 @@ function fillTable(box, mode, depth, tablePa, vaBase) {
       const child = Number(tableAddress(mode, e));
       const sub = el("details", { "data-level": level.name, "data-index": String(i) },
         el("summary", {}, label, el("span", { class: "flags", text: d.text }), ` → ${mode.levels[depth + 1].name} table at ${hex(child)}`));
+      annotate(sub, child);
       sub.fill = () => {
         if (!sub.dataset.filled) { sub.dataset.filled = "1"; fillTable(sub, mode, depth + 1, child, va & ((1n << BigInt(mode.vaBits)) - 1n)); }
       };
@@ -367,6 +451,7 @@ function doFlush() {
 }
 
 $("space-form").addEventListener("submit", build);
+$("scenario-form").addEventListener("submit", loadScenario);
 $("walk-form").addEventListener("submit", doWalk);
 $("random").addEventListener("click", doRandom);
 $("flush").addEventListener("click", doFlush);

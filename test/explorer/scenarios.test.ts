@@ -1,0 +1,142 @@
+// The explorer's bundled scenarios in Chromium (the harness of
+// explorer.test.ts): what the page shows is checked against the library run
+// in this process — the Xen hypervisor's frame table, the s390 kernel side's
+// own PTE lookups and PGSTEs, the engine's statistics.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Browser, chromium, type Page } from "playwright-core";
+import * as lib from "../../src/index.js";
+import { S390_GUEST_BASE, s390Host, x86Run } from "../../explorer/scenarios.js";
+
+const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
+
+it("the scenario browser tests run only with Chromium installed (this says whether they ran)", () => {
+  if (!hasChromium) console.warn(`wasmmu: THE SCENARIO BROWSER TESTS DID NOT RUN: no Chromium at ${CHROMIUM}.`);
+  expect(typeof hasChromium).toBe("boolean");
+});
+
+describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
+  let server: ChildProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    server = spawn(process.execPath, ["bin/wasmmu.mjs", "explore", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "", err = "";
+      server.stdout!.on("data", (d: Buffer) => {
+        out += d;
+        const m = /http:\/\/127\.0\.0\.1:\d+\/explorer\//.exec(out);
+        if (m) resolve(m[0]);
+      });
+      server.stderr!.on("data", (d: Buffer) => { err += d; });
+      server.on("exit", (code) => reject(new Error(`wasmmu explore exited (${code}): ${err}`)));
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector("body[data-ready='1']");
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+  });
+
+  async function load(engine: string, scenario: string): Promise<void> {
+    await page.selectOption("#engine", engine);
+    await page.selectOption("#scenario", scenario);
+    await page.click("#load");
+    await page.waitForSelector(`#status[data-built='${engine}/${scenario}']`);
+  }
+
+  for (const engine of lib.ENGINE_NAMES) {
+    it(`${engine}: the x86 process after a run shows the statistics the same run gives here`, async () => {
+      await load(engine, "x86-run");
+      const here = await x86Run(lib, engine);
+      const s = here.cpu.stats();
+      const after = async (name: string) => Number(await page.textContent(`#stats tr[data-counter='${name}'] td.after`));
+      expect(s.l1.accesses).toBeGreaterThanOrEqual(3000);
+      expect(await after("L1 accesses")).toBe(s.l1.accesses);
+      expect(await after("L1 hits")).toBe(s.l1.hits);
+      expect(await after("walks")).toBe(s.walks);
+      expect(await after("#PF")).toBe(s.faults.pageFault);
+      expect(await page.textContent("#status")).toContain(`${here.run.demand} demand faults`);
+    }, 60_000);
+
+    it(`${engine}: the Xen PV guest's tree marks exactly the pinned frames and shows every table read-only`, async () => {
+      await load(engine, "xen");
+      const shown = await page.$$eval("#tree details", (ds) => ds.map((d) => ({ ...(d as HTMLElement).dataset })));
+      const tables = shown.filter((d) => d.mfn !== undefined);
+      // The same guest built here with the library.
+      const cpu = await lib.createEngine(engine, { physSize: 16 << 20 });
+      const g = lib.buildXenPvGuest(cpu, { nrPages: 1024, nrVcpus: 1 });
+      const bootMfns = g.bootTables.map((pfn) => g.p2m.pfnToMfn(pfn)).sort((a, b) => a - b);
+      expect(tables.map((t) => Number(t.mfn)).sort((a, b) => a - b)).toEqual(bootMfns);
+      const pinned = bootMfns.filter((m) => g.xen.frame(m).pinned);
+      expect(pinned).toEqual([g.p2m.pfnToMfn(1)]);                  // swapper_pg_dir, pinned as an L4
+      expect(tables.filter((t) => t.pinned === "1").map((t) => Number(t.mfn))).toEqual(pinned);
+      for (const t of tables) {
+        const f = g.xen.frame(Number(t.mfn));
+        expect(t.xenType).toBe(lib.PG_TYPE_NAMES[f.type]);
+        expect(Number(t.pfn)).toBe(f.m2p);
+        expect(t.ro).toBe(cpu.probe(g.ops.va(f.m2p), lib.Access.Write).fault !== 0 ? "1" : "0");
+        expect(t.ro).toBe("1");
+      }
+      expect(new Set(tables.map((t) => t.xenType))).toEqual(new Set(["l4", "l3", "l2", "l1"]));
+      expect(await page.locator("#tree details.pinned").count()).toBe(1);
+      // A translation through the guest's direct map still works in the walk view (CPL 0).
+      await page.fill("#va", hex(lib.XEN_PAGE_OFFSET + 0x5123n));
+      await page.selectOption("#access", "0");
+      await page.selectOption("#cpl", "0");
+      await page.click("#walk");
+      expect(await page.getAttribute("#agree", "data-agree")).toBe("yes");
+      expect(await page.getAttribute("#engine-result", "data-pa")).toBe(hex(g.p2m.pfnToMfn(5) * 4096 + 0x123));
+    }, 60_000);
+
+    it(`${engine}: the s390 host's PTEs and PGSTEs and the gmap's segment links are the kernel side's`, async () => {
+      await load(engine, "s390");
+      const h = await s390Host(lib, engine);
+      const read = (pa: number) => h.engine.phys.read64(pa, true);
+      // Every PTE the kernel side has (pte_none with a clear PGSTE left out), by its address.
+      const expected = new Map<string, { entry: string; pgste: string; invalid: string; protect: string }>();
+      for (let va = S390_GUEST_BASE; va < S390_GUEST_BASE + (4n << 20n); va += 4096n) {
+        const ptep = h.mm.lookupPtep(va);
+        if (ptep === null) continue;
+        const pte = read(ptep), pgste = lib.s390.pgsteOf(h.mm, ptep);
+        if (pte === lib.s390._PAGE_INVALID && pgste === 0n) continue;
+        expected.set(hex(ptep), {
+          entry: hex(pte), pgste: hex(pgste),
+          invalid: pte & lib.s390._PAGE_INVALID ? "1" : "0", protect: pte & lib.s390._PAGE_PROTECT ? "1" : "0",
+        });
+      }
+      expect(expected.size).toBe(5);           // 3 guest pages, 1 host page, 1 page with only a storage key
+      const rows = await page.$$eval("#s390-host .pte", (ds) => ds.map((d) => ({ ...(d as HTMLElement).dataset })));
+      expect(new Map(rows.map((r) => [r.pa!, { entry: r.entry!, pgste: r.pgste!, invalid: r.invalid!, protect: r.protect! }]))).toEqual(expected);
+      // The storage key the guest set on an untouched page lives in the PGSTE's ACC field.
+      const keyed = rows.find((r) => r.pa === hex(h.mm.lookupPtep(S390_GUEST_BASE + 0x7000n)!))!;
+      expect(await page.textContent(`#s390-host .pte[data-pa='${keyed.pa}'] .pgste`)).toContain("ACC=3");
+      // gmap: the linked segment entries are the host's segment entries (the shared page tables).
+      const gmapSeg = await page.$$eval("#s390-gmap details[data-kind='page']", (ds) =>
+        ds.map((d) => ({ ...(d as HTMLElement).dataset })));
+      const links = [...h.gmap.hostToGuest.values()].map((entryPa) => ({ entryPa: hex(entryPa), entry: hex(read(entryPa)) }));
+      expect(links).toHaveLength(2);
+      expect(gmapSeg.map((d) => ({ entryPa: d.entryPa, entry: d.entry })).sort((a, b) => a.entryPa!.localeCompare(b.entryPa!)))
+        .toEqual(links.sort((a, b) => a.entryPa.localeCompare(b.entryPa)));
+      for (const l of links) {
+        const vmaddr = h.gmap.guestToHost.get(lib.s390.__gmapSegmentGaddr(h.gmap, Number(l.entryPa)) >> 20n)!;
+        expect(l.entry).toBe(hex(read(h.mm.pmdOffset(vmaddr, false)!)));
+      }
+    }, 60_000);
+  }
+});
