@@ -3,6 +3,7 @@
 import * as lib from "../index.js";
 import { buildSpace, PHYS_SIZE, randomAccesses } from "./space.js";
 import { RUN_ACCESSES, s390Host, s390Tables, x86Run, xenGuest } from "./scenarios.js";
+import { bootPlans, E820_NAMES, STRATEGIES, stepText } from "./boot.js";
 import { ACCESS_NAMES, BIT, decodeEntry, pagingMode, tableAddress, walk } from "./walk.js";
 
 const $ = (id) => document.getElementById(id);
@@ -450,7 +451,99 @@ function doFlush() {
   renderTlb();
 }
 
+// ── 5. The boot plan ───────────────────────────────────────────────────────
+const SVG = "http://www.w3.org/2000/svg";
+const svgEl = (tag, attrs = {}, title) => {
+  const n = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+  if (title) { const t = document.createElementNS(SVG, "title"); t.textContent = title; n.append(t); }
+  return n;
+};
+
+function doBoot(ev) {
+  ev?.preventDefault();
+  $("boot-error").textContent = "";
+  let r;
+  try {
+    const brk = Number($("boot-brk").value);
+    if (!Number.isInteger(brk) || brk < 1) throw new Error(`brk reserve must be a whole number of pages ≥ 1, got "${$("boot-brk").value}"`);
+    r = bootPlans(lib, $("boot-size").value, { pse: $("boot-pse").checked, brkPages: brk });
+  } catch (err) {
+    $("boot-error").textContent = err.message.startsWith("brk") ? err.message : `RAM size: ${err.message}`;
+    return;
+  }
+  $("e820").querySelector("tbody").replaceChildren(...r.e820.map((e) => el("tr", { "data-type": String(e.type) },
+    el("td", { text: hex(e.start) }), el("td", { text: hex(e.end) }), el("td", { text: sizeText(e.end - e.start) }),
+    el("td", { text: E820_NAMES[e.type] ?? String(e.type) }))));
+  $("e820").hidden = false;
+  const scale = memoryScale(r.e820, 800);
+  for (const s of STRATEGIES) renderPlan($(`boot-${s}`), r.plans[s], r.e820, scale);
+  $("boot-form").dataset.planned = $("boot-size").value;
+}
+
+/**
+ * Physical addresses → x: each e820 entry (and each hole between them) gets
+ * the same width, so that the low megabyte stays visible next to gigabytes.
+ */
+function memoryScale(e820, width) {
+  const segs = [];
+  let at = 0;
+  for (const e of [...e820].sort((a, b) => a.start - b.start)) {
+    if (e.start > at) segs.push({ start: at, end: e.start, type: 0 });
+    segs.push({ start: e.start, end: e.end, type: e.type });
+    at = Math.max(at, e.end);
+  }
+  const w = width / segs.length;
+  segs.forEach((s, i) => { s.x = i * w; s.w = w; });
+  const x = (pa) => {
+    const s = segs.find((g) => pa >= g.start && pa < g.end) ?? segs[segs.length - 1];
+    return s.x + Math.min(1, (pa - s.start) / (s.end - s.start)) * s.w;
+  };
+  return { segs, x, width };
+}
+
+const E820_COLOURS = { 0: "#ffffff", 1: "#c8e6c9", 2: "#cfd8dc", 3: "#ffe0b2", 4: "#ffe0b2" };
+
+function renderPlan(box, plan, e820, scale) {
+  if (plan.error) {
+    box.replaceChildren(el("h3", { text: `Strategy ${plan.strategy}` }), el("p", { class: "error plan-error", text: plan.error }));
+    return;
+  }
+  const sum = plan.summary;
+  const ranges = plan.steps.filter((s) => s.op === "range");
+  const allocs = plan.steps.filter((s) => s.op === "alloc");
+  const h = 44 + ranges.length * 9 + 6;
+  const svg = svgEl("svg", { viewBox: `0 0 ${scale.width} ${h}`, role: "img",
+    "aria-label": `${plan.strategy}: the memory map, the ranges mapped in order and the page-table pages` });
+  for (const g of scale.segs) {
+    svg.append(svgEl("rect", { x: g.x, y: 0, width: g.w, height: 18, fill: E820_COLOURS[g.type] ?? "#eeeeee", stroke: "#999" },
+      `${hex(g.start)}–${hex(g.end)} ${g.type ? E820_NAMES[g.type] : "hole"} (${sizeText(g.end - g.start)})`));
+  }
+  for (const a of allocs) {
+    svg.append(svgEl("rect", { x: scale.x(a.pa) - 1.5, y: 21, width: 3, height: 12, fill: a.source === "brk" ? "#1565c0" : "#ef6c00",
+      class: "pgt", "data-source": a.source }, `${a.level} table page at ${hex(a.pa)} from ${a.source}`));
+  }
+  ranges.forEach((r, i) => {
+    const x0 = scale.x(r.start), x1 = Math.max(scale.x(r.end - 1), x0 + 2);
+    svg.append(svgEl("rect", { x: x0, y: 40 + i * 9, width: x1 - x0, height: 6, fill: "#6a1b9a", class: "range" },
+      `${i + 1}. ${r.phase}: [${hex(r.start)}, ${hex(r.end)})`));
+  });
+  const rows = plan.steps.map((s, i) => el("tr", { "data-op": s.op, ...(s.op === "alloc" ? { "data-pa": hex(s.pa), "data-source": s.source, "data-level": s.level } : {}) },
+    el("td", { text: String(i + 1) }), el("td", { text: stepText(s, hex) })));
+  const levels = Object.entries(sum.tablePages).map(([l, n]) => `${n} ${l}`).join(", ");
+  const summary = el("p", { class: "summary", "data-steps": String(plan.steps.length), "data-tables": String(sum.totalTablePages),
+    "data-brk": String(sum.brkPages), "data-memblock": String(sum.memblockPages) },
+    `${plan.steps.length} steps; ${sum.totalTablePages} page-table pages (${levels || "none"}): ${sum.brkPages} from brk (blue), ` +
+    `${sum.memblockPages} from memblock (orange); ${sum.leaves} leaf entries; CR3 loaded ${sum.cr3Switches}×.`);
+  box.replaceChildren(el("h3", { text: `Strategy ${plan.strategy}` }), summary, svg,
+    el("div", { class: "steps scroll" }, el("table", { class: "grid" },
+      el("caption", { text: "The plan, step by step (purple bars above: the ranges mapped, in order)" }),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "#" }), el("th", { scope: "col", text: "step" }))),
+      el("tbody", {}, ...rows))));
+}
+
 $("space-form").addEventListener("submit", build);
+$("boot-form").addEventListener("submit", doBoot);
 $("scenario-form").addEventListener("submit", loadScenario);
 $("walk-form").addEventListener("submit", doWalk);
 $("random").addEventListener("click", doRandom);

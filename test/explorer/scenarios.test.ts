@@ -60,6 +60,57 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
     await page.waitForSelector(`#status[data-built='${engine}/${scenario}']`);
   }
 
+  // The boot plan needs no engine: the planner only. Without large pages a
+  // 1 GiB machine outgrows the brk reserve and takes table pages from memblock
+  // (hpa needs 32 brk pages then, for the kernel image alone).
+  for (const [size, pse, brk] of [["4G", true, 16], ["1G", false, 32]] as const) {
+    it(`the boot plan of ${size}${pse ? "" : " without large pages"}: steps and table pages are the planner's, both strategies`, async () => {
+      await page.fill("#boot-size", size);
+      await page.fill("#boot-brk", String(brk));
+      await page.setChecked("#boot-pse", pse);
+      await page.click("#boot-plan");
+      await page.waitForSelector(`#boot-form[data-planned='${size}']`);
+      const bytes = lib.boot.parseSize(size);
+      const e820 = lib.boot.inputFromMem(bytes, { pse, gbpages: pse, pgtBufPages: brk }).e820;
+      expect(await page.locator("#e820 tbody tr").count()).toBe(e820.length);
+      expect(await page.textContent("#e820 tbody tr:last-child td:nth-child(2)")).toBe(hex(e820.at(-1)!.end));
+      for (const strategy of ["linux", "hpa"] as const) {
+        const plan = lib.boot.plan(strategy, lib.boot.inputFromMem(bytes, { pse, gbpages: pse, pgtBufPages: brk }));
+        const box = `#boot-${strategy}`;
+        const summary = await page.$eval(`${box} .summary`, (p) => ({ ...(p as HTMLElement).dataset }));
+        expect(summary).toEqual({
+          steps: String(plan.steps.length), tables: String(plan.summary.totalTablePages),
+          brk: String(plan.summary.brkPages), memblock: String(plan.summary.memblockPages),
+        });
+        expect(await page.locator(`${box} tbody tr`).count()).toBe(plan.steps.length);
+        const allocs = plan.steps.flatMap((st) => st.op === "alloc" ? [{ pa: hex(st.pa), source: st.source, level: st.level }] : []);
+        const shown = await page.$$eval(`${box} tr[data-op='alloc']`, (trs) => trs.map((tr) => {
+          const d = (tr as HTMLElement).dataset;
+          return { pa: d.pa, source: d.source, level: d.level };
+        }));
+        expect(shown).toEqual(allocs);
+        expect(await page.locator(`${box} svg rect.pgt`).count()).toBe(allocs.length);
+        expect(await page.locator(`${box} svg rect.range`).count()).toBe(plan.steps.filter((st) => st.op === "range").length);
+      }
+      if (!pse) expect(Number(await page.getAttribute("#boot-linux .summary", "data-memblock"))).toBeGreaterThan(0);
+    }, 60_000);
+  }
+
+  it("a bad RAM size is a one-line error naming the field; a plan that fails says why in its own column", async () => {
+    await page.fill("#boot-size", "lots");
+    await page.click("#boot-plan");
+    expect(await page.textContent("#boot-error")).toMatch(/^RAM size: bad size "lots"/);
+    await page.fill("#boot-size", "1G");
+    await page.fill("#boot-brk", "16");
+    await page.setChecked("#boot-pse", false);
+    await page.click("#boot-plan");
+    await page.waitForSelector("#boot-form[data-planned='1G']");
+    expect(() => lib.boot.plan("hpa", lib.boot.inputFromMem(2 ** 30, { pse: false, gbpages: false, pgtBufPages: 16 }))).toThrow(/brk reserve too small/);
+    expect(await page.textContent("#boot-hpa .plan-error")).toMatch(/^brk reserve too small for the kernel image/);
+    expect(Number(await page.getAttribute("#boot-linux .summary", "data-steps")))
+      .toBe(lib.boot.plan("linux", lib.boot.inputFromMem(2 ** 30, { pse: false, gbpages: false, pgtBufPages: 16 })).steps.length);
+  }, 60_000);
+
   for (const engine of lib.ENGINE_NAMES) {
     it(`${engine}: the x86 process after a run shows the statistics the same run gives here`, async () => {
       await load(engine, "x86-run");
