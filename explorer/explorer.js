@@ -1,7 +1,7 @@
 // The explorer page: the real library (../index.js, the same bundle Node
 // uses) on either engine. Plain DOM, no framework.
 import * as lib from "../index.js";
-import { buildSpace, PHYS_SIZE, randomAccesses } from "./space.js";
+import { accessStream, buildSpace, PHYS_SIZE, randomAccesses } from "./space.js";
 import { RUN_ACCESSES, s390Host, s390Tables, x86Run, xenGuest } from "./scenarios.js";
 import { bootPlans, E820_NAMES, STRATEGIES, stepText } from "./boot.js";
 import { ACCESS_NAMES, BIT, decodeEntry, pagingMode, tableAddress, walk } from "./walk.js";
@@ -33,7 +33,7 @@ async function build(ev) {
   const engine = $("engine").value, mode = $("mode").value;
   $("status").textContent = `Building a ${mode} address space on the ${engine} engine…`;
   try {
-    space = await buildSpace(lib, engine, mode);
+    space = await buildSpace(lib, engine, mode, { psc: $("psc").checked });
   } catch (err) {
     space = null;
     $("status").textContent = `Could not build: ${err.message}`;
@@ -52,7 +52,9 @@ function show(what, tag) {
   body.replaceChildren(...space.regions.map((r) => el("tr", {},
     el("td", { text: hex(r.start) }), el("td", { text: sizeText(r.bytes) }), el("td", { text: r.what }))));
   $("regions").hidden = false;
-  for (const id of ["walk", "random", "flush"]) $(id).disabled = false;
+  for (const id of ["walk", "random", "flush", "animate"]) $(id).disabled = false;
+  $("anim-result").textContent = "";
+  delete $("anim-result").dataset.done;
   $("steps").hidden = true;
   for (const id of ["page-result", "engine-result", "agree"]) { $(id).textContent = "–"; delete $(id).dataset.agree; }
   lastSet = -1;
@@ -93,7 +95,7 @@ async function loadScenario(ev) {
 
 function showS390(h, engine) {
   space = null;
-  for (const id of ["walk", "random", "flush"]) $(id).disabled = true;
+  for (const id of ["walk", "random", "flush", "animate"]) $(id).disabled = true;
   $("regions").hidden = true;
   $("tree").replaceChildren(el("p", { class: "hint", text: "The s390 scenario's tables are in their own section below." }));
   const stats = h.engine.stats();
@@ -328,6 +330,44 @@ function renderStats(before, after) {
     el("td", { text: name }), el("td", { class: "before", text: String(f(before)) }),
     el("td", { class: "after" + (f(after) !== f(before) ? " ok" : ""), text: String(f(after)) }))));
   $("stats").hidden = false;
+  renderPlots(after);
+}
+
+// Plots of the statistics: inline SVG bar charts, one bar per counter (data-key, data-value).
+function barChart(title, groups) {
+  const max = Math.max(1, ...groups.flatMap((g) => g.bars.map((b) => b.value)));
+  const bw = 14, gap = 10, h = 120, top = 14, w = groups.reduce((x, g) => x + g.bars.length * bw + gap, gap);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h + 30}`, role: "img", "aria-label": title });
+  let x = gap;
+  for (const g of groups) {
+    const x0 = x;
+    for (const b of g.bars) {
+      const bh = (b.value / max) * h;
+      svg.append(svgEl("rect", { x, y: top + h - bh, width: bw - 2, height: Math.max(bh, 0.5), fill: b.colour, class: "bar",
+        "data-key": b.key, "data-value": b.value }, `${g.label} ${b.name}: ${b.value}`));
+      x += bw;
+    }
+    svg.append(svgEl("text", { x: (x0 + x) / 2, y: top + h + 12, "text-anchor": "middle" }));
+    svg.lastChild.textContent = g.label;
+    x += gap;
+  }
+  svg.append(svgEl("text", { x: 2, y: 10 }));
+  svg.lastChild.textContent = `max ${max}`;
+  return el("figure", { "data-chart": title }, el("figcaption", { text: title }), svg);
+}
+
+const HIT = "#43a047", MISS = "#e53935";
+function renderPlots(s) {
+  const hm = (key, label, k) => ({ label, bars: [
+    { key: `${key}-hits`, name: "hits", value: k.hits, colour: HIT }, { key: `${key}-misses`, name: "misses", value: k.misses, colour: MISS }] });
+  const kinds = ["read", "write", "fetch"];
+  $("plots").replaceChildren(
+    barChart("TLB hits (green) and misses (red) per level and access kind",
+      ["l1", "l2"].flatMap((l) => kinds.map((k) => hm(`${l}-${k}`, `${l.toUpperCase()} ${k}`, s[l][k])))),
+    barChart("Walks by paging-structure entries read from memory (7: 7 or more)",
+      s.walkRefs.map((v, i) => ({ label: String(i), bars: [{ key: `walk-${i}`, name: "walks", value: v, colour: "#1565c0" }] }))),
+    barChart("Paging-structure caches: hits and misses per level",
+      [["pml5", "PML5E"], ["pml4", "PML4E"], ["pdpt", "PDPTE"], ["pd", "PDE"]].map(([k, n]) => hm(`psc-${k}`, n, s.psc[k]))));
 }
 
 function tlbView() {
@@ -345,11 +385,17 @@ function tlbView() {
       sizes: u32(sd + E.tlbStruct.SIZES), level: u32(sd + E.tlbStruct.LEVEL),
     });
   }
+  const psc = [];
+  for (let i = 0; i < u32(E.tlbHdr.PSC_COUNT); i++) {
+    const sd = E.tlbHdr.PSC + i * E.tlbHdr.STRUCT_SIZE;
+    psc.push({ entries: u32(sd + E.tlbStruct.ENTRIES), setsLog2: u32(sd + E.tlbStruct.SETS_LOG2), ways: u32(sd + E.tlbStruct.WAYS),
+      level: u32(sd + E.tlbStruct.LEVEL) });
+  }
   const entry = (s, idx) => {
     const off = s.entries + idx * E.tlbEnt.SIZE;
     return { key: u64(off + E.tlbEnt.KEY), data: u64(off + E.tlbEnt.DATA), ptePa: u64(off + E.tlbEnt.PTE_PA), leaf: u32(off + E.tlbEnt.LEAF) };
   };
-  return { fast: (flags & E.tlbFlag.FAST) !== 0, structs, entry };
+  return { fast: (flags & E.tlbFlag.FAST) !== 0, structs, psc, entry };
 }
 
 /** Structure 0's set for `va` under the current PCID (docs/TLB-ABI.md, the inline hit test). */
@@ -382,6 +428,7 @@ function renderTlb() {
     return { n, of: (1 << s.setsLog2) * s.ways, size: s.sizes === 1 ? "4 KiB" : s.sizes === 2 ? "large" : s.sizes === 4 ? "1 GiB" : "mixed" };
   });
   renderValidList(v, valid);
+  renderPsc(v, valid);
   const summary = $("tlb-summary");
   summary.textContent = `${v.fast ? "Fast organisation" : "Research organisation"}: ` +
     counts.map((c, i) => `structure ${i} (${c.size}) ${c.n} valid of ${c.of}`).join(", ") + ".";
@@ -409,6 +456,29 @@ function renderTlb() {
   }
   grid.replaceChildren(...cells);
   grid.setAttribute("aria-label", `TLB structure 0 (4 KiB, direct-mapped), sets ${first}–${first + GRID_SETS - 1} of ${sets}`);
+}
+
+const PSC_NAMES = { 5: "PML5E", 4: "PML4E", 3: "PDPTE", 2: "PDE" };
+
+/** The paging-structure caches' valid entries: which linear-address prefix leads to which next table. */
+function renderPsc(v, valid) {
+  const rows = [];
+  for (const s of v.psc) {
+    for (let idx = 0; idx < (1 << s.setsLog2) * s.ways; idx++) {
+      const e = v.entry(s, idx);
+      if (!valid(e)) continue;
+      const tag = e.leaf >>> lib.EMBED.tlbEnt.SHIFT_SHIFT & 0xff;
+      const prefix = (e.key >> BigInt(tag)) << BigInt(tag);
+      const D = lib.PscData;
+      const rights = `${e.data & BigInt(D.US) ? "U" : "S"} ${e.data & BigInt(D.RW) ? "rw" : "r-"}${e.data & BigInt(D.XD) ? " XD" : ""}`;
+      rows.push(el("tr", { "data-psc": PSC_NAMES[s.level] ?? String(s.level) }, el("td", { text: PSC_NAMES[s.level] ?? String(s.level) }),
+        el("td", { text: String(idx) }), el("td", { text: `${hex(prefix)} (bits 63:${tag})` }), el("td", { text: hex(e.data & 0x000f_ffff_ffff_f000n) }),
+        el("td", { text: String(Number(e.key & 0xfffn)) }), el("td", { text: rights })));
+    }
+  }
+  $("psc-list").querySelector("tbody").replaceChildren(...rows);
+  $("psc-list").hidden = v.psc.length === 0;
+  $("psc-list").dataset.valid = String(rows.length);
 }
 
 /** The valid entries of every structure, in structure and set order. */
@@ -442,6 +512,49 @@ function doRandom() {
   renderStats(before, after);
   renderTlb();
   refreshTreeSoon();
+}
+
+/**
+ * The TLB under a running trace: `n` accesses of the same synthetic workload
+ * as "Run 1000 random accesses", a few per animation frame; each frame marks
+ * the sets its accesses used (green: L1 hit, red: miss) and redraws the
+ * statistics and plots.
+ */
+function doAnimate() {
+  const n = Number($("anim-n").value), per = Number($("anim-per-frame").value);
+  const out = $("anim-result");
+  if (!Number.isInteger(n) || n < 1 || n > 100000) { out.textContent = `accesses to animate must be a whole number from 1 to 100000, got "${$("anim-n").value}"`; return; }
+  if (!Number.isInteger(per) || per < 1 || per > 1000) { out.textContent = `per frame must be a whole number from 1 to 1000, got "${$("anim-per-frame").value}"`; return; }
+  const cpu = space.cpu;
+  cpu.setCpl(Number($("cpl").value));
+  const start = cpu.stats();
+  const seed = randomSeed++;
+  const step = accessStream(space, seed);
+  const mine = space;
+  let done = 0, hits = 0, misses = 0;
+  delete out.dataset.done;
+  for (const id of ["animate", "random", "walk", "flush"]) $(id).disabled = true;
+  const frame = () => {
+    if (space !== mine) return;                       // another address space was built meanwhile
+    const marks = new Map();
+    let last = -1;
+    for (let i = 0; i < per && done < n; i++, done++) {
+      const a = step();
+      if (a.hit) hits++; else misses++;
+      last = tlbSetOf(a.va);
+      if (last >= 0 && marks.get(last) !== "hit") marks.set(last, a.hit ? "hit" : "miss");
+    }
+    if (last >= 0) $("first-set").value = String(last - (last % GRID_SETS));
+    renderStats(start, cpu.stats());
+    renderTlb();
+    for (const [set, how] of marks) $("tlb-grid").querySelector(`[data-set='${set}']`)?.classList.add(how);
+    out.textContent = `${done} of ${n} accesses: ${hits} L1 hits, ${misses} misses.`;
+    if (done < n) { requestAnimationFrame(frame); return; }
+    Object.assign(out.dataset, { done: "1", seed: String(seed), n: String(n), hits: String(hits), misses: String(misses) });
+    for (const id of ["animate", "random", "walk", "flush"]) $(id).disabled = false;
+    refreshTreeSoon();
+  };
+  requestAnimationFrame(frame);
 }
 
 function doFlush() {
@@ -548,5 +661,6 @@ $("scenario-form").addEventListener("submit", loadScenario);
 $("walk-form").addEventListener("submit", doWalk);
 $("random").addEventListener("click", doRandom);
 $("flush").addEventListener("click", doFlush);
+$("animate").addEventListener("click", doAnimate);
 $("first-set").addEventListener("change", () => space && renderTlb());
 document.body.dataset.ready = "1";

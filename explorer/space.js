@@ -19,9 +19,10 @@ export function regions(kernel, mode) {
   ];
 }
 
-export async function buildSpace(lib, engineName, mode) {
+/** `opts.psc`: give the engine paging-structure caches (createEngine's `tlb: { psc: true }`). */
+export async function buildSpace(lib, engineName, mode, opts = {}) {
   if (!MODES.includes(mode)) throw new Error(`paging mode must be one of ${MODES.join(", ")}, got ${mode}`);
-  const cpu = await lib.createEngine(engineName, { physSize: PHYS_SIZE });
+  const cpu = await lib.createEngine(engineName, { physSize: PHYS_SIZE, ...(opts.psc ? { tlb: { psc: true } } : {}) });
   const pcid = mode === "4level" || mode === "5level";
   const k = new lib.Kernel({ mode, cpu, pcid });
   cpu.setX86({ ...lib.x86ControlFor(mode, { pcid }), cr3: BigInt(k.initMm.pgd) });
@@ -55,10 +56,25 @@ export function rng(seed) {
  * (handle_mm_fault) and the access retried; other faults are counted. Returns the counts.
  */
 export function randomAccesses(space, n, seed) {
-  const { cpu, mm } = space;
-  const next = rng(seed);
+  const step = accessStream(space, seed);
   let faults = 0, demand = 0;
   for (let i = 0; i < n; i++) {
+    const a = step();
+    if (a.demand) demand++;
+    if (a.fault) faults++;
+  }
+  return { faults, demand };
+}
+
+/**
+ * The accesses of randomAccesses one at a time (for the TLB animation): each
+ * call makes the next access and returns { va, access, hit, demand, fault },
+ * `hit` saying whether its first lookup hit the L1 TLB.
+ */
+export function accessStream(space, seed) {
+  const { cpu, mm } = space;
+  const next = rng(seed);
+  return () => {
     const r = space.regions[Math.floor(next() * space.regions.length)];
     const va = r.start + BigInt(Math.floor(next() * r.bytes));
     // Kinds that suit the region, as a program would use it (a #PF also drops
@@ -66,13 +82,15 @@ export function randomAccesses(space, n, seed) {
     // everywhere would leave the TLB nearly empty): text is read and executed,
     // the rest read and written.
     const access = r.what.startsWith("text") ? (next() < 0.5 ? 0 : 2) : (next() < 0.7 ? 0 : 1);
+    const hits = cpu.stats().l1.hits;
     let t = cpu.translate(va, access);
+    const hit = cpu.stats().l1.hits > hits;
+    let demand = false;
     if (t.fault !== 0 && t.vector === 14 && r.start === 0x1000_0000n) {
       mm.handleFault(va, access);
-      demand++;
+      demand = true;
       t = cpu.translate(va, access);
     }
-    if (t.fault !== 0) faults++;
-  }
-  return { faults, demand };
+    return { va, access, hit, demand, fault: t.fault !== 0 };
+  };
 }

@@ -202,6 +202,7 @@ describe.runIf(hasChromium)("explorer in Chromium", () => {
     await page.waitForSelector("body[data-ready='1']");
     await page.focus("#engine");
     await page.keyboard.press("Tab");   // paging mode
+    await page.keyboard.press("Tab");   // paging-structure caches
     await page.keyboard.press("Tab");   // build
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("build");
     await page.keyboard.press("Enter");

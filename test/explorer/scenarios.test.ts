@@ -3,11 +3,12 @@
 // in this process — the Xen hypervisor's frame table, the s390 kernel side's
 // own PTE lookups and PGSTEs, the engine's statistics.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, chromium, type Page } from "playwright-core";
 import * as lib from "../../src/index.js";
 import { S390_GUEST_BASE, s390Host, x86Run } from "../../explorer/scenarios.js";
+import { accessStream, buildSpace } from "../../explorer/space.js";
 
 const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -112,6 +113,48 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
   }, 60_000);
 
   for (const engine of lib.ENGINE_NAMES) {
+    it(`${engine}: the TLB animates under a running trace; the plots and the paging-structure caches show the engine's counts`, async () => {
+      await page.selectOption("#engine", engine);
+      await page.selectOption("#mode", "4level");
+      await page.setChecked("#psc", true);
+      await page.click("#build");
+      await page.waitForSelector(`#status[data-built='${engine}/4level']`);
+      await page.fill("#anim-n", "200");
+      await page.fill("#anim-per-frame", "7");
+      await page.selectOption("#cpl", "3");
+      await page.click("#animate");
+      await page.waitForSelector("#anim-result[data-done='1']");
+      const shown = await page.$eval("#anim-result", (p) => ({ ...(p as HTMLElement).dataset }));
+      // The same trace here, access by access.
+      const space = await buildSpace(lib, engine, "4level", { psc: true });
+      space.cpu.setCpl(3);
+      const step = accessStream(space, Number(shown.seed));
+      let hits = 0;
+      for (let i = 0; i < 200; i++) if (step().hit) hits++;
+      expect(shown).toMatchObject({ n: "200", hits: String(hits), misses: String(200 - hits) });
+      expect(hits).toBeGreaterThan(0);
+      const s = space.cpu.stats();
+      const after = async (name: string) => Number(await page.textContent(`#stats tr[data-counter='${name}'] td.after`));
+      expect(await after("L1 hits")).toBe(s.l1.hits);
+      expect(await after("walks")).toBe(s.walks);
+      const bars = Object.fromEntries(await page.$$eval("#plots rect.bar", (rs) => rs.map((r) => [r.getAttribute("data-key"), Number(r.getAttribute("data-value"))])));
+      expect(bars).toMatchObject({
+        "l1-read-hits": s.l1.read.hits, "l1-read-misses": s.l1.read.misses, "l1-write-hits": s.l1.write.hits,
+        "l1-fetch-misses": s.l1.fetch.misses, "l2-read-hits": s.l2.read.hits,
+        "psc-pd-hits": s.psc.pd.hits, "psc-pd-misses": s.psc.pd.misses, "psc-pml4-hits": s.psc.pml4.hits,
+        ...Object.fromEntries(s.walkRefs.map((v, i) => [`walk-${i}`, v])),
+      });
+      expect(s.psc.pd.hits + s.psc.pdpt.hits + s.psc.pml4.hits).toBeGreaterThan(0);
+      // The caches hold entries, the PDE cache among them; the last frame's sets are marked.
+      expect(Number(await page.getAttribute("#psc-list", "data-valid"))).toBeGreaterThan(0);
+      expect(await page.locator("#psc-list tr[data-psc='PDE']").count()).toBeGreaterThan(0);
+      expect(await page.locator("#tlb-grid .set.hit, #tlb-grid .set.miss").count()).toBeGreaterThan(0);
+      mkdirSync("docs/img", { recursive: true });
+      await page.locator("#h-tlb").scrollIntoViewIfNeeded();
+      await page.locator("section[aria-labelledby='h-tlb']").screenshot({ path: "docs/img/explorer-tlb.png" });
+      await page.setChecked("#psc", false);
+    }, 60_000);
+
     it(`${engine}: the x86 process after a run shows the statistics the same run gives here`, async () => {
       await load(engine, "x86-run");
       const here = await x86Run(lib, engine);
