@@ -132,7 +132,8 @@ function s390Tree(t, side) {
 }
 
 function sizeText(b) {
-  return b >= 1 << 30 ? `${b / 2 ** 30} GiB` : b >= 1 << 20 ? `${b / 2 ** 20} MiB` : `${b / 1024} KiB`;
+  const n = (v) => String(+v.toFixed(2));   // at most two decimals: 1.99 GiB, not 1.9989013671875
+  return b >= 1 << 30 ? `${n(b / 2 ** 30)} GiB` : b >= 1 << 20 ? `${n(b / 2 ** 20)} MiB` : `${n(b / 1024)} KiB`;
 }
 
 // ── 2. The page-table tree ─────────────────────────────────────────────────
@@ -336,20 +337,24 @@ function renderStats(before, after) {
 // Plots of the statistics: inline SVG bar charts, one bar per counter (data-key, data-value).
 function barChart(title, groups) {
   const max = Math.max(1, ...groups.flatMap((g) => g.bars.map((b) => b.value)));
-  const bw = 14, gap = 10, h = 120, top = 14, w = groups.reduce((x, g) => x + g.bars.length * bw + gap, gap);
-  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h + 30}`, role: "img", "aria-label": title });
+  const bw = 14, gap = 8, h = 120, top = 14;
+  // Each group as wide as its bars or its label (about 6 units a character), whichever is wider.
+  const gw = (g) => Math.max(g.bars.length * bw, g.label.length * 6.2);
+  const w = groups.reduce((x, g) => x + gw(g) + gap, gap);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h + 30}`, width: w, height: h + 30, role: "img", "aria-label": title });
   let x = gap;
   for (const g of groups) {
     const x0 = x;
+    x += (gw(g) - g.bars.length * bw) / 2;
     for (const b of g.bars) {
       const bh = (b.value / max) * h;
       svg.append(svgEl("rect", { x, y: top + h - bh, width: bw - 2, height: Math.max(bh, 0.5), fill: b.colour, class: "bar",
         "data-key": b.key, "data-value": b.value }, `${g.label} ${b.name}: ${b.value}`));
       x += bw;
     }
-    svg.append(svgEl("text", { x: (x0 + x) / 2, y: top + h + 12, "text-anchor": "middle" }));
+    svg.append(svgEl("text", { x: x0 + gw(g) / 2, y: top + h + 12, "text-anchor": "middle" }));
     svg.lastChild.textContent = g.label;
-    x += gap;
+    x = x0 + gw(g) + gap;
   }
   svg.append(svgEl("text", { x: 2, y: 10 }));
   svg.lastChild.textContent = `max ${max}`;

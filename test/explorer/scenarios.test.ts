@@ -94,6 +94,10 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
         expect(await page.locator(`${box} svg rect.range`).count()).toBe(plan.steps.filter((st) => st.op === "range").length);
       }
       if (!pse) expect(Number(await page.getAttribute("#boot-linux .summary", "data-memblock"))).toBeGreaterThan(0);
+      if (pse) {
+        mkdirSync("docs/img", { recursive: true });
+        await page.locator("section[aria-labelledby='h-boot']").screenshot({ path: "docs/img/explorer-boot.png" });
+      }
     }, 60_000);
   }
 
@@ -166,6 +170,15 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
       expect(await after("walks")).toBe(s.walks);
       expect(await after("#PF")).toBe(s.faults.pageFault);
       expect(await page.textContent("#status")).toContain(`${here.run.demand} demand faults`);
+      if (engine === "wasm") {
+        // The tree down to the process's page tables, for the README.
+        await page.click("#tree > details > details[data-index='0'] > summary");
+        await page.click("#tree > details > details[data-index='0'] > details[data-index='0'] > summary");
+        await page.click("#tree > details > details[data-index='0'] > details[data-index='0'] > details[data-index='2'] > summary");
+        await page.waitForSelector("#tree .large");
+        mkdirSync("docs/img", { recursive: true });
+        await page.locator("section[aria-labelledby='h-tree']").screenshot({ path: "docs/img/explorer-tree.png" });
+      }
     }, 60_000);
 
     it(`${engine}: the Xen PV guest's tree marks exactly the pinned frames and shows every table read-only`, async () => {
@@ -230,6 +243,10 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
       for (const l of links) {
         const vmaddr = h.gmap.guestToHost.get(lib.s390.__gmapSegmentGaddr(h.gmap, Number(l.entryPa)) >> 20n)!;
         expect(l.entry).toBe(hex(read(h.mm.pmdOffset(vmaddr, false)!)));
+      }
+      if (engine === "wasm") {
+        mkdirSync("docs/img", { recursive: true });
+        await page.locator("#s390").screenshot({ path: "docs/img/explorer-s390.png" });
       }
     }, 60_000);
   }
