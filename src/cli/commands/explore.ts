@@ -18,7 +18,7 @@ const TYPES: Record<string, string> = {
  */
 export function registerExplore(program: Command): void {
   program.command("explore")
-    .description("serve the browser explorer (page tables, a walk step by step, the TLB) on 127.0.0.1 and print its URL")
+    .description("serve the browser explorer (page tables, a walk step by step, the TLB, Xen and s390 scenarios, the boot plan) on 127.0.0.1 and print its URL")
     .option("--port <n>", "TCP port (0: any free port)", parseCountIn(0, 65535), 8080)
     .action(async (o: { port: number }) => {
       // dist/cli.js is this module once bundled: dist/ is where it lives.
