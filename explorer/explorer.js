@@ -151,6 +151,24 @@ function renderTree() {
   $("tree").replaceChildren(top);
 }
 
+/**
+ * A process's top-level entry that points to the very table init_mm's entry in
+ * the same slot points to: the kernel half, whose lower tables every pgd
+ * shares (pgd_alloc copies the kernel entries; they are kept in sync, not
+ * duplicated).
+ */
+function markShared(box, mode, depth, index, child) {
+  const initPgd = space.kernel?.initMm?.pgd;
+  if (depth !== 0 || initPgd === undefined) return;
+  const root = Number(space.cpu.x86().cr3 & mode.rootMask);
+  if (root === initPgd) return;
+  const e = readEntry(initPgd + index * mode.entryBytes, mode.entryBytes);
+  if ((e & BIT.P) === 0n || Number(tableAddress(mode, e)) !== child) return;
+  box.firstChild.append(el("span", { class: "shared-note", text: " — shared with init_mm (the kernel's tables)" }));
+  box.dataset.shared = "1";
+  box.classList.add("shared");
+}
+
 /** What the scenario knows about a table frame (a Xen guest: its type, pinned, read-only), on its summary. */
 function annotate(box, tablePa) {
   const a = space.annotate?.(tablePa);
@@ -179,6 +197,7 @@ function fillTable(box, mode, depth, tablePa, vaBase) {
       const sub = el("details", { "data-level": level.name, "data-index": String(i) },
         el("summary", {}, label, el("span", { class: "flags", text: d.text }), ` → ${mode.levels[depth + 1].name} table at ${hex(child)}`));
       annotate(sub, child);
+      markShared(sub, mode, depth, i, child);
       sub.fill = () => {
         if (!sub.dataset.filled) { sub.dataset.filled = "1"; fillTable(sub, mode, depth + 1, child, va & ((1n << BigInt(mode.vaBits)) - 1n)); }
       };

@@ -146,6 +146,18 @@ describe.runIf(hasChromium)("explorer in Chromium", () => {
     expect(await large.textContent()).toContain("PS");
   }, 60_000);
 
+  it("the root marks the kernel-half entries every pgd shares with init_mm, and only those", async () => {
+    await buildSpace("wasm", "4level");
+    const marks = await page.$$eval("#tree > details > details", (ds) =>
+      ds.map((d) => [(d as HTMLElement).dataset.index, (d as HTMLElement).dataset.shared ?? "0"]));
+    // 4-level: pgd slots 256 and up are the kernel half (KERNEL_PGD_BOUNDARY 273 is the direct map's first slot).
+    const shared = marks.filter(([, s]) => s === "1").map(([i]) => Number(i));
+    expect(shared.length).toBeGreaterThan(0);
+    expect(shared.every((i) => i >= 256)).toBe(true);
+    expect(marks.filter(([i]) => Number(i) < 256).every(([, s]) => s === "0")).toBe(true);
+    expect(await page.locator("#tree .shared").first().textContent()).toContain("shared with init_mm");
+  }, 60_000);
+
   it("1000 random accesses move the statistics and fill the TLB; a screenshot for the README", async () => {
     await buildSpace("wasm", "4level");
     await translate("0x401234", "0", "3");
