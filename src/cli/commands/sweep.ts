@@ -3,8 +3,9 @@ import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { bundledTracePath } from "../../run/bundled.js";
 import { progressStyle } from "../../run/progress.js";
+import { parseQueueUrl, runQueueSweep, runQueueWorker } from "../../sweep/queue.js";
 import { defaultWorkers, runSweep } from "../../sweep/run.js";
-import { type Axis, type CellConfig, expandCells, parseAxisValue, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
+import { type Axis, type CellConfig, describeConfig, expandCells, parseAxisValue, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
   type SweepSpec, type TraceSpec } from "../../sweep/spec.js";
 import { parseCountIn, parseSizeIn } from "../parse.js";
 
@@ -26,6 +27,7 @@ export interface SweepFlags {
   mem?: number;
   lenient?: boolean;
   progress?: boolean;
+  queue?: string;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -50,6 +52,8 @@ export function registerSweep(program: Command): void {
     .option("--limit <n>", "stop each run after its first N accesses", parseCountIn(1))
     .addOption(new Option("--mem <bytes>", "guest RAM of every cell (default 1G)").argParser(parseSizeIn(4 << 20, 2 ** 45, 4096)))
     .option("--lenient", "trace files: skip malformed records and count them instead of stopping at the first")
+    .option("--queue <url>", "run the cells on `wasmmu worker`s of a Redis server, redis://HOST:PORT, instead of here " +
+      "(trace files must be at the same absolute path on every worker: docs/SWEEP.md)", parseQueueUrl)
     .option("--progress", "report progress on stderr even when it is not a terminal (one line per cell)")
     .option("--no-progress", "never report progress")
     .action(async (args: string[], o: SweepFlags) => {
@@ -65,6 +69,27 @@ export function registerSweep(program: Command): void {
       };
       process.on("SIGINT", onSigint);
       const style = progressStyle(o.progress);
+      if (o.queue) {
+        if (o.workers !== undefined) throw new Error("--workers: not with --queue (each `wasmmu worker` sets its own --concurrency)");
+        const q = await runQueueSweep(cells, { url: o.queue, out: o.out, progress: style === "none" ? "none" : "lines", signal: ctl.signal })
+          .finally(() => process.off("SIGINT", onSigint));
+        const out = resolve(o.out);
+        if (q.failed.length > 0) {
+          for (const f of q.failed.slice(1))
+            console.error(`wasmmu: cell ${f.cell.id} (${f.cell.traceLabel}, ${describeConfig(f.cell.config)}): ${f.error}`);
+          const f = q.failed[0]!;
+          throw new Error(`cell ${f.cell.id} (${f.cell.traceLabel}, ${describeConfig(f.cell.config)}): ${f.error}` +
+            ` (${q.failed.length} of ${q.total} cells failed; the ${q.reused + q.ran} done are kept in ${out}/cells)`);
+        }
+        if (q.interrupted) {
+          process.exitCode = 130;
+          console.error(`sweep: interrupted: ${q.reused + q.ran} of ${q.total} cells done (kept in ${out}/cells); ` +
+            "run the same command again to finish the rest");
+          return;
+        }
+        console.log(`sweep: ${q.total} cells (${q.ran} run, ${q.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
+        return;
+      }
       const r = await runSweep(cells, {
         out: o.out, workers: o.workers, workerFile: new URL("./sweep-worker.js", import.meta.url),
         progress: style === "none" ? "none" : style, signal: ctl.signal,
@@ -77,6 +102,29 @@ export function registerSweep(program: Command): void {
         return;
       }
       console.log(`sweep: ${r.total} cells (${r.ran} run, ${r.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
+    });
+}
+
+/**
+ * `wasmmu worker --queue URL`: run the cells of queued sweeps (`wasmmu sweep
+ * --queue URL`) until SIGINT or SIGTERM, then finish the cells in hand.
+ */
+export function registerWorker(program: Command): void {
+  program.command("worker")
+    .description("run the cells of sweeps submitted with `wasmmu sweep --queue URL`, on this machine, until stopped (docs/SWEEP.md)")
+    .requiredOption("--queue <url>", "the Redis server of the queue, redis://HOST:PORT", parseQueueUrl)
+    .option("--concurrency <n>", `cells at a time (default: one per core, here ${defaultWorkers()})`, parseCountIn(1, 1024))
+    .action(async (o: { queue: string; concurrency?: number }) => {
+      const ctl = new AbortController();
+      const stop = (): void => {
+        if (ctl.signal.aborted) process.exit(130);
+        process.stderr.write("worker: stopping once the cells in hand are done (again to quit at once)\n");
+        ctl.abort();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      await runQueueWorker({ url: o.queue, concurrency: o.concurrency ?? defaultWorkers(),
+        workerFile: new URL("./sweep-worker.js", import.meta.url), signal: ctl.signal, log: (s) => process.stderr.write(s + "\n") });
     });
 }
 
