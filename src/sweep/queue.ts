@@ -112,9 +112,13 @@ export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promis
       const pending = new Map(todo.map((c) => [jobId(c), c]));
       while (pending.size > 0 && !o.signal?.aborted) {
         for (const [id, cell] of pending) {
-          const job = await queue.getJob(id);
-          if (!job) { failed.push({ cell, error: "its job vanished from the queue" }); pending.delete(id); continue; }
-          const state = await job.getState();
+          // The state first, then the job: a job read while running has no result yet, even if it completes a moment later.
+          const state = await queue.getJobState(id);
+          if (state !== "completed" && state !== "failed") {
+            if (state === "unknown") { failed.push({ cell, error: "its job vanished from the queue" }); pending.delete(id); }
+            continue;
+          }
+          const job = (await queue.getJob(id))!;
           if (state === "completed") {
             const r = job.returnvalue as QueueCellResult;
             if ("file" in r && r.file.id === cell.id) {
@@ -123,7 +127,7 @@ export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promis
               log(`sweep: [${done.size}/${cells.length}] cell ${cell.id} done: ${cell.traceLabel}, ${describeConfig(cell.config)}`);
             } else failed.push({ cell, error: "error" in r ? r.error : "the worker returned another cell" });
             pending.delete(id);
-          } else if (state === "failed") {
+          } else {
             failed.push({ cell, error: job.failedReason });
             pending.delete(id);
           }
