@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { bundledTracePath } from "../../run/bundled.js";
+import { BUNDLED_SORT_TRACE, BUNDLED_TRACE, bundledTracePath } from "../../run/bundled.js";
 import { progressStyle } from "../../run/progress.js";
 import { parseQueueUrl, runQueueSweep, runQueueWorker } from "../../sweep/queue.js";
 import { defaultWorkers, runSweep } from "../../sweep/run.js";
@@ -9,8 +9,8 @@ import { type Axis, type CellConfig, describeConfig, expandCells, parseAxisValue
   type SweepSpec, type TraceSpec } from "../../sweep/spec.js";
 import { parseCountIn, parseSizeIn } from "../parse.js";
 
-/** The second trace of the default sweep: only one real trace is bundled, so a synthetic zipf workload joins it. */
-export const DEFAULT_SYNTHETIC = "synthetic:zipf:count=1000000,pages=16384";
+/** The default sweep's traces: the two bundled real ones, gzip compressing a text and GNU sort sorting numbers. */
+export const DEFAULT_TRACES = [BUNDLED_TRACE, BUNDLED_SORT_TRACE];
 /** The default sweep's grid: 4 TLB sizes × paging-structure caches off/on × 4- and 5-level paging. */
 export const DEFAULT_GRID: Partial<Record<Axis, string[]>> = {
   "tlb-entries": ["64", "256", "1024", "4096"], psc: ["off", "on"], mode: ["4level", "5level"],
@@ -40,8 +40,8 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export function registerSweep(program: Command): void {
   program.command("sweep")
     .description("run traces × TLB/paging configurations on all cores (a grid or a list; docs/SWEEP.md) and write a summary " +
-      "and an HTML report; with no arguments a small default sweep over the bundled trace and a synthetic workload")
-    .argument("[traces...]", "trace files, or synthetic:KIND[:KEY=VALUE,…] (default: the bundled trace and " + DEFAULT_SYNTHETIC + ")")
+      "and an HTML report; with no arguments a small default sweep over the two bundled traces")
+    .argument("[traces...]", "trace files, or synthetic:KIND[:KEY=VALUE,…] (default: the bundled traces, " + DEFAULT_TRACES.join(" and ") + ")")
     .option("--grid <axis=values>", "an axis and its values, e.g. tlb-entries=64,256,1024 (repeatable; the cells are the " +
       "cartesian product; axes: engine, mode, page-size, tlb, tlb-entries, l2, replacement, psc)", collect, [])
     .option("--config <axis=value,...>", "one explicit configuration, e.g. tlb=research,l2=64x8 (repeatable; added to the grid's)", collect, [])
@@ -150,7 +150,7 @@ export function sweepSpec(args: string[], o: SweepFlags): SweepSpec {
   }
   const nothing = !o.spec && o.grid.length === 0 && o.config.length === 0;
   if (nothing) Object.assign(grid, DEFAULT_GRID);
-  if (traces.length === 0) traces.push({ file: bundledTracePath() }, parseTrace("default", DEFAULT_SYNTHETIC));
+  if (traces.length === 0) traces.push(...DEFAULT_TRACES.map((t) => ({ file: bundledTracePath(t) })));
   const limit = o.limit ?? file?.limit, lenient = o.lenient ?? file?.lenient;
   return { traces, grid, configs, fixed: { ...(limit !== undefined ? { limit } : {}), mem: o.mem ?? file?.mem ?? 1 << 30,
     ...(lenient ? { lenient } : {}) } };
