@@ -1,13 +1,14 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { BUNDLED_SORT_TRACE, BUNDLED_TRACE, bundledTracePath } from "../../run/bundled.js";
 import { progressStyle } from "../../run/progress.js";
 import { parseQueueUrl, runQueueSweep, runQueueWorker } from "../../sweep/queue.js";
-import { defaultWorkers, runSweep } from "../../sweep/run.js";
+import { readCell, runCell } from "../../sweep/cell.js";
+import { defaultWorkers, runSweep, writeSummary } from "../../sweep/run.js";
 import { type Axis, type CellConfig, describeConfig, expandCells, parseAxisValue, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
   type SweepSpec, type TraceSpec } from "../../sweep/spec.js";
-import { parseCountIn, parseSizeIn } from "../parse.js";
+import { parseCountIn, parseSizeIn, parseUintIn } from "../parse.js";
 
 /** The default sweep's traces: the two bundled real ones, gzip compressing a text and GNU sort sorting numbers. */
 export const DEFAULT_TRACES = [BUNDLED_TRACE, BUNDLED_SORT_TRACE];
@@ -28,6 +29,9 @@ export interface SweepFlags {
   lenient?: boolean;
   progress?: boolean;
   queue?: string;
+  listCells?: boolean;
+  cell?: number;
+  summaryOnly?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -54,6 +58,10 @@ export function registerSweep(program: Command): void {
     .option("--lenient", "trace files: skip malformed records and count them instead of stopping at the first")
     .option("--queue <url>", "run the cells on `wasmmu worker`s of a Redis server, redis://HOST:PORT, instead of here " +
       "(trace files must be at the same absolute path on every worker: docs/SWEEP.md)", parseQueueUrl)
+    .option("--list-cells", "print the sweep's cells, one a line (index, id, trace, configuration), and run nothing")
+    .option("--cell <n>", "run only cell N (0-based, as --list-cells numbers them) into OUT/cells: one task of a job array",
+      parseUintIn(0, 2 ** 31))
+    .option("--summary-only", "run nothing: write the summary and report from OUT/cells, which must hold every cell")
     .option("--progress", "report progress on stderr even when it is not a terminal (one line per cell)")
     .option("--no-progress", "never report progress")
     .action(async (args: string[], o: SweepFlags) => {
@@ -61,6 +69,39 @@ export function registerSweep(program: Command): void {
       for (const t of spec.traces)
         if ("file" in t && !existsSync(t.file)) throw new Error(`trace file ${t.file} not found`);
       const cells = expandCells(spec);
+      const picked = [o.listCells && "--list-cells", o.cell !== undefined && "--cell", o.summaryOnly && "--summary-only", o.queue && "--queue"]
+        .filter(Boolean);
+      if (picked.length > 1) throw new Error(`${picked[0]}: not with ${picked[1]}`);
+      if (o.listCells) {
+        const w = String(cells.length - 1).length;
+        for (const [i, c] of cells.entries()) console.log(`${String(i).padStart(w)}  ${c.id}  ${c.traceLabel}  ${describeConfig(c.config)}`);
+        return;
+      }
+      if (o.cell !== undefined) {
+        const c = cells[o.cell];
+        if (!c) throw new Error(`--cell: cell ${o.cell} does not exist: the sweep has ${cells.length} cells, 0 to ${cells.length - 1}`);
+        mkdirSync(join(o.out, "cells"), { recursive: true });
+        if (readCell(o.out, c.id)) {
+          console.log(`sweep: cell ${o.cell} (${c.id}) is already in ${resolve(o.out)}/cells`);
+          return;
+        }
+        try {
+          console.log(`sweep: cell ${o.cell} (${c.id}) → ${resolve(await runCell({ cell: c, out: o.out }))}`);
+        } catch (e) {
+          throw new Error(`cell ${c.id} (${c.traceLabel}, ${describeConfig(c.config)}): ${(e as Error).message}`);
+        }
+        return;
+      }
+      if (o.summaryOnly) {
+        const done = new Map(cells.flatMap((c) => { const f = readCell(o.out, c.id); return f ? [[c.id, f] as const] : []; }));
+        const missing = cells.map((c, i) => [c, i] as const).filter(([c]) => !done.has(c.id)).map(([, i]) => i);
+        if (missing.length > 0)
+          throw new Error(`--summary-only: ${missing.length} of ${cells.length} cells are not in ${resolve(o.out)}/cells ` +
+            `(--cell ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""})`);
+        writeSummary(o.out, cells, done);
+        console.log(`sweep: ${cells.length} cells (0 run, ${cells.length} reused) → ${resolve(o.out)}/summary.txt, summary.csv, report.html`);
+        return;
+      }
       const ctl = new AbortController();
       const onSigint = (): void => {
         if (ctl.signal.aborted) process.exit(130);
