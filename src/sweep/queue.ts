@@ -49,10 +49,13 @@ async function connect(url: string): Promise<import("ioredis").Redis> {
   const { Redis } = await import("ioredis");
   // BullMQ's workers block on Redis and must not give up on a command (maxRetriesPerRequest: null).
   const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  // ioredis prints connection errors nobody listens to; BullMQ reports those that matter after the first connection.
+  let last: Error | undefined;
+  redis.on("error", (e: Error) => { last = e; });
   // An unreachable server is an error here, not an endless reconnect loop.
   try { await redis.connect(); } catch (e) {
     redis.disconnect();
-    throw new Error(`--queue: cannot connect to ${url}: ${(e as Error).message}`);
+    throw new Error(`--queue: cannot connect to ${url}: ${(last ?? (e as Error)).message}`);
   }
   return redis;
 }

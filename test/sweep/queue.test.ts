@@ -134,16 +134,19 @@ describe.runIf(hasRedis)("wasmmu sweep --queue on Redis", () => {
     expect(tries[0]).toMatch(/attempt 1$/);
     const [good] = readCells(out);
     expect(cellFiles(out)).toHaveLength(1);
-    expect(good!.trace).toBe("synthetic:zipf:count=1000,pages=1024".replace("1000", "20000"));
+    expect(good!.trace).toBe("synthetic:zipf:count=20000,pages=1024");
     expect(existsSync(join(out, "summary.csv"))).toBe(false);
   }, 60_000);
 
   it.each([
     [["sweep", "--queue", "http://x"], /^wasmmu: --queue: expected redis:\/\/HOST:PORT, got "http:\/\/x"\n$/],
     [["worker", "--queue", "nonsense"], /^wasmmu: --queue: expected redis:\/\/HOST:PORT, got "nonsense"\n$/],
-    [["sweep", "--queue", "redis://127.0.0.1:1", "--workers", "2"], /^wasmmu: --workers: not with --queue/],
+    [["sweep", "synthetic:zipf:count=1000", "--queue", "redis://127.0.0.1:1", "--workers", "2"], /^wasmmu: --workers: not with --queue/],
+    [["sweep", "synthetic:zipf:count=1000", "--queue", "redis://127.0.0.1:1", "--out", join(dir, "unreachable")],
+      /^wasmmu: --queue: cannot connect to redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/],
+    [["worker", "--queue", "redis://127.0.0.1:1"], /^wasmmu: --queue: cannot connect to redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/],
   ])("bad input %j: one line naming it", (args, msg) => {
-    const r = wasmmu([...args, "--out", join(dir, "bad")].filter((a, i, all) => !(args[0] === "worker" && (a === "--out" || all[i - 1] === "--out"))));
+    const r = wasmmu(args, 30_000);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(msg);
   });
