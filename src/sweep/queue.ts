@@ -91,10 +91,11 @@ export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promis
   }
   const reused = done.size, todo = cells.filter((c) => !done.has(c.id));
   const log = (s: string): void => { if (o.progress !== "none") process.stderr.write(s + "\n"); };
-  log(`sweep: ${cells.length} cells, ${reused} reused from ${join(o.out, "cells")}, ${todo.length} submitted to ${o.url}`);
+  const submitted = (): void => log(`sweep: ${cells.length} cells, ${reused} reused from ${join(o.out, "cells")}, ${todo.length} submitted to ${o.url}`);
   const failed: { cell: Cell; error: string }[] = [];
   let interrupted = false;
-  if (todo.length > 0) {
+  if (todo.length === 0) submitted();
+  else {
     const { FlowProducer, Queue } = await import("bullmq");
     const connection = await connect(o.url);
     const flows = new FlowProducer({ connection });
@@ -111,6 +112,7 @@ export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promis
         opts: { jobId: jobId(c), attempts: ATTEMPTS, backoff: { type: "fixed", delay: 1000 }, ignoreDependencyOnFailure: true },
       })),
     });
+    submitted();
     try {
       const pending = new Map(todo.map((c) => [jobId(c), c]));
       while (pending.size > 0 && !o.signal?.aborted) {
@@ -138,6 +140,8 @@ export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promis
         if (pending.size > 0) await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
       }
       interrupted = pending.size > 0;
+      // Withdraw the cells not yet run, one by one: a cell a worker holds cannot be removed, and must not stop the others' removal.
+      for (const id of pending.keys()) await queue.remove(id).catch(() => undefined);
     } finally {
       // The parent and its children: the results are in OUT/cells now (or, interrupted, the cells are not wanted any more).
       await node.job.remove().catch(() => undefined);

@@ -138,6 +138,23 @@ describe.runIf(hasRedis)("wasmmu sweep --queue on Redis", () => {
     expect(existsSync(join(out, "summary.csv"))).toBe(false);
   }, 60_000);
 
+  it("Ctrl-C withdraws the cells not yet run and keeps the finished ones", async () => {
+    // No worker takes cells now: the first test's are gone (killed or stopped here).
+    for (const w of workers) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    const waiting = (): number => Number(spawnSync("redis-cli", ["-u", url, "llen", "bull:wasmmu-cells:wait"], { encoding: "utf8" }).stdout);
+    expect(waiting()).toBe(0);
+    const out = join(dir, "sigint");
+    const s = start(process.execPath, [BIN, "sweep", "synthetic:zipf:count=20000,pages=1024", "--grid", "tlb-entries=64,256,1024",
+      "--queue", url, "--out", out, "--progress"]);
+    await until("the submission", () => /3 submitted to/.test(s.stderr()));
+    expect(waiting()).toBe(3);
+    s.child.kill("SIGINT");
+    expect(await s.exited).toBe(130);
+    expect(s.stderr()).toMatch(/sweep: interrupted: 0 of 3 cells done \(kept in .*sigint\/cells\); run the same command again to finish the rest\n$/);
+    expect(waiting()).toBe(0);
+  }, 60_000);
+
   it.each([
     [["sweep", "--queue", "http://x"], /^wasmmu: --queue: expected redis:\/\/HOST:PORT, got "http:\/\/x"\n$/],
     [["worker", "--queue", "nonsense"], /^wasmmu: --queue: expected redis:\/\/HOST:PORT, got "nonsense"\n$/],
