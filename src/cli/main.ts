@@ -16,7 +16,7 @@ import { registerXen } from "./commands/xen.js";
 import { registerPtCost } from "./commands/pt-cost.js";
 import { registerPtdump } from "./commands/ptdump.js";
 import { registerS390Pgmem } from "./commands/s390-pgmem.js";
-import { registerSweep } from "./commands/sweep.js";
+import { registerSweep, registerWorker } from "./commands/sweep.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -38,6 +38,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerExplore(program);
   registerSweep(program);
+  registerWorker(program);
   return program;
 }
 

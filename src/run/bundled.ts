@@ -1,18 +1,21 @@
 /**
- * The bundled default workload: a real memory trace recorded with valgrind
- * lackey (README "The default workload" says exactly how), converted to WMT
- * and compressed with xz. Found next to the package whether we run from the
- * bundle (dist/) or from the sources (src/run/).
+ * The bundled real memory traces, recorded with valgrind lackey (README "The
+ * default workload" says exactly how), converted to WMT and compressed with
+ * xz: gzip compressing a text (`run`'s default workload) and GNU sort sorting
+ * numbers (with gzip, the default sweep's two traces). Found next to the
+ * package whether we run from the bundle (dist/) or from the sources
+ * (src/run/).
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const BUNDLED_TRACE = "traces/gzip-gpl3.wmt.xz";
+export const BUNDLED_SORT_TRACE = "traces/sort-nums.wmt.xz";
 
-export function bundledTracePath(): string {
+export function bundledTracePath(trace: string = BUNDLED_TRACE): string {
   for (const rel of ["../", "../../"]) {
-    const p = fileURLToPath(new URL(rel + BUNDLED_TRACE, import.meta.url));
+    const p = fileURLToPath(new URL(rel + trace, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new Error(`the bundled trace ${BUNDLED_TRACE} is missing from this installation; give a TRACE file or use --synthetic`);
+  throw new Error(`the bundled trace ${trace} is missing from this installation; give a TRACE file or use --synthetic`);
 }

@@ -41,14 +41,26 @@ export function runOptionsOf(cell: Cell): RunOptions {
   };
 }
 
-/** Run the cell and write its file; returns the file's path. */
-export async function runCell({ cell, out }: CellTask): Promise<string> {
+/** What a queued cell's run gives back: its file, or its error. */
+export type QueueCellResult = { file: CellFile } | { error: string; system: boolean };
+
+/** Run the cell: its file's contents. */
+export async function computeCell(cell: Cell): Promise<CellFile> {
   const { report } = await runTrace(runOptionsOf(cell));
-  const file: CellFile = {
+  return {
     schema: CELL_SCHEMA, id: cell.id, trace: cell.traceLabel, config: cell.config,
     limit: cell.fixed.limit ?? null, mem: cell.fixed.mem, report,
   };
-  const path = cellPath(out, cell.id);
+}
+
+/** Run the cell and write its file; returns the file's path. */
+export async function runCell({ cell, out }: CellTask): Promise<string> {
+  return writeCell(out, await computeCell(cell));
+}
+
+/** Write a cell's file under a temporary name, then rename it; returns its path. */
+export function writeCell(out: string, file: CellFile): string {
+  const path = cellPath(out, file.id);
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   writeFileSync(tmp, JSON.stringify(file, null, 2) + "\n");
   renameSync(tmp, path);

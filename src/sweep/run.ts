@@ -91,11 +91,16 @@ export async function runSweep(cells: Cell[], o: SweepRunOptions): Promise<Sweep
   }
   if (interrupted) return { total: cells.length, ran: done.size - reused, reused, interrupted };
 
+  writeSummary(o.out, cells, done);
+  return { total: cells.length, ran: done.size - reused, reused, interrupted };
+}
+
+/** OUT/summary.txt, summary.csv and report.html from the files of every cell. */
+export function writeSummary(out: string, cells: Cell[], done: Map<string, CellFile>): void {
   const rows = cells.map((c) => summaryRow(done.get(c.id)!));
   const traces = new Set(cells.map((c) => c.traceLabel)).size;
   const header = `wasmmu sweep: ${cells.length} cells (${traces} trace${traces === 1 ? "" : "s"} × ${cells.length / traces} configurations)`;
-  writeFileSync(join(o.out, "summary.txt"), summaryText(rows, header));
-  writeFileSync(join(o.out, "summary.csv"), summaryCsv(rows));
-  writeFileSync(join(o.out, "report.html"), htmlReport(rows, header));
-  return { total: cells.length, ran: done.size - reused, reused, interrupted };
+  writeFileSync(join(out, "summary.txt"), summaryText(rows, header));
+  writeFileSync(join(out, "summary.csv"), summaryCsv(rows));
+  writeFileSync(join(out, "report.html"), htmlReport(rows, header));
 }

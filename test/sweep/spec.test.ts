@@ -1,7 +1,8 @@
 // The sweep model (src/sweep/spec.ts): grids and lists of configurations,
 // their normalisation, the cells' ids, and errors that name the axis and the value.
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SYNTHETIC, type SweepFlags, sweepSpec } from "../../src/cli/commands/sweep.js";
+import { type SweepFlags, sweepSpec } from "../../src/cli/commands/sweep.js";
 import { type CellConfig, describeConfig, expandCells, normaliseConfig, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
   type SweepSpec, tlbConfigOf, traceLabel } from "../../src/sweep/spec.js";
 
@@ -99,9 +100,10 @@ describe("sweep errors name the axis and the value", () => {
 describe("sweep command line", () => {
   const flags = (o: Partial<SweepFlags> = {}): SweepFlags => ({ grid: [], config: [], out: "sweep-out", ...o });
 
-  it("with nothing given: the bundled trace and a synthetic workload × 16 configurations", () => {
+  it("with nothing given: the two bundled traces × 16 configurations", () => {
     const s = sweepSpec([], flags());
-    expect(s.traces.map(traceLabel)).toEqual(["gzip-gpl3.wmt.xz", DEFAULT_SYNTHETIC]);
+    expect(s.traces.map(traceLabel)).toEqual(["gzip-gpl3.wmt.xz", "sort-nums.wmt.xz"]);
+    for (const t of s.traces) expect(existsSync((t as { file: string }).file)).toBe(true);
     const cells = expandCells(s);
     expect(cells).toHaveLength(32);
     expect(new Set(cells.map((c) => describeConfig(c.config))).size).toBe(16);

@@ -151,6 +151,42 @@ describe("wasmmu sweep", () => {
     for (const b of speed) expect(Number(b.throughput)).toBe(cells.get(b.id!)!.report.time.accessesPerSecond);
   });
 
+  it("runs as a job array: --list-cells, one --cell per task, then --summary-only, the same as a local sweep", () => {
+    const local = join(dir, "array-local"), out = join(dir, "array");
+    expect(wasmmu(["sweep", ...SMALL, "--out", local]).status).toBe(0);
+    const list = wasmmu(["sweep", ...SMALL, "--list-cells"]);
+    expect(list.status).toBe(0);
+    const lines = list.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(8);
+    const ids = lines.map((l, i) => {
+      const m = /^(\d+) {2}([0-9a-f]{16}) {2}(\S+) {2}(engine=.*)$/.exec(l)!;
+      expect(Number(m[1])).toBe(i);
+      return m[2]!;
+    });
+    expect([...ids].sort()).toEqual(cellFiles(local).map((f) => f.replace(/\.json$/, "")));
+    // Before every cell is there, the summary names the missing ones.
+    const early = wasmmu(["sweep", ...SMALL, "--summary-only", "--out", out]);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toMatch(/^wasmmu: --summary-only: 8 of 8 cells are not in .*array\/cells \(--cell 0, 1, 2, 3, 4, 5, 6, 7\)\n$/);
+    // The tasks of an array, in any order.
+    for (const i of [7, 3, 0, 5, 1, 6, 2, 4]) {
+      const r = wasmmu(["sweep", ...SMALL, "--cell", String(i), "--out", out]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`sweep: cell ${i} (${ids[i]}) → ${join(out, "cells", `${ids[i]}.json`)}\n`);
+    }
+    expect(wasmmu(["sweep", ...SMALL, "--cell", "3", "--out", out]).stdout).toMatch(/^sweep: cell 3 \([0-9a-f]{16}\) is already in /);
+    const sum = wasmmu(["sweep", ...SMALL, "--summary-only", "--out", out]);
+    expect(sum.status).toBe(0);
+    expect(sum.stdout).toMatch(/^sweep: 8 cells \(0 run, 8 reused\) → /);
+    const untimed = (c: CellFile): unknown => JSON.parse(JSON.stringify(c, (k, v: unknown) => (k === "time" || k === "planMs" ? undefined : v)));
+    expect(readCells(out).map(untimed)).toEqual(readCells(local).map(untimed));
+    expect(csvWithoutThroughput(out)).toBe(csvWithoutThroughput(local));
+    const bad = wasmmu(["sweep", ...SMALL, "--cell", "8", "--out", out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe("wasmmu: --cell: cell 8 does not exist: the sweep has 8 cells, 0 to 7\n");
+    expect(wasmmu(["sweep", ...SMALL, "--cell", "1", "--list-cells"]).stderr).toBe("wasmmu: --list-cells: not with --cell\n");
+  });
+
   it("reads a sweep file", () => {
     const out = join(dir, "file"), spec = join(dir, "sweep.json");
     writeFileSync(spec, JSON.stringify({ traces: ["synthetic:strided:count=5000,pages=64"], grid: { mode: ["4level", "5level"] },
