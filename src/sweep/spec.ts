@@ -16,6 +16,7 @@ import type { RunPageSize } from "../run/machine.js";
 import type { TlbConfig, TlbGeometry } from "../tlb/config.js";
 import { type SyntheticKind, SYNTHETIC_DEFAULTS, SYNTHETIC_KINDS } from "../trace/synthetic.js";
 import { parseCountIn, parseNumberIn, parseSizeIn, parseUintIn } from "../cli/parse.js";
+import { parse as parseYaml } from "yaml";
 
 /** The axes, in the order the summary lists them. */
 export const AXES = ["engine", "mode", "page-size", "tlb", "tlb-entries", "l2", "replacement", "psc"] as const;
@@ -312,14 +313,17 @@ export function parseConfigArg(arg: string): CellConfig {
 const dedupe = (xs: string[]): string[] => [...new Set(xs)];
 
 /**
- * A sweep file (JSON): { "traces": [...], "grid": { AXIS: [values] },
- * "configs": [{ AXIS: value }], "limit": N, "mem": "1G", "lenient": true }. Errors name the
- * file and the field.
+ * A sweep file, JSON or (named *.yaml / *.yml) YAML: { "traces": [...],
+ * "grid": { AXIS: [values] }, "configs": [{ AXIS: value }], "limit": N,
+ * "mem": "1G", "lenient": true }. Errors name the file and the field.
  */
 export function parseSpecFile(name: string, text: string): Omit<SweepSpec, "fixed"> & { limit?: number; mem?: number; lenient?: boolean } {
   let j: unknown;
-  try { j = JSON.parse(text); } catch (e) { throw new Error(`${name}: not valid JSON: ${(e as Error).message}`); }
-  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error(`${name}: expected a JSON object`);
+  const yaml = /\.ya?ml$/i.test(name);
+  try { j = yaml ? parseYaml(text) : JSON.parse(text); } catch (e) {
+    throw new Error(`${name}: not valid ${yaml ? "YAML" : "JSON"}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error(`${name}: expected ${yaml ? "a YAML mapping" : "a JSON object"}`);
   const o = j as Record<string, unknown>;
   for (const k of Object.keys(o))
     if (!["traces", "grid", "configs", "limit", "mem", "lenient"].includes(k))

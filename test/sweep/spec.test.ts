@@ -88,6 +88,17 @@ describe("sweep errors name the axis and the value", () => {
     expect(() => parseSpecFile("s.json", '{"traces": ["synthetic:zipf:cnt=5"]}')).toThrow(/^s\.json: traces\[0\]: trace "synthetic:zipf:cnt=5": "cnt=5" is not KEY=VALUE/);
   });
 
+  it("a YAML sweep file (*.yaml, *.yml) is the same sweep as its JSON", () => {
+    const json = { traces: ["t.lackey"], grid: { "tlb-entries": [64, 256], psc: ["off", "on"] }, configs: [{ tlb: "research", l2: "64x8" }], limit: 1000 };
+    const yaml = ["traces:", "  - t.lackey", "grid:", "  tlb-entries: [64, 256]", "  psc: [\"off\", \"on\"]",
+      "configs:", "  - { tlb: research, l2: 64x8 }", "limit: 1000", ""].join("\n");
+    expect(parseSpecFile("s.yaml", yaml)).toEqual(parseSpecFile("s.json", JSON.stringify(json)));
+    expect(parseSpecFile("s.yml", yaml)).toEqual(parseSpecFile("s.json", JSON.stringify(json)));
+    expect(() => parseSpecFile("s.yaml", "grid: [unclosed")).toThrow(/^s\.yaml: not valid YAML/);
+    expect(() => parseSpecFile("s.yaml", "- a\n- b\n")).toThrow(/^s\.yaml: expected a YAML mapping/);
+    expect(() => parseSpecFile("s.yaml", "grid:\n  psc: [off, maybe]\n")).toThrow(/^s\.yaml: grid: axis psc: bad value "maybe"/);
+  });
+
   it("a sweep file's grid, list, traces and fixed options", () => {
     const f = parseSpecFile("s.json", JSON.stringify({ traces: ["t.lackey", "synthetic:uniform:count=10k,pages=64"],
       grid: { "tlb-entries": [64, 256], psc: ["off", "on"] }, configs: [{ tlb: "off" }], limit: "1M", mem: "256M", lenient: true }));

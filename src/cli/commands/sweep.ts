@@ -49,7 +49,7 @@ export function registerSweep(program: Command): void {
     .option("--grid <axis=values>", "an axis and its values, e.g. tlb-entries=64,256,1024 (repeatable; the cells are the " +
       "cartesian product; axes: engine, mode, page-size, tlb, tlb-entries, l2, replacement, psc)", collect, [])
     .option("--config <axis=value,...>", "one explicit configuration, e.g. tlb=research,l2=64x8 (repeatable; added to the grid's)", collect, [])
-    .option("--spec <file>", "a sweep file (JSON: traces, grid, configs, limit, mem, lenient; docs/SWEEP.md)")
+    .option("--spec <file>", "a sweep file (JSON, or YAML when named *.yaml/*.yml: traces, grid, configs, limit, mem, lenient; docs/SWEEP.md)")
     .addOption(new Option("--engine <engine>", "MMU engine of every cell (same as --grid engine=ENGINE)").choices(["wasm", "ts"]))
     .option("--out <dir>", "output directory (cells/, summary.txt, summary.csv, report.html)", "sweep-out")
     .option("--workers <n>", `worker threads (default: one per core, here ${defaultWorkers()})`, parseCountIn(1, 1024))
