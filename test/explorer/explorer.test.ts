@@ -4,16 +4,14 @@
 // addresses, opens the page-table tree and runs random accesses. Without
 // Chromium (WASMMU_CHROMIUM overrides /usr/bin/chromium) the file says so
 // loudly and the browser tests are reported as skipped.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { hasChromium, launchChromium, notRunMessage, openExplorer, startExplorer, warnIfNoBrowser } from "../browser.js";
 
-const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-const NOT_RUN = `wasmmu: THE BROWSER TESTS DID NOT RUN: no Chromium at ${CHROMIUM}. ` +
-  "Enable them with `apt-get install chromium` (or point WASMMU_CHROMIUM at a Chromium binary).";
-if (!hasChromium) console.warn(`\n${"!".repeat(100)}\n${NOT_RUN}\n${"!".repeat(100)}\n`);
+const NOT_RUN = notRunMessage("THE BROWSER TESTS");
+warnIfNoBrowser("THE BROWSER TESTS");
 
 it("the browser tests run only with Chromium installed (this says whether they ran)", () => {
   // Nothing about the browser here: this test only reports which way the file went.
@@ -28,27 +26,10 @@ describe.runIf(hasChromium)("explorer in Chromium", () => {
   let page: Page;
 
   beforeAll(async () => {
-    server = spawn(process.execPath, ["bin/wasmmu.mjs", "explore", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "", err = "";
-      server.stdout!.on("data", (d: Buffer) => {
-        out += d;
-        const m = /http:\/\/127\.0\.0\.1:\d+\/explorer\//.exec(out);
-        if (m) resolve(m[0]);
-      });
-      server.stderr!.on("data", (d: Buffer) => { err += d; });
-      server.on("exit", (code) => reject(new Error(`wasmmu explore exited (${code}): ${err}`)));
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForSelector("body[data-ready='1']");
+    ({ server, url } = await startExplorer());
+    browser = await launchChromium();
+    let errors: string[];
+    ({ page, errors } = await openExplorer(browser, url));
     expect(errors).toEqual([]);
   }, 60_000);
 

@@ -2,20 +2,20 @@
 // explorer.test.ts): what the page shows is checked against the library run
 // in this process — the Xen hypervisor's frame table, the s390 kernel side's
 // own PTE lookups and PGSTEs, the engine's statistics.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { hasChromium, launchChromium, notRunMessage, openExplorer, startExplorer, warnIfNoBrowser } from "../browser.js";
 import * as lib from "../../src/index.js";
 import { S390_GUEST_BASE, s390Host, x86Run } from "../../explorer/scenarios.js";
 import { accessStream, buildSpace } from "../../explorer/space.js";
 
-const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
+warnIfNoBrowser("THE SCENARIO BROWSER TESTS");
 const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
 
 it("the scenario browser tests run only with Chromium installed (this says whether they ran)", () => {
-  if (!hasChromium) console.warn(`wasmmu: THE SCENARIO BROWSER TESTS DID NOT RUN: no Chromium at ${CHROMIUM}.`);
+  if (!hasChromium) console.warn(notRunMessage("THE SCENARIO BROWSER TESTS"));
   expect(typeof hasChromium).toBe("boolean");
 });
 
@@ -25,27 +25,11 @@ describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
   let page: Page;
 
   beforeAll(async () => {
-    server = spawn(process.execPath, ["bin/wasmmu.mjs", "explore", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "", err = "";
-      server.stdout!.on("data", (d: Buffer) => {
-        out += d;
-        const m = /http:\/\/127\.0\.0\.1:\d+\/explorer\//.exec(out);
-        if (m) resolve(m[0]);
-      });
-      server.stderr!.on("data", (d: Buffer) => { err += d; });
-      server.on("exit", (code) => reject(new Error(`wasmmu explore exited (${code}): ${err}`)));
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForSelector("body[data-ready='1']");
+    let url: string;
+    ({ server, url } = await startExplorer());
+    browser = await launchChromium();
+    let errors: string[];
+    ({ page, errors } = await openExplorer(browser, url));
     expect(errors).toEqual([]);
   }, 60_000);
 

@@ -5,20 +5,18 @@
 // follows its value, carrying the values of its cell file. Without Chromium
 // (WASMMU_CHROMIUM overrides /usr/bin/chromium) the file says so and the
 // browser tests are reported as skipped.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { hasChromium, launchChromium, notRunMessage, warnIfNoBrowser } from "../browser.js";
 import type { CellFile } from "../../src/sweep/cell.js";
 import { wasmmu } from "../cli/wasmmu-process.js";
 
-const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-const NOT_RUN = `wasmmu: THE SWEEP REPORT BROWSER TESTS DID NOT RUN: no Chromium at ${CHROMIUM}. ` +
-  "Enable them with `apt-get install chromium` (or point WASMMU_CHROMIUM at a Chromium binary).";
-if (!hasChromium) console.warn(`\n${"!".repeat(100)}\n${NOT_RUN}\n${"!".repeat(100)}\n`);
+const NOT_RUN = notRunMessage("THE SWEEP REPORT BROWSER TESTS");
+warnIfNoBrowser("THE SWEEP REPORT BROWSER TESTS");
 
 it("the sweep report's browser tests run only with Chromium installed (this says whether they ran)", () => {
   if (!hasChromium) console.warn(NOT_RUN);
@@ -41,11 +39,7 @@ describe.runIf(hasChromium)("sweep report.html in Chromium", () => {
     expect(r.status).toBe(0);
     cells = new Map(readdirSync(join(out, "cells")).map((f) => JSON.parse(readFileSync(join(out, "cells", f), "utf8")) as CellFile)
       .map((c) => [c.id, c]));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
