@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -53,4 +54,22 @@ export async function openExplorer(browser: Browser, url: string): Promise<{ pag
   await page.goto(url);
   await page.waitForSelector("body[data-ready='1']");
   return { page, errors };
+}
+
+/** For a describe block: the explorer served and open in Chromium before its
+ *  tests (no page errors on load), closed after; `use` receives the page. */
+export function withExplorerPage(use: (page: Page) => void): void {
+  let server: ChildProcess | undefined, browser: Browser | undefined;
+  beforeAll(async () => {
+    const started = await startExplorer();
+    server = started.server;
+    browser = await launchChromium();
+    const { page, errors } = await openExplorer(browser, started.url);
+    expect(errors).toEqual([]);
+    use(page);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+  });
 }

@@ -5,7 +5,7 @@
  * complete: an interrupted sweep leaves finished cells and nothing half
  * written, and a rerun skips exactly the finished ones.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunReport } from "../run/report.js";
 import { runTrace, type RunOptions } from "../run/run-trace.js";
@@ -68,6 +68,17 @@ export function writeCell(out: string, file: CellFile): string {
 }
 
 /** The cell's file if a previous run finished it (a file that does not parse is run again). */
+/** The cells of a sweep already finished in OUT/cells (made if missing), and the ones left to run. */
+export function finishedCells<C extends { id: string }>(out: string, cells: C[]): { done: Map<string, CellFile>; todo: C[] } {
+  mkdirSync(join(out, "cells"), { recursive: true });
+  const done = new Map<string, CellFile>();
+  for (const c of cells) {
+    const f = readCell(out, c.id);
+    if (f) done.set(c.id, f);
+  }
+  return { done, todo: cells.filter((c) => !done.has(c.id)) };
+}
+
 export function readCell(out: string, id: string): CellFile | undefined {
   const path = cellPath(out, id);
   if (!existsSync(path)) return undefined;

@@ -16,9 +16,8 @@
  * be read on that machine), which is tried again, up to ATTEMPTS times.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type CellFile, type QueueCellResult, readCell, writeCell } from "./cell.js";
+import { type CellFile, type QueueCellResult, finishedCells, writeCell } from "./cell.js";
 import { writeSummary } from "./run.js";
 import { type Cell, describeConfig } from "./spec.js";
 
@@ -83,13 +82,8 @@ export interface QueueSweepOutcome {
 
 /** Submit the cells not yet in OUT/cells, wait for every one, write their files and the summary. */
 export async function runQueueSweep(cells: Cell[], o: QueueSweepOptions): Promise<QueueSweepOutcome> {
-  mkdirSync(join(o.out, "cells"), { recursive: true });
-  const done = new Map<string, CellFile>();
-  for (const c of cells) {
-    const f = readCell(o.out, c.id);
-    if (f) done.set(c.id, f);
-  }
-  const reused = done.size, todo = cells.filter((c) => !done.has(c.id));
+  const { done, todo } = finishedCells(o.out, cells);
+  const reused = done.size;
   const log = (s: string): void => { if (o.progress !== "none") process.stderr.write(s + "\n"); };
   const submitted = (): void => log(`sweep: ${cells.length} cells, ${reused} reused from ${join(o.out, "cells")}, ${todo.length} submitted to ${o.url}`);
   const failed: { cell: Cell; error: string }[] = [];

@@ -7,10 +7,10 @@
  */
 import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { type CellFile, type CellTask, readCell } from "./cell.js";
+import { type CellFile, type CellTask, finishedCells, readCell } from "./cell.js";
 import { htmlReport } from "./html.js";
 import { type Cell, describeConfig } from "./spec.js";
 import { summaryCsv, summaryRow, summaryText } from "./summary.js";
@@ -36,13 +36,8 @@ export interface SweepOutcome {
 export const defaultWorkers = (): number => availableParallelism();
 
 export async function runSweep(cells: Cell[], o: SweepRunOptions): Promise<SweepOutcome> {
-  mkdirSync(join(o.out, "cells"), { recursive: true });
-  const done = new Map<string, CellFile>();
-  for (const c of cells) {
-    const f = readCell(o.out, c.id);
-    if (f) done.set(c.id, f);
-  }
-  const reused = done.size, todo = cells.filter((c) => !done.has(c.id));
+  const { done, todo } = finishedCells(o.out, cells);
+  const reused = done.size;
   const workers = Math.max(1, Math.min(o.workers ?? defaultWorkers(), Math.max(1, todo.length)));
   const log = (s: string): void => { if (o.progress !== "none") process.stderr.write(s + "\n"); };
   log(`sweep: ${cells.length} cells, ${reused} reused from ${join(o.out, "cells")}, ${todo.length} to run on ${workers} worker${workers === 1 ? "" : "s"}`);

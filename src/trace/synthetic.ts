@@ -57,7 +57,7 @@ export const ZIPF_MAX_PAGES = 1 << 22;
 export class Sfc32 {
   private a: number; private b: number; private c: number; private d = 1;
   constructor(seed: number) {
-    // Spread the seed with splitmix32 so that nearby seeds give unrelated streams.
+    // Spread the starting value with splitmix32: nearby values give unrelated streams.
     let s = seed >>> 0;
     const mix = (): number => {
       s = (s + 0x9e3779b9) | 0;

@@ -4,11 +4,10 @@
 // addresses, opens the page-table tree and runs random accesses. Without
 // Chromium (WASMMU_CHROMIUM overrides /usr/bin/chromium) the file says so
 // loudly and the browser tests are reported as skipped.
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
-import { hasChromium, launchChromium, notRunMessage, openExplorer, startExplorer, warnIfNoBrowser } from "../browser.js";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { hasChromium, notRunMessage, warnIfNoBrowser, withExplorerPage } from "../browser.js";
 
 const NOT_RUN = notRunMessage("THE BROWSER TESTS");
 warnIfNoBrowser("THE BROWSER TESTS");
@@ -20,23 +19,8 @@ it("the browser tests run only with Chromium installed (this says whether they r
 });
 
 describe.runIf(hasChromium)("explorer in Chromium", () => {
-  let server: ChildProcess;
-  let url: string;
-  let browser: Browser;
   let page: Page;
-
-  beforeAll(async () => {
-    ({ server, url } = await startExplorer());
-    browser = await launchChromium();
-    let errors: string[];
-    ({ page, errors } = await openExplorer(browser, url));
-    expect(errors).toEqual([]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.kill();
-  });
+  withExplorerPage((p) => { page = p; });
 
   async function buildSpace(engine: string, mode: string): Promise<void> {
     await page.selectOption("#engine", engine);

@@ -2,11 +2,10 @@
 // explorer.test.ts): what the page shows is checked against the library run
 // in this process — the Xen hypervisor's frame table, the s390 kernel side's
 // own PTE lookups and PGSTEs, the engine's statistics.
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
-import { hasChromium, launchChromium, notRunMessage, openExplorer, startExplorer, warnIfNoBrowser } from "../browser.js";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { hasChromium, notRunMessage, warnIfNoBrowser, withExplorerPage } from "../browser.js";
 import * as lib from "../../src/index.js";
 import { S390_GUEST_BASE, s390Host, x86Run } from "../../explorer/scenarios.js";
 import { accessStream, buildSpace } from "../../explorer/space.js";
@@ -20,23 +19,8 @@ it("the scenario browser tests run only with Chromium installed (this says wheth
 });
 
 describe.runIf(hasChromium)("explorer scenarios in Chromium", () => {
-  let server: ChildProcess;
-  let browser: Browser;
   let page: Page;
-
-  beforeAll(async () => {
-    let url: string;
-    ({ server, url } = await startExplorer());
-    browser = await launchChromium();
-    let errors: string[];
-    ({ page, errors } = await openExplorer(browser, url));
-    expect(errors).toEqual([]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.kill();
-  });
+  withExplorerPage((p) => { page = p; });
 
   async function load(engine: string, scenario: string): Promise<void> {
     await page.selectOption("#engine", engine);

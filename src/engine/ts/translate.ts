@@ -38,7 +38,6 @@ export class TsTranslate {
    * them first).
    */
   translateOne(vaLo: number, vaHi: number, access: Access): FaultKind {
-    if (access > Access.Fetch || access < 0) access = Access.Read;
     this.prepared = false;         // the fast walk's context, derived on a miss only
     return this.translateElem(vaLo, vaHi, access);
   }
