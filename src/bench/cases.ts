@@ -24,7 +24,7 @@ import benchWasm from "../../build/bench.wasm";
 import { Access } from "../abi.js";
 import { EMBED } from "../embed.js";
 import type { Engine } from "../engine/index.js";
-import { checkBatch, frameOf, loadBatch, MiB, pageStream, type PagingMode, TABLES, VA_BASE } from "./machine.js";
+import { checkBatch, frameOf, loadBatch, MiB, pageStream, type PagingMode, VA_BASE } from "./machine.js";
 import type { V86Peer } from "./v86-peer.js";
 
 export const BENCH_WORKLOADS = ["hit", "call", "walk-hot", "walk-random", "sweep", "limit"] as const;
@@ -155,9 +155,10 @@ export function limitCase(wasm: Engine, probe: Kernels, stream: Uint32Array): Be
  */
 export function walkLoopCase(mode: PagingMode, wasm: Engine, probe: Kernels, stream: Uint32Array): BenchCase {
   const b = wasm.batch, n = stream.length, ram = wasm.layout.ramBase;
-  const run = mode === "4level" ? () => probe.walk4(ram, BigInt(TABLES), b.va.byteOffset, b.out.byteOffset, n)
-    : mode === "pae" ? () => probe.walkPae(ram, TABLES, b.va.byteOffset, b.out.byteOffset, n)
-    : () => probe.walk2(ram, TABLES, b.va.byteOffset, b.out.byteOffset, n);
+  const cr3 = wasm.x86().cr3;   // the engine's own root table
+  const run = mode === "4level" ? () => probe.walk4(ram, cr3, b.va.byteOffset, b.out.byteOffset, n)
+    : mode === "pae" ? () => probe.walkPae(ram, Number(cr3), b.va.byteOffset, b.out.byteOffset, n)
+    : () => probe.walk2(ram, Number(cr3), b.va.byteOffset, b.out.byteOffset, n);
   const c: BenchCase = {
     mode, workload: "limit", engine: "walk-loop", elements: n,
     prepare: () => loadBatch(wasm, stream),

@@ -65,6 +65,8 @@ export async function benchEngine(name: EngineName, pages: number, tlb?: TlbConf
       set64(pt + l1 * 8, frameOf(i) | ENTRY);
     }
   }
+  // The tables are complete before CR3 is set: in PAE, setX86 loads the four PDPTEs from
+  // memory then, as a MOV to CR3 does (src/engine/x86-control.ts).
   const cr0 = X86_CR0_PE | X86_CR0_WP | X86_CR0_PG, cr3 = BigInt(root);
   const r = mode === "2level" ? e.setX86({ cr0, cr4: X86_CR4_PSE, efer: 0n, cr3, cpl: 0, eflags: 0n, pkru: 0 })
     : mode === "pae" ? e.setX86({ cr0, cr4: X86_CR4_PAE, efer: EFER_NX, cr3, cpl: 0, eflags: 0n, pkru: 0 })

@@ -1,8 +1,8 @@
 /**
  * v86 (npm v86@0.5.462) as a benchmark peer, driven directly through its
  * shipped build/v86.wasm: stub imports,
- * rust_init, allocate_memory, 2-level page tables written into its guest
- * RAM, CR4/CR3/CR0 through `mov crN, eax` (instr_0F22). Its TLB (`tlb_data`,
+ * rust_init, allocate_memory, 2-level or PAE page tables written into its
+ * guest RAM, CR4/CR3/CR0 through `mov crN, eax` (instr_0F22). Its TLB (`tlb_data`,
  * one i32 per 4 KiB page, not exported) is located by filling two known
  * pages and finding their entries, so the JIT-style inline probe can run
  * over it. Every path is checked against the expected physical addresses
