@@ -16,7 +16,7 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
 
 /** Is the TLB's structure 0 the direct-mapped 4 KiB L1 the inline probe expects? */
 // @ts-ignore: decorator
-@inline function fastTlb(): bool {
+@inline export function fastTlb(): bool {
   return (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) != 0 && load<u32>(TLB_BASE, TlbHdr.COUNT) != 0;
 }
 
