@@ -297,8 +297,10 @@ export function translateBatch(n: u32): u32 {
     // Structure 0 has missed (the hit loop); when it is the only structure
     // holding anything and entries carry no PCID, directLookup could only
     // count that miss, so count it here and walk.
+    // With no TLB at all there is nothing to look up either.
     const f = fast && !tagged && onlyStruct0()
       ? missWalk(va, kind)
+      : structCount() == 0 ? translateMiss(va, kind, pcid)
       : translateElem(va, kind, pcid, kind == Access.Read ? mr : kind == Access.Write ? mw : mx, fast);
     let out: u64;
     if (f == FaultKind.None) out = walkPa;

@@ -95,8 +95,13 @@ export function fastWalkPrepare(): void {
  * Walk `va` for `access` (Read, Write or Fetch). FaultKind.None with the walk
  * outputs set, or SLOW with nothing changed.
  */
-export function x86WalkFast(va: u64, access: u32): u32 {
-  if (!fwOn) return fw32 ? x86WalkFast32(va, access) : SLOW;
+// @ts-ignore: decorator
+@inline export function x86WalkFast(va: u64, access: u32): u32 {
+  return fwOn ? x86WalkFast64(va, access) : fw32 ? x86WalkFast32(va, access) : SLOW;
+}
+
+/** x86WalkFast for IA-32e paging. */
+function x86WalkFast64(va: u64, access: u32): u32 {
   const c = fwCanon;
   if (<u64>((<i64>(va << c)) >> <i64>c) != va) return SLOW;          // #GP: walk.ts
   const rsvd = fwRsvd, limit = fwLimit, ram = fwRam;
