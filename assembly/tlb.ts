@@ -357,6 +357,24 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
   }
 }
 
+/** denyBitsCached without the check of its controls: for a loop that has
+ *  called denyBitsCached once under the same controls (translate.ts missRun). */
+// @ts-ignore: decorator
+@inline export function denyBitsTabled(leaf: u32): u64 {
+  return load<u64>(DENY_TAB + (<usize>(leaf & (Leaf.W | Leaf.U | Leaf.X | Leaf.D)) << 3));
+}
+
+/** tlbFill of the walk's 4 KiB translation of `va` in the fast organisation
+ *  whose structure 0 holds 4 KiB pages (translate.ts missRun checks that),
+ *  with the deny table current (denyBitsTabled). */
+// @ts-ignore: decorator
+@inline export function tlbFill4k(va: u64, pcid: u64, pge: bool): void {
+  const vbase = va & ~<u64>0xfff;
+  const data = ((walkPa & ~<u64>0xfff) ^ vbase) | denyBitsTabled(walkLeaf);
+  const leafWord = walkLeaf | (12 << TlbEnt.SHIFT_SHIFT) | ((walkLeaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0);
+  fillDirect(structAt(0), 12, va, vbase | pcid, data, walkPtePa, leafWord);
+}
+
 /** insert() into a direct-mapped structure (one way): the slot of the set,
  *  an eviction if it held another valid translation. */
 // @ts-ignore: decorator

@@ -1,11 +1,11 @@
 // Single and batch translation: TLB probe → walk → fill. The TLB (tlb.ts)
 // plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
-import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
+import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE } from "./layout";
-import { accessMask, currentPcid, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { accessMask, currentPcid, denyBitsCached, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbFill4k, tlbLookup } from "./tlb";
 import { pscCountWalk } from "./psc";
-import { fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
+import { fastWalkOn, fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
 
 /** The linear address as CR2 holds it: 32 bits outside IA-32e mode. */
@@ -58,9 +58,11 @@ function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool
   return translateMiss(lva, access, pcid);
 }
 
-/** Do the TLB structures after structure 0 hold nothing (their valid-entry lists are empty)? */
+/** Is structure 0 the 4 KiB one, and do the structures after it hold nothing
+ *  (their valid-entry lists are empty)? */
 // @ts-ignore: decorator
 @inline function onlyStruct0(): bool {
+  if (load<u32>(TLB_BASE + TlbHdr.STRUCTS, TlbStruct.SIZES) != TlbSize.S4K) return false;
   const n = structCount();
   for (let i: u32 = 1; i < n; i++) if (load<u32>(structAt(i), TlbStruct.LIST_COUNT) != 0) return false;
   return true;
@@ -209,6 +211,64 @@ function countKinds(start: u32, end: u32): void {
   kWrites = w; kFetches = x;
 }
 
+/** Elements missRun took through the walk (they are not hit-loop hits), by kind. */
+let mrSlow: u32 = 0, mrSlowW: u32 = 0, mrSlowX: u32 = 0;
+/** missRun stopped at a run of hits (not at an element it leaves to translateElem). */
+let mrHits = false;
+
+/**
+ * The steady state of a working set larger than the TLB: runs of misses that
+ * the fast walk answers, each filled into structure 0. Elements i, i+1, …
+ * while each is either a structure-0 hit or a fast-walk 4 KiB translation;
+ * returns the first element it left alone (nothing of it touched: the fast
+ * walk writes nothing when it declines), or `end`, or (mrHits) the element
+ * after a run of hits (the hit loop is faster there).
+ *
+ * Exactly what translateElem does for these elements — the miss counted for
+ * its kind, the walk counted with its references, the fill (translateMiss →
+ * tlbFill) — but in one loop with the statistics summed in locals, no calls
+ * but the walk, and no look-up in the other structures: the caller has
+ * checked that structure 0 is the only one holding anything and that entries
+ * carry no PCID (CR4.PCIDE clear), so that look-up could only miss.
+ * Hits here are counted with the hit loop's (countKinds), misses in mrSlow*.
+ */
+function missRun(i: u32, end: u32, vaMask: u64): u32 {
+  const ents = bEnts, setMask = bSetMask;
+  const pge = ((load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1) != 0;
+  denyBitsCached(0);                        // the deny table for these controls (tlbFill4k)
+  let mr: u32 = 0, mw: u32 = 0, mx: u32 = 0, refs: u32 = 0, hits: u32 = 0;
+  mrHits = false;
+  for (; i < end; i++) {
+    const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
+    const k = load<u8>(BATCH_KIND + <usize>i);
+    const e = ents + (((<usize>(va >> 12)) & setMask) << TlbEnt.SIZE_LOG2);
+    const data = load<u64>(e, TlbEnt.DATA);
+    if (load<u64>(e) == (va & ~<u64>0xfff) && !(data & load<u64>(HIT_MASKS + (<usize>k << 3)))) {
+      store<u64>(BATCH_OUT + (<usize>i << 3), va ^ (data & ~<u64>TlbDeny.MASK));
+      if (++hits == 8) { i++; mrHits = true; break; }   // a run of hits: back to the hit loop
+      continue;
+    }
+    hits = 0;
+    const kind: u32 = k > <u8>Access.Fetch ? Access.Read : <u32>k;
+    if (x86WalkFast(va, kind) != FaultKind.None || walkShift != 12) break;
+    // Every 4 KiB walk of one paging mode reads as many entries.
+    if (refs == 0) refs = walkRefs; else if (walkRefs != refs) break;
+    if (kind == Access.Read) mr++; else if (kind == Access.Write) mw++; else mx++;
+    tlbFill4k(va, 0, pge);
+    store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
+  }
+  const walks = mr + mw + mx;
+  if (walks != 0) {
+    statAdd(statAccess(1, Access.Read, 1), mr);
+    statAdd(statAccess(1, Access.Write, 1), mw);
+    statAdd(statAccess(1, Access.Fetch, 1), mx);
+    statAdd(Stat.WALKS, walks);
+    statAdd(Stat.WALK_REFS + (refs < 7 ? refs : 7) * 8, walks);
+  }
+  mrSlow = walks; mrSlowW = mw; mrSlowX = mx;
+  return i;
+}
+
 /** How far prefetchAhead looks past a miss. */
 // @ts-ignore: decorator
 @inline const AHEAD: u32 = 8;
@@ -287,7 +347,18 @@ export function translateBatch(n: u32): u32 {
       i = !wide ? hitRun32(i, end) : tagged ? hitRun64Pcid(i, end) : hitRun64(i, end);
       if (i >= end) break;
     }
-    // A miss: start the memory traffic of the next misses now (their TLB
+    // A miss. In the steady state missRun takes it and the misses after it;
+    // what it leaves (a fault, an A or D bit to set, a large page, …) goes on here.
+    if (fast && !tagged && onlyStruct0()) {
+      if (!walkPrepared) { fastWalkPrepare(); walkPrepared = true; }
+      if (fastWalkOn()) {
+        i = missRun(i, end, vaMask);
+        slow += mrSlow; slowW += mrSlowW; slowX += mrSlowX;
+        if (i >= end) break;
+        if (mrHits) continue;                 // a run of hits: the hit loop
+      }
+    }
+    // Start the memory traffic of the next misses now (their TLB
     // lines, then their leaf entries) so that it overlaps this one's walk.
     if (fast && i + 1 > ahead) ahead = prefetchAhead(i + 1, end, vaMask);
     const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;

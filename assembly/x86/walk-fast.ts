@@ -55,6 +55,10 @@ let fwRam: usize = 0;
 let fwAllow: u32 = 0;
 let fwKey0: u64 = 0, fwKey1: u64 = <u64>-1;
 
+/** Is the fast walk on for the context fastWalkPrepare() last derived? */
+// @ts-ignore: decorator
+@inline export function fastWalkOn(): bool { return fwOn || fw32; }
+
 /** Derive the fast walk's context; call when the control block may have
  *  changed (each batch, each single translation). */
 export function fastWalkPrepare(): void {
