@@ -232,36 +232,46 @@ let mrHits = false;
  * carry no PCID (CR4.PCIDE clear), so that look-up could only miss.
  * Hits here are counted with the hit loop's (countKinds), misses in mrSlow*.
  */
-function missRun(i: u32, end: u32, vaMask: u64): u32 {
+function missRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, vaMask, true); }
+
+/** missRun with no TLB at all (every access walks): nothing to probe, count as a miss or fill. */
+function walkRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, vaMask, false); }
+
+// @ts-ignore: decorator
+@inline function walkRunOf(i: u32, end: u32, vaMask: u64, tlb: bool): u32 {
   const ents = bEnts, setMask = bSetMask;
   const pge = ((load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1) != 0;
-  denyBitsCached(0);                        // the deny table for these controls (tlbFill4k)
+  if (tlb) denyBitsCached(0);               // the deny table for these controls (tlbFill4k)
   let mr: u32 = 0, mw: u32 = 0, mx: u32 = 0, refs: u32 = 0, hits: u32 = 0;
   mrHits = false;
   for (; i < end; i++) {
     const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
     const k = load<u8>(BATCH_KIND + <usize>i);
-    const e = ents + (((<usize>(va >> 12)) & setMask) << TlbEnt.SIZE_LOG2);
-    const data = load<u64>(e, TlbEnt.DATA);
-    if (load<u64>(e) == (va & ~<u64>0xfff) && !(data & load<u64>(HIT_MASKS + (<usize>k << 3)))) {
-      store<u64>(BATCH_OUT + (<usize>i << 3), va ^ (data & ~<u64>TlbDeny.MASK));
-      if (++hits == 8) { i++; mrHits = true; break; }   // a run of hits: back to the hit loop
-      continue;
+    if (tlb) {
+      const e = ents + (((<usize>(va >> 12)) & setMask) << TlbEnt.SIZE_LOG2);
+      const data = load<u64>(e, TlbEnt.DATA);
+      if (load<u64>(e) == (va & ~<u64>0xfff) && !(data & load<u64>(HIT_MASKS + (<usize>k << 3)))) {
+        store<u64>(BATCH_OUT + (<usize>i << 3), va ^ (data & ~<u64>TlbDeny.MASK));
+        if (++hits == 8) { i++; mrHits = true; break; }   // a run of hits: back to the hit loop
+        continue;
+      }
+      hits = 0;
     }
-    hits = 0;
     const kind: u32 = k > <u8>Access.Fetch ? Access.Read : <u32>k;
     if (x86WalkFast(va, kind) != FaultKind.None || walkShift != 12) break;
     // Every 4 KiB walk of one paging mode reads as many entries.
     if (refs == 0) refs = walkRefs; else if (walkRefs != refs) break;
     if (kind == Access.Read) mr++; else if (kind == Access.Write) mw++; else mx++;
-    tlbFill4k(va, 0, pge);
+    if (tlb) tlbFill4k(va, 0, pge);
     store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
   }
   const walks = mr + mw + mx;
   if (walks != 0) {
-    statAdd(statAccess(1, Access.Read, 1), mr);
-    statAdd(statAccess(1, Access.Write, 1), mw);
-    statAdd(statAccess(1, Access.Fetch, 1), mx);
+    if (tlb) {
+      statAdd(statAccess(1, Access.Read, 1), mr);
+      statAdd(statAccess(1, Access.Write, 1), mw);
+      statAdd(statAccess(1, Access.Fetch, 1), mx);
+    }
     statAdd(Stat.WALKS, walks);
     statAdd(Stat.WALK_REFS + (refs < 7 ? refs : 7) * 8, walks);
   }
@@ -349,10 +359,11 @@ export function translateBatch(n: u32): u32 {
     }
     // A miss. In the steady state missRun takes it and the misses after it;
     // what it leaves (a fault, an A or D bit to set, a large page, …) goes on here.
-    if (fast && !tagged && onlyStruct0()) {
+    const none = structCount() == 0;
+    if (none || (fast && !tagged && onlyStruct0())) {
       if (!walkPrepared) { fastWalkPrepare(); walkPrepared = true; }
       if (fastWalkOn()) {
-        i = missRun(i, end, vaMask);
+        i = none ? walkRun(i, end, vaMask) : missRun(i, end, vaMask);
         slow += mrSlow; slowW += mrSlowW; slowX += mrSlowX;
         if (i >= end) break;
         if (mrHits) continue;                 // a run of hits: the hit loop
