@@ -39,6 +39,7 @@ import { walkSetFast } from "./walk";
 
 // The context, derived by fastWalkPrepare() from the control block.
 let fwOn = false;          // IA-32e paging over dense RAM
+let fw4 = false;           // … 4-level (x86WalkFast4)
 let fw32 = false;          // 32-bit or PAE paging over dense RAM (x86WalkFast32)
 let fwPae = false;         // … PAE
 let fwTop: u64 = 39;       // shift of the top level's index (39, or 48 with LA57)
@@ -67,6 +68,7 @@ export function fastWalkPrepare(): void {
   const dense = BACKING == Backing.Dense;
   fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && dense
     && load<u32>(TLB_BASE, TlbHdr.PSC_COUNT) == 0;
+  fw4 = mode == X86Mode.Ia32e4;
   fwPae = mode == X86Mode.Pae;
   fw32 = dense && (mode == X86Mode.Legacy32 || (fwPae && !(load<u32>(CTL, Ctl.QUIRKS) & Quirk.PaePdpteA)));
   if (!fwOn && !fw32) return;
@@ -101,7 +103,49 @@ export function fastWalkPrepare(): void {
  */
 // @ts-ignore: decorator
 @inline export function x86WalkFast(va: u64, access: u32): u32 {
-  return fwOn ? x86WalkFast64(va, access) : fw32 ? x86WalkFast32(va, access) : SLOW;
+  return fwOn ? (fw4 ? x86WalkFast4(va, access) : x86WalkFast64(va, access)) : fw32 ? x86WalkFast32(va, access) : SLOW;
+}
+
+/**
+ * x86WalkFast for 4-level paging down to a 4 KiB leaf, written out level by
+ * level: the walk of nearly every miss, with no loop, no level counter and
+ * no large-page test in the chain of dependent loads. An entry with PS (or
+ * anything else this path does not take) hands the walk to x86WalkFast64,
+ * which starts again and decides (it has written nothing either).
+ */
+function x86WalkFast4(va: u64, access: u32): u32 {
+  if (<u64>((<i64>(va << 16)) >> 16) != va) return SLOW;            // #GP: walk.ts
+  const limit = fwLimit, ram = fwRam;
+  const need: u64 = Pte.P | Pte.A;
+  const stop = fwRsvd | Pte.PS;
+  let epa = fwRoot + (((va >> 39) & 0x1ff) << 3);
+  if (epa >= limit) return SLOW;
+  let e = load<u64>(ram + <usize>epa);
+  if ((e & need) != need || (e & stop) != 0) return x86WalkFast64(va, access);
+  let acc = e, anyXd = e;
+  epa = (e & ADDR_MASK) + (((va >> 30) & 0x1ff) << 3);
+  if (epa >= limit) return SLOW;
+  e = load<u64>(ram + <usize>epa);
+  if ((e & need) != need || (e & stop) != 0) return x86WalkFast64(va, access);
+  acc &= e; anyXd |= e;
+  epa = (e & ADDR_MASK) + (((va >> 21) & 0x1ff) << 3);
+  if (epa >= limit) return SLOW;
+  e = load<u64>(ram + <usize>epa);
+  if ((e & need) != need || (e & stop) != 0) return x86WalkFast64(va, access);
+  acc &= e; anyXd |= e;
+  epa = (e & ADDR_MASK) + (((va >> 12) & 0x1ff) << 3);
+  if (epa >= limit) return SLOW;
+  e = load<u64>(ram + <usize>epa);
+  if ((e & need) != need || (e & fwRsvd) != 0) return SLOW;             // #PF or A to set
+  acc &= e; anyXd |= e;
+  const d = (e & Pte.D) != 0;
+  if (access == Access.Write && !d) return SLOW;                           // D to set
+  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
+    | ((anyXd >> Pte.XD_BIT) ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0)
+    | ((<u32>(e >> Pte.PKEY_BIT) & 15) << Leaf.PKEY_SHIFT);
+  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  walkSetFast((e & ADDR_MASK) | (va & 0xfff), leaf, 12, epa, 4);
+  return FaultKind.None;
 }
 
 /** x86WalkFast for IA-32e paging. */
