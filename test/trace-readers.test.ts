@@ -137,6 +137,129 @@ describe("lackey reader", () => {
   });
 });
 
+describe("lackey reader against an independent reference, malformed lines included", () => {
+  // The reference reads the bytes as Latin-1 (one character per byte, as the
+  // reader counts them) and judges each line with regular expressions:
+  // blank, valgrind commentary ("==" …, at least 5 bytes) and "SB " lines
+  // are skipped; an access line is "I  ", " L ", " S " or " M ", 1 to 16 hex
+  // digits, a comma and a decimal size from 1 to 4096, and an optional
+  // carriage return; anything else is malformed; a last line with no newline
+  // is a cut-off copy.
+  interface Expected { accesses: Acc[]; bad: number[]; accessesBefore: (line: number) => Acc[] }
+  const reference = (bytes: Uint8Array): Expected => {
+    const lines = Buffer.from(bytes).toString("latin1").split("\n");
+    const last = lines.pop()!;                     // after the last newline: "" unless cut off
+    const perLine: Acc[][] = [];
+    const bad: number[] = [];
+    lines.forEach((raw, i) => {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const acc: Acc[] = [];
+      perLine.push(acc);
+      if (line === "") return;
+      if (line.length >= 5 && (line.startsWith("==") || line.startsWith("SB "))) return;
+      const m = /^(I  | L | S | M )([0-9a-fA-F]{1,16}),([0-9]+)$/.exec(line);
+      const size = m ? Number(m[3]) : 0;
+      if (!m || size < 1 || size > 4096) { bad.push(i + 1); return; }
+      const va = BigInt("0x" + m[2]!);
+      const kinds = m[1] === "I  " ? [F] : m[1] === " L " ? [R] : m[1] === " S " ? [W] : [R, W];
+      const cross = (va & 0xfffn) + BigInt(size) > 0x1000n;
+      const next = ((va | 0xfffn) + 1n) & 0xffffffffffffffffn;
+      for (const k of kinds) { acc.push([va, k, 0]); if (cross) acc.push([next, k, 0]); }
+    });
+    if (last !== "") bad.push(lines.length + 1);
+    return { accesses: perLine.flat(), bad, accessesBefore: (n) => perLine.slice(0, n - 1).flat() };
+  };
+
+  const hexDigits = (n: number, upper: boolean): fc.Arbitrary<string> =>
+    fc.array(fc.constantFrom(..."0123456789abcdef"), { minLength: n, maxLength: n })
+      .map((d) => (upper ? d.join("").toUpperCase() : d.join("")));
+  const kindArb = fc.constantFrom("I  ", " L ", " S ", " M ");
+  // Addresses of 1 to 16 digits (lackey prints at least 8; other writers
+  // fewer), or ones in the last bytes of a page, so that accesses end exactly
+  // at, or one byte past, a page boundary.
+  const addrArb = fc.oneof(fc.integer({ min: 1, max: 16 }).chain((n) => hexDigits(n, false)),
+    fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 52n - 1n }), fc.integer({ min: 0xff0, max: 0xfff }))
+      .map(([page, off]) => ((page << 12n) | BigInt(off)).toString(16).padStart(8, "0")));
+  const sizeArb = fc.oneof(fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 4096 }));
+  // Well-formed lines, in either case, some with a carriage return.
+  const goodArb = fc.tuple(kindArb, addrArb, fc.boolean(), sizeArb, fc.boolean())
+    .map(([k, a, upper, size, cr]) => `${k}${upper ? a.toUpperCase() : a},${size}${cr ? "\r" : ""}`);
+  // A well-formed line with one thing wrong, in every part of the line.
+  const nearArb = fc.tuple(kindArb, addrArb, sizeArb, fc.integer({ min: 0, max: 6 }),
+    fc.constantFrom("I ", " X ", "i  ", " l ", "  L ", "L  ", "SB", "=", ""),
+    fc.integer({ min: 17, max: 18 }).chain((n) => hexDigits(n, false)),
+    fc.constantFrom(";", "", ", ", ",,"),
+    fc.constantFrom("0", "4097", "", "12a", "99999999999", "-4", " 8", "8 ", "0x8"),
+    fc.constantFrom(" ", "\r\r", "x", "g"))
+    .map(([k, a, size, defect, badKind, wideAddr, badComma, badSize, tail]) => {
+      const part = [k, a, ",", String(size), ""];
+      if (defect === 0) part[0] = badKind;
+      else if (defect === 1) part[1] = wideAddr;
+      else if (defect === 2) part[1] = "";
+      else if (defect === 3) part[2] = badComma;
+      else if (defect === 4) part[3] = badSize;
+      else if (defect === 5) part[4] = tail;
+      else part[1] = a.slice(0, 3) + tail + a.slice(3);                // inside the address
+      return part.join("");
+    });
+  // Anything at all, non-ASCII bytes included (UTF-8 "é" is two bytes).
+  const junkArb = fc.array(fc.constantFrom(..."IL SMB=,0123456789abcdefABCDEFxé\t\r"), { maxLength: 30 }).map((c) => c.join(""));
+  const otherArb = fc.constantFrom("==77== Lackey, an example Valgrind tool", "==1==", "==12=", "SB 0400ff00", "SB ", "");
+  const lineArb = fc.oneof({ weight: 6, arbitrary: goodArb }, { weight: 2, arbitrary: nearArb },
+    { weight: 1, arbitrary: junkArb }, { weight: 1, arbitrary: otherArb });
+  // Mostly well-formed traces (long runs for the fast path) with a few bad lines.
+  // ("max": fast-check would otherwise keep arrays to a few lines, too short for the fast path.)
+  const textArb = fc.tuple(fc.array(goodArb, { maxLength: 300, size: "max" }), fc.array(fc.tuple(fc.nat(), lineArb), { maxLength: 6 }),
+    fc.boolean())
+    .map(([good, inserts, cutOff]) => {
+      const lines = [...good];
+      for (const [at, l] of inserts) lines.splice(at % (lines.length + 1), 0, l);
+      return new TextEncoder().encode(lines.join("\n") + (cutOff && lines.length > 0 ? "" : "\n"));
+    });
+  const chunkArb = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 257, max: 5000 }), fc.constant(1 << 20));
+
+  /** Accesses until the end or the first error (which is returned, not thrown). */
+  async function readAll(r: TraceReader, cap: number): Promise<{ got: Acc[]; error: Error | null }> {
+    const buf = newAccessBuffer(cap);
+    const got: Acc[] = [];
+    try {
+      for (let n; (n = await r.read(buf)) > 0;)
+        for (let i = 0; i < n; i++) { const a = accessAt(buf, i); got.push([a.va, a.kind, 0]); }
+      return { got, error: null };
+    } catch (e) {
+      return { got, error: e as Error };
+    } finally { await r.close(); }
+  }
+
+  it("--lenient: the same accesses, the same malformed lines skipped and named by number (property)", async () => {
+    await fc.assert(fc.asyncProperty(textArb, chunkArb, fc.integer({ min: 4, max: 70 }), async (bytes, chunk, cap) => {
+      const want = reference(bytes);
+      const r = new LackeyReader(memoryByteSource(bytes, "p", chunk), { lenient: true });
+      const { got, error } = await readAll(r, cap);
+      expect(error).toBeNull();
+      expect(got).toEqual(want.accesses);
+      expect(r.skipped).toBe(want.bad.length);
+      expect(r.skippedExamples.map((x) => x.where)).toEqual(want.bad.slice(0, 5).map((n) => `line ${n}`));
+    }), { numRuns: 400 });
+  });
+
+  it("strict: the accesses before the first malformed line, then an error naming that line (property)", async () => {
+    await fc.assert(fc.asyncProperty(textArb, chunkArb, fc.integer({ min: 4, max: 70 }), async (bytes, chunk, cap) => {
+      const want = reference(bytes);
+      const { got, error } = await readAll(new LackeyReader(memoryByteSource(bytes, "p", chunk)), cap);
+      if (want.bad.length === 0) {
+        expect(error).toBeNull();
+        expect(got).toEqual(want.accesses);
+        return;
+      }
+      const first = want.bad[0]!;
+      expect(error?.message).toMatch(new RegExp(`^p: (truncated at )?line ${first}: `));
+      // A read that meets the bad line throws: what came before it in that read is not delivered.
+      expect(want.accessesBefore(first).slice(0, got.length)).toEqual(got);
+    }), { numRuns: 400 });
+  });
+});
+
 const SMALL_CHAMPSIM: Acc[] = [
   [0x401000n, F, 0],
   [0x401004n, F, 0], [0x7ffd1000n, R, 0],
