@@ -4,17 +4,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliCompressSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access } from "../src/abi.js";
 import { accessAt, newAccessBuffer } from "../src/trace/access-buffer.js";
-import { memoryByteSource } from "../src/trace/byte-source.js";
+import { detectCompression, memoryByteSource } from "../src/trace/byte-source.js";
 import { ChampSimReader } from "../src/trace/champsim.js";
 import { TraceFormatError, TraceOpenError, TraceTruncatedError } from "../src/trace/errors.js";
 import { LackeyReader } from "../src/trace/lackey.js";
 import { formatFromContent, formatFromName, openTrace } from "../src/trace/open.js";
 import type { TraceReader } from "../src/trace/reader.js";
 import { WmtReader } from "../src/trace/wmt.js";
+import { BUNDLED_SORT_TRACE, BUNDLED_TRACE, bundledTracePath } from "../src/run/bundled.js";
 
 const FIX = new URL("./fixtures/traces/", import.meta.url);
 const fixture = (name: string): string => new URL(name, FIX).pathname;
@@ -374,6 +376,62 @@ describe("opening traces", () => {
     expect(formatFromContent(readFileSync(fixture("small.wmt")))).toBe("wmt");
     expect(formatFromContent(readFileSync(fixture("small.lackey")))).toBe("lackey");
     expect(formatFromContent(readFileSync(fixture("small.champsimtrace")))).toBeNull();
+  });
+
+  it("a name ending in .br means Brotli (the format has no magic bytes): read by name, the trace format from the rest of the name", async () => {
+    expect(formatFromName("a/b.wmt.br")).toBe("wmt");
+    expect(formatFromName("gzip.lackey.br")).toBe("lackey");
+    expect(detectCompression(Uint8Array.of(0x1b, 0x4e), "t.wmt.br")).toBe("brotli");
+    expect(detectCompression(Uint8Array.of(0x1b, 0x4e), "t.wmt")).toBe("none");
+    const dir = mkdtempSync(join(tmpdir(), "wasmmu-br-"));
+    try {
+      const br = (name: string, bytes: Uint8Array): string => {
+        const out = join(dir, name);
+        writeFileSync(out, brotliCompressSync(bytes));
+        return out;
+      };
+      expect(await drain(await openTrace(br("small.wmt.br", readFileSync(fixture("small.wmt")))))).toEqual(SMALL_WMT);
+      expect(await drain(await openTrace(br("small.lackey.br", readFileSync(fixture("small.lackey")))))).toEqual(SMALL_LACKEY);
+      expect(await drain(await openTrace(br("small.champsimtrace.br", readFileSync(fixture("small.champsimtrace")))))).toEqual(SMALL_CHAMPSIM);
+      // No format in the name: the decompressed content tells.
+      expect(await drain(await openTrace(br("trace.br", readFileSync(fixture("small.wmt")))))).toEqual(SMALL_WMT);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it("the bundled traces are Brotli-compressed WMT, found and read by their names", async () => {
+    for (const t of [BUNDLED_TRACE, BUNDLED_SORT_TRACE]) {
+      expect(t).toMatch(/\.wmt\.br$/);
+      const r = await openTrace(bundledTracePath(t));
+      expect(r.format).toBe("wmt");
+      await (r as WmtReader).readHeader();
+      expect((r as WmtReader).note).toMatch(/^valgrind-3\.19\.0 --tool=lackey --trace-mem=yes /);
+      const buf = newAccessBuffer(1024);
+      expect(await r.read(buf)).toBe(1024);
+      await r.close();
+    }
+  });
+
+  it("a damaged, cut-off or mislabelled .br file is a one-line error naming the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmmu-br-"));
+    try {
+      // Enough accesses that the compressed stream is several kilobytes.
+      const lines = Array.from({ length: 20000 }, (_, i) => ` L ${(0x400000 + i * 8 * ((i % 7) + 1)).toString(16).padStart(8, "0")},8\n`).join("");
+      const good = brotliCompressSync(new TextEncoder().encode(lines));
+      const flipped = Buffer.from(good);
+      for (let i = flipped.length >> 1; i < (flipped.length >> 1) + 8; i++) flipped[i] = flipped[i]! ^ 0xff;
+      const cases: [string, Uint8Array, RegExp][] = [
+        ["flipped.lackey.br", flipped, /flipped\.lackey\.br: corrupt Brotli data \(not a Brotli stream, or damaged: /],
+        ["cut.lackey.br", good.subarray(0, good.length >> 1), /cut\.lackey\.br: truncated at compressed byte \d+: the Brotli stream ends early/],
+        ["plain.lackey.br", new TextEncoder().encode(lines), /plain\.lackey\.br: corrupt Brotli data .*rename the file/],
+      ];
+      for (const [name, bytes, message] of cases) {
+        writeFileSync(join(dir, name), bytes);
+        const err = await openTrace(join(dir, name)).then((r) => drain(r)).then(() => null, (e: unknown) => e as Error);
+        expect(err, name).toBeInstanceOf(Error);
+        expect(err!.message).toMatch(message);
+        expect(err!.message).not.toContain("\n");
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it("a missing file and an unknown format say what to do", async () => {
