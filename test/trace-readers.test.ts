@@ -1,7 +1,7 @@
 // Trace readers against hand-made fixtures (test/fixtures/traces, binary ones
 // generated from docs/TRACE-FORMAT.md by make-fixtures.py) and against
 // reference models, with input cut into chunks at every possible place.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliCompressSync } from "node:zlib";
@@ -432,6 +432,20 @@ describe("opening traces", () => {
         expect(err!.message).not.toContain("\n");
       }
     } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it("a plain trace read to its end closes its file even if the reader is never closed", async () => {
+    // Descriptors of this process open on `path` (Linux: /proc/self/fd).
+    const openOn = (path: string): number => readdirSync("/proc/self/fd").filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`) === path; } catch { return false; }
+    }).length;
+    for (const f of ["small.wmt", "small.lackey", "small.champsimtrace"]) {
+      const r = await openTrace(fixture(f));
+      expect(openOn(fixture(f)), f).toBe(1);
+      const buf = newAccessBuffer(64);
+      while (await r.read(buf) > 0);
+      expect(openOn(fixture(f)), f).toBe(0);
+    }
   });
 
   it("a missing file and an unknown format say what to do", async () => {

@@ -229,6 +229,9 @@ class FileByteSource implements ByteSource {
       throw new TraceOpenError(`${this.name}: read error (${e instanceof Error ? e.message : String(e)})`);
     }
     this.pos += n;
+    // Closed at the end of the file, as a read stream closes itself: a caller
+    // that reads to the end and never calls close() leaves no descriptor open.
+    if (n === 0 && len > 0) await this.close();
     return n;
   }
 
