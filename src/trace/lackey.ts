@@ -188,7 +188,8 @@ export class LackeyReader implements TraceReader {
         d = hex[b[++q]!]!;
       }
       if (b[q] !== COMMA || q === hexStart || q - hexStart > 16) break;
-      // Size: 1..MAX_SIZE in decimal (at most 4 digits), then the newline.
+      // Size: 1..MAX_SIZE in decimal, then the newline (longer digit strings
+      // than 5 take the general path, which reads any number of leading zeros).
       let size = 0, c = b[++q]! - 0x30;
       const sizeStart = q;
       while (c >= 0 && c <= 9 && q - sizeStart < 5) { size = size * 10 + c; c = b[++q]! - 0x30; }
