@@ -339,6 +339,15 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
   const data = ((walkPa & ~pageMask) ^ vbase) | denyBitsCached(walkLeaf);
   const pge = (load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1;
   const leafWord = walkLeaf | (sh << TlbEnt.SHIFT_SHIFT) | ((walkLeaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0);
+  if (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) {
+    // The fast organisation: one direct-mapped structure per size class,
+    // serving every access kind — the one that holds this size takes it.
+    for (let i: u32 = 0; i < n; i++) {
+      const sd = structAt(i);
+      if (load<u32>(sd, TlbStruct.SIZES) & c) { fillDirect(sd, sh, va, key, data, walkPtePa, leafWord); return; }
+    }
+    return;
+  }
   const kind: u32 = 1 << access;
   for (let i: u32 = 0; i < n; i++) {
     const sd = structAt(i);
@@ -346,6 +355,23 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
     if (load<u32>(sd, TlbStruct.LEVEL) == 1 && !(load<u32>(sd, TlbStruct.KINDS) & kind)) continue;
     insert(sd, sh, va, key, data, walkPtePa, leafWord, true);
   }
+}
+
+/** insert() into a direct-mapped structure (one way): the slot of the set,
+ *  an eviction if it held another valid translation. */
+// @ts-ignore: decorator
+@inline function fillDirect(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
+  const pcid = key & TlbEnt.PCID_MASK;
+  const s0 = setBase1(sd, va, sh, leafWord & TlbEnt.GLOBAL ? 0 : <u32>pcid * <u32>TlbEnt.PCID_HASH);
+  if (!(load<u64>(s0, TlbEnt.DATA) & TlbDeny.INVALID) && !entryMaps(s0, va, sh, pcid)) statAdd(Stat.EVICTIONS, 1);
+  entryStore(sd, s0, key, data, ptePa, leafWord);
+}
+
+/** setBase for a structure of one way. */
+// @ts-ignore: decorator
+@inline function setBase1(sd: usize, va: u64, sh: u32, h: u32): usize {
+  const set = (<usize>(va >> <u64>sh) ^ <usize>h) & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
+  return TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + (set << TlbEnt.SIZE_LOG2);
 }
 
 // ── invalidation ──

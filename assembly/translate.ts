@@ -3,7 +3,7 @@
 // result in the walk globals either way, so the callers below do not change.
 import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE } from "./layout";
-import { accessMask, currentPcid, statAccess, statAdd, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { accessMask, currentPcid, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
 import { pscCountWalk } from "./psc";
 import { fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
@@ -16,7 +16,7 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
 
 /** Is the TLB's structure 0 the direct-mapped 4 KiB L1 the inline probe expects? */
 // @ts-ignore: decorator
-@inline function fastTlb(): bool {
+@inline export function fastTlb(): bool {
   return (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) != 0 && load<u32>(TLB_BASE, TlbHdr.COUNT) != 0;
 }
 
@@ -56,6 +56,20 @@ function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool
   }
   if (structCount() != 0 && tlbLookup(lva, access, pcid, mask)) return FaultKind.None;
   return translateMiss(lva, access, pcid);
+}
+
+/** Do the TLB structures after structure 0 hold nothing (their valid-entry lists are empty)? */
+// @ts-ignore: decorator
+@inline function onlyStruct0(): bool {
+  const n = structCount();
+  for (let i: u32 = 1; i < n; i++) if (load<u32>(structAt(i), TlbStruct.LIST_COUNT) != 0) return false;
+  return true;
+}
+
+/** A structure-0 miss counted, then the walk (translateMiss). */
+function missWalk(lva: u64, access: u32): u32 {
+  statAdd(statAccess(1, access, 1), 1);
+  return translateMiss(lva, access, 0);
 }
 
 /** The walk after a TLB miss, with its statistics, fill and fault handling. */
@@ -280,7 +294,14 @@ export function translateBatch(n: u32): u32 {
     let kind = <u32>load<u8>(BATCH_KIND + <usize>i);
     if (kind > <u32>Access.Fetch) kind = Access.Read;
     slow++; slowW += <u32>(kind == Access.Write); slowX += <u32>(kind == Access.Fetch);
-    const f = translateElem(va, kind, pcid, kind == Access.Read ? mr : kind == Access.Write ? mw : mx, fast);
+    // Structure 0 has missed (the hit loop); when it is the only structure
+    // holding anything and entries carry no PCID, directLookup could only
+    // count that miss, so count it here and walk.
+    // With no TLB at all there is nothing to look up either.
+    const f = fast && !tagged && onlyStruct0()
+      ? missWalk(va, kind)
+      : structCount() == 0 ? translateMiss(va, kind, pcid)
+      : translateElem(va, kind, pcid, kind == Access.Read ? mr : kind == Access.Write ? mw : mx, fast);
     let out: u64;
     if (f == FaultKind.None) out = walkPa;
     else {

@@ -1,4 +1,5 @@
-// The steady-state walk: IA-32e paging (4 or 5 levels) over dense guest RAM,
+// The steady-state walk: every paging mode (32-bit, PAE, IA-32e with 4 or 5
+// levels) over dense guest RAM,
 // when every entry on the way is present, already accessed, free of reserved
 // bits, and the access is allowed without setting D. That is nearly every walk
 // of a running system (A and D settle after the first touch), and for it the
@@ -11,8 +12,16 @@
 // nothing, and the caller runs the general walk from the start. Faults, A/D
 // updates, bus errors, protection keys and every non-IA-32e mode therefore
 // stay in one place (walk.ts). Both engines are held to the same results by
-// the differential tests; the TS engine has no fast walk and needs none.
-import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Pte, TlbHdr, X86Mode } from "../../src/abi";
+// the differential tests; the TS engine has the same fast walk
+// (src/engine/ts/x86/walk-fast.ts).
+//
+// 32-bit and PAE paging have a loop of their own (x86WalkFast32): their
+// entries and the PAE PDPTE registers differ, and keeping them out of the
+// IA-32e loop keeps that loop as short as it was. Their large pages (4 MiB
+// with PSE-36, 2 MiB under PAE) are left to the general walk, as are a
+// PDPTE register with any bit the SDM reserves (the #GP/quirk choices of
+// walk.ts paePdpte) and QEMU's PaePdpteA quirk (it re-reads the PDPTE).
+import { Access, Backing, Cr, Ctl, FaultKind, Leaf, Pte, Quirk, TlbHdr, X86Mode } from "../../src/abi";
 import { BACKING, CTL, MAXPHYADDR, PHYS_SIZE, RAM_BASE, TLB_BASE } from "../layout";
 import { accessMask, denyBits } from "../tlb";
 import { walkSetFast } from "./walk";
@@ -24,8 +33,14 @@ import { walkSetFast } from "./walk";
 // @ts-ignore: decorator
 @inline const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
+/** Bits 31:12: the address field of a 4-byte entry. */
+// @ts-ignore: decorator
+@inline const ADDR_MASK_32: u64 = 0xffff_f000;
+
 // The context, derived by fastWalkPrepare() from the control block.
 let fwOn = false;          // IA-32e paging over dense RAM
+let fw32 = false;          // 32-bit or PAE paging over dense RAM (x86WalkFast32)
+let fwPae = false;         // … PAE
 let fwTop: u64 = 39;       // shift of the top level's index (39, or 48 with LA57)
 let fwCanon: u64 = 16;     // bits above the linear address width
 let fwRoot: u64 = 0;       // CR3's table address
@@ -45,15 +60,22 @@ let fwKey0: u64 = 0, fwKey1: u64 = <u64>-1;
 export function fastWalkPrepare(): void {
   const mode = load<u32>(CTL, Ctl.MODE);
   // With paging-structure caches the general walk does the PSC work.
-  fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && BACKING == Backing.Dense
+  const dense = BACKING == Backing.Dense;
+  fwOn = (mode == X86Mode.Ia32e4 || mode == X86Mode.Ia32e5) && dense
     && load<u32>(TLB_BASE, TlbHdr.PSC_COUNT) == 0;
-  if (!fwOn) return;
+  fwPae = mode == X86Mode.Pae;
+  fw32 = dense && (mode == X86Mode.Legacy32 || (fwPae && !(load<u32>(CTL, Ctl.QUIRKS) & Quirk.PaePdpteA)));
+  if (!fwOn && !fw32) return;
   const la57 = mode == X86Mode.Ia32e5;
   fwTop = la57 ? 48 : 39;
   fwCanon = la57 ? 7 : 16;
-  fwRoot = load<u64>(CTL, Ctl.CR3) & ADDR_MASK;
-  const nxe = (load<u64>(CTL, Ctl.EFER) >> Cr.EFER_NXE) & 1;
-  fwRsvd = (ADDR_MASK & ~((<u64>1 << <u64>MAXPHYADDR) - 1)) | (nxe ? 0 : <u64>1 << Pte.XD_BIT);
+  fwRoot = load<u64>(CTL, Ctl.CR3) & (mode == X86Mode.Legacy32 ? ADDR_MASK_32 : ADDR_MASK);
+  const nxe = mode != X86Mode.Legacy32 && ((load<u64>(CTL, Ctl.EFER) >> Cr.EFER_NXE) & 1) != 0;
+  // 32-bit entries have no reserved bits the fast walk must check (PS is
+  // handled apart); PAE entries also reserve 62:52 (walk.ts walkContext).
+  fwRsvd = mode == X86Mode.Legacy32 ? 0 : (ADDR_MASK & ~((<u64>1 << <u64>MAXPHYADDR) - 1)) | (nxe ? 0 : <u64>1 << Pte.XD_BIT)
+    | (fwPae ? HI_RESERVED_PAE : 0);
+  fwPdpteOk = ADDR_MASK & ((<u64>1 << <u64>MAXPHYADDR) - 1) | PDPTE_FLAGS;
   fwLimit = PHYS_SIZE;
   fwRam = RAM_BASE;
   // Inputs of denyBits and accessMask: CR0.WP, CR4, the mode, CPL, EFLAGS.AC.
@@ -73,8 +95,13 @@ export function fastWalkPrepare(): void {
  * Walk `va` for `access` (Read, Write or Fetch). FaultKind.None with the walk
  * outputs set, or SLOW with nothing changed.
  */
-export function x86WalkFast(va: u64, access: u32): u32 {
-  if (!fwOn) return SLOW;
+// @ts-ignore: decorator
+@inline export function x86WalkFast(va: u64, access: u32): u32 {
+  return fwOn ? x86WalkFast64(va, access) : fw32 ? x86WalkFast32(va, access) : SLOW;
+}
+
+/** x86WalkFast for IA-32e paging. */
+function x86WalkFast64(va: u64, access: u32): u32 {
   const c = fwCanon;
   if (<u64>((<i64>(va << c)) >> <i64>c) != va) return SLOW;          // #GP: walk.ts
   const rsvd = fwRsvd, limit = fwLimit, ram = fwRam;
@@ -111,13 +138,68 @@ export function x86WalkFast(va: u64, access: u32): u32 {
   return FaultKind.None;
 }
 
+/** Bits 62:52: reserved in PAE entries (ignored in IA-32e ones). */
+// @ts-ignore: decorator
+@inline const HI_RESERVED_PAE: u64 = 0x7ff0_0000_0000_0000;
+/** The PDPTE register bits that are not reserved (SDM table 4-8): P, PWT,
+ *  PCD, the ignored 11:9; with the address bits below MAXPHYADDR, fwPdpteOk. */
+// @ts-ignore: decorator
+@inline const PDPTE_FLAGS: u64 = 0xe19;
+let fwPdpteOk: u64 = 0;
+
+/**
+ * x86WalkFast for 32-bit paging (two levels of 4-byte entries, 10-bit
+ * indices) and PAE (the PDPTE register, then two levels of 8-byte entries,
+ * 9-bit indices), 4 KiB leaves only. `va` is already 32 bits (linearOf).
+ * Protection keys do not exist outside IA-32e mode, so the leaf has none.
+ */
+function x86WalkFast32(va: u64, access: u32): u32 {
+  const limit = fwLimit, ram = fwRam;
+  const need: u64 = Pte.P | Pte.A;
+  let acc: u64 = Pte.RW | Pte.US;
+  let pde: u64, pte: u64, epa: u64;
+  if (fwPae) {
+    const pdpte = load<u64>(CTL + <usize>Ctl.PDPTE0 + (<usize>(va >> 30) << 3));
+    // Not present, or a reserved bit (a #PF, a #GP or a quirk: walk.ts decides).
+    if (!(pdpte & Pte.P) || (pdpte & ~fwPdpteOk) != 0) return SLOW;
+    const rsvd = fwRsvd;
+    const pdePa = (pdpte & ADDR_MASK) + (((va >> 21) & 0x1ff) << 3);
+    if (pdePa >= limit) return SLOW;
+    pde = load<u64>(ram + <usize>pdePa);
+    if ((pde & need) != need || (pde & (rsvd | Pte.PS)) != 0) return SLOW;
+    epa = (pde & ADDR_MASK) + (((va >> 12) & 0x1ff) << 3);
+    if (epa >= limit) return SLOW;
+    pte = load<u64>(ram + <usize>epa);
+    if ((pte & need) != need || (pte & rsvd) != 0) return SLOW;
+  } else {
+    const pdePa = fwRoot + ((va >> 22) << 2);
+    if (pdePa >= limit) return SLOW;
+    pde = <u64>load<u32>(ram + <usize>pdePa);
+    // PS: a 4 MiB page with CR4.PSE, else ignored — either way walk.ts's call.
+    if ((pde & need) != need || (pde & Pte.PS) != 0) return SLOW;
+    epa = (pde & ADDR_MASK_32) + (((va >> 12) & 0x3ff) << 2);
+    if (epa >= limit) return SLOW;
+    pte = <u64>load<u32>(ram + <usize>epa);
+    if ((pte & need) != need) return SLOW;
+  }
+  acc = pde & pte;
+  const d = (pte & Pte.D) != 0;
+  if (access == Access.Write && !d) return SLOW;                           // D to set
+  const xd = ((pde | pte) >> Pte.XD_BIT) != 0;                             // 0 in 32-bit entries
+  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
+    | (xd ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((pte & Pte.G) ? Leaf.G : 0);
+  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  walkSetFast((pte & (fwPae ? ADDR_MASK : ADDR_MASK_32)) | (va & 0xfff), leaf, 12, epa, 2);
+  return FaultKind.None;
+}
+
 /**
  * Read the entries a walk of `va` would read, down to the leaf, and return
  * the last one (0 where the fast walk could not go on): a prefetch for the
  * batch loop (translate.ts prefetchAhead). Writes nothing, decides nothing.
  */
 export function x86WalkTouch(va: u64): u64 {
-  if (!fwOn) return 0;
+  if (!fwOn) return fw32 ? walkTouch32(va) : 0;
   let table = fwRoot, shift = fwTop, e: u64 = 0;
   for (;;) {
     const epa = table + (((va >> shift) & 0x1ff) << 3);
@@ -128,4 +210,20 @@ export function x86WalkTouch(va: u64): u64 {
     shift -= 9;
   }
   return e;
+}
+
+/** x86WalkTouch for 32-bit and PAE paging. */
+function walkTouch32(va: u64): u64 {
+  let pdePa: u64;
+  if (fwPae) {
+    const pdpte = load<u64>(CTL + <usize>Ctl.PDPTE0 + (<usize>(va >> 30) << 3));
+    if (!(pdpte & Pte.P)) return 0;
+    pdePa = (pdpte & ADDR_MASK) + (((va >> 21) & 0x1ff) << 3);
+  } else pdePa = fwRoot + ((va >> 22) << 2);
+  if (pdePa >= fwLimit) return 0;
+  const pde = fwPae ? load<u64>(fwRam + <usize>pdePa) : <u64>load<u32>(fwRam + <usize>pdePa);
+  if (!(pde & Pte.P) || (pde & Pte.PS)) return pde;
+  const epa = fwPae ? (pde & ADDR_MASK) + (((va >> 12) & 0x1ff) << 3) : (pde & ADDR_MASK_32) + (((va >> 12) & 0x3ff) << 2);
+  if (epa >= fwLimit) return 0;
+  return fwPae ? load<u64>(fwRam + <usize>epa) : <u64>load<u32>(fwRam + <usize>epa);
 }

@@ -94,3 +94,48 @@ export function inlineReplay(src: usize, dst: usize, n: u32, mask: u64): u32 {
   }
   return misses;
 }
+
+/**
+ * The minimal walks: what this machine can do for a TLB miss. Per element
+ * one u64 VA in from `src` (a wasmmu batch), the dependent entry loads of
+ * the paging mode over the guest RAM at `ram` (the engine's memory, its
+ * tables, rooted at `cr3`), index arithmetic and address masks only — no
+ * present/permission checks, no A/D — and the PA out as a u64 to `dst`.
+ */
+const ADDR64: u64 = 0x000f_ffff_ffff_f000;   // the frame bits of a PAE / IA-32e entry (MAXPHYADDR 52)
+
+/** IA-32e 4-level: PML4E → PDPTE → PDE → PTE, 8-byte entries, 9 index bits each. */
+export function walk4(ram: usize, cr3: u64, src: usize, dst: usize, n: u32): void {
+  const root = cr3 & ADDR64;
+  for (let i: u32 = 0; i < n; i++) {
+    const va = load<u64>(src + (<usize>i << 3));
+    let e = load<u64>(ram + <usize>(root | (((va >> 39) & 511) << 3)));
+    e = load<u64>(ram + <usize>((e & ADDR64) | (((va >> 30) & 511) << 3)));
+    e = load<u64>(ram + <usize>((e & ADDR64) | (((va >> 21) & 511) << 3)));
+    e = load<u64>(ram + <usize>((e & ADDR64) | (((va >> 12) & 511) << 3)));
+    store<u64>(dst + (<usize>i << 3), (e & ADDR64) | (va & 0xfff));
+  }
+}
+
+/** PAE: PDPTE (VA bits 31:30, PDPT at CR3 bits 31:5) → PDE → PTE, 8-byte entries. */
+export function walkPae(ram: usize, cr3: u32, src: usize, dst: usize, n: u32): void {
+  const root = <usize>(cr3 & 0xffff_ffe0);
+  for (let i: u32 = 0; i < n; i++) {
+    const va = load<u32>(src + (<usize>i << 3));
+    let e = load<u64>(ram + (root | (<usize>(va >> 30) << 3)));
+    e = load<u64>(ram + <usize>((e & ADDR64) | <u64>(((va >> 21) & 511) << 3)));
+    e = load<u64>(ram + <usize>((e & ADDR64) | <u64>(((va >> 12) & 511) << 3)));
+    store<u64>(dst + (<usize>i << 3), (e & ADDR64) | <u64>(va & 0xfff));
+  }
+}
+
+/** 32-bit 2-level: PDE (VA bits 31:22) → PTE (21:12), 4-byte entries. */
+export function walk2(ram: usize, cr3: u32, src: usize, dst: usize, n: u32): void {
+  const root = <usize>(cr3 & 0xffff_f000);
+  for (let i: u32 = 0; i < n; i++) {
+    const va = load<u32>(src + (<usize>i << 3));
+    let e = load<u32>(ram + (root | (<usize>(va >> 22) << 2)));
+    e = load<u32>(ram + <usize>((e & 0xffff_f000) | (((va >> 12) & 1023) << 2)));
+    store<u64>(dst + (<usize>i << 3), <u64>((e & 0xffff_f000) | (va & 0xfff)));
+  }
+}

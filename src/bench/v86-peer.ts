@@ -1,8 +1,8 @@
 /**
  * v86 (npm v86@0.5.462) as a benchmark peer, driven directly through its
  * shipped build/v86.wasm: stub imports,
- * rust_init, allocate_memory, 2-level page tables written into its guest
- * RAM, CR4/CR3/CR0 through `mov crN, eax` (instr_0F22). Its TLB (`tlb_data`,
+ * rust_init, allocate_memory, 2-level or PAE page tables written into its
+ * guest RAM, CR4/CR3/CR0 through `mov crN, eax` (instr_0F22). Its TLB (`tlb_data`,
  * one i32 per 4 KiB page, not exported) is located by filling two known
  * pages and finding their entries, so the JIT-style inline probe can run
  * over it. Every path is checked against the expected physical addresses
@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const REG_EAX = 64, CR_BASE = 580, RAM_SIZE_AT = 812;
-const PG = 0x8000_0000, PE = 1, PSE = 0x10;
+const PG = 0x8000_0000, PE = 1, PSE = 0x10, PAE = 0x20;
 
 export interface V86Exports {
   memory: WebAssembly.Memory;
@@ -86,6 +86,35 @@ export class V86Peer {
     }
     this.movCr(4, PSE);
     this.movCr(3, pd);
+    this.movCr(0, PG | PE);
+    this.ex.full_clear_tlb();
+  }
+
+  /**
+   * PAE paging, as src/bench/machine.ts writes it for the engines: a PDPT at
+   * `pdpt` (its 4 entries P only), then per GiB a PD and per 2 MiB a PT of
+   * 8-byte entries. Then CR4 = PAE, CR3 = pdpt, CR0 = PG|PE. Whether v86
+   * walks these is for the caller to check (v86 was written for 32-bit paging).
+   */
+  mapPagesPae(pdpt: number, vaBase: number, pages: number, frameOf: (i: number) => number): void {
+    const m = this.u32, g = this.mem8 >>> 2;
+    let next = pdpt + 4096, pd = 0, pt = 0;
+    const table = (): number => {
+      const pa = next; next += 4096;
+      if (next > this.ramSize) throw new RangeError("v86: page tables do not fit its RAM");
+      m.fill(0, g + (pa >>> 2), g + (pa >>> 2) + 1024);
+      return pa;
+    };
+    const set = (pa: number, v: number): void => { m[g + (pa >>> 2)] = v >>> 0; m[g + (pa >>> 2) + 1] = 0; };
+    m.fill(0, g + (pdpt >>> 2), g + (pdpt >>> 2) + 1024);
+    for (let i = 0; i < pages; i++) {
+      const va = vaBase + i * 4096;
+      if (i === 0 || va % 2 ** 30 === 0) { pd = table(); set(pdpt + Math.floor(va / 2 ** 30) * 8, pd | 1); }
+      if (i === 0 || va % 2 ** 21 === 0) { pt = table(); set(pd + (Math.floor(va / 2 ** 21) % 512) * 8, pt | 0x27); }
+      set(pt + (Math.floor(va / 4096) % 512) * 8, frameOf(i) | 0x67);
+    }
+    this.movCr(4, PAE);
+    this.movCr(3, pdpt);
     this.movCr(0, PG | PE);
     this.ex.full_clear_tlb();
   }

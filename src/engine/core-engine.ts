@@ -42,7 +42,9 @@ export interface EngineParts {
  * translatePa's two-line dispatch around this same check (see there why).
  */
 export function checkPaArgs(va: number, access: Access): void {
-  if (typeof va !== "number" || (Math.floor(va / TWO32) | 0) * TWO32 + (va >>> 0) !== va) throw badPaVa(va);
+  // Number.isInteger refuses non-Numbers too; ±2^63 bound the signed 64-bit
+  // range (literals: a module constant would cost a hole check per call).
+  if (!Number.isInteger(va) || va < -9223372036854775808 || va >= 9223372036854775808) throw badPaVa(va);
   if (access !== Access.Read && access !== Access.Write && access !== Access.Fetch) throw badAccess("translatePa", access);
 }
 
