@@ -38,12 +38,12 @@ const make = (out, input) => {
   return out;
 };
 
-const bundled = join(root, "traces/gzip-gpl3.wmt.xz");
+const bundled = join(root, "traces/gzip-gpl3.wmt.br");
 const small = make(join(opt.dir, "gzip.wmt"), [bundled]);
 const big = make(join(opt.dir, `zipf-${opt.count}.wmt`), ["--synthetic", "zipf", "--count", opt.count]);
 const workloads = [
   { name: "bundled gzip trace", files: [
-    ["WMT + xz (as bundled)", bundled], ["WMT", small],
+    ["WMT + Brotli (as bundled)", bundled], ["WMT", small],
     ["lackey text", make(join(opt.dir, "gzip.lackey"), [small])],
     ["ChampSim", make(join(opt.dir, "gzip.champsimtrace"), [small])],
   ] },

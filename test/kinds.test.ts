@@ -27,3 +27,25 @@ it("firstBadKind and countKinds agree with a byte loop (property)", () => {
       }
     }), { numRuns: 3000 });
 });
+
+it("countKinds over long runs: lanes summed in blocks of words never overflow, even all fetches (property)", () => {
+  const byteLoop = (k: Uint8Array): { writes: number; fetches: number } => {
+    let writes = 0, fetches = 0;
+    for (const b of k) { if (b === 1) writes++; if (b === 2) fetches++; }
+    return { writes, fetches };
+  };
+  // Every kind a fetch (2): the largest sum a byte lane can hold.
+  for (const n of [127 * 4, 128 * 4, 65536, 65536 + 3]) {
+    const k = new Uint8Array(n).fill(2), out = { writes: 0, fetches: 0 };
+    countKinds(k, 0, n, out);
+    expect(out).toEqual({ writes: 0, fetches: n });
+  }
+  fc.assert(fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.nat(3), (n, seed, off) => {
+    const buf = new Uint8Array(n + 4);
+    let x = seed | 1;
+    for (let i = 0; i < buf.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; buf[i] = (x >>> 0) % 3; }
+    const k = buf.subarray(off, off + n), out = { writes: 0, fetches: 0 };
+    countKinds(k, 0, n, out);
+    expect(out).toEqual(byteLoop(k));
+  }), { numRuns: 300 });
+});

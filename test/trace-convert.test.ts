@@ -1,8 +1,9 @@
 // Writers and conversion: any access sequence survives a round trip through
-// every format (WMT keeps contexts too), plain and gzip-compressed.
+// every format (WMT keeps contexts too), plain, gzip- and Brotli-compressed.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliDecompressSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { Access } from "../src/abi.js";
@@ -66,6 +67,20 @@ describe("round trips", () => {
         expect(await drain(r)).toEqual(accs);
         expect(r.note).toBe("property test");
       }), { numRuns: 60 });
+  });
+
+  it("a .br output is Brotli-compressed (decoded here by node:zlib) and reads back the same, in every format", async () => {
+    const accs: Acc[] = Array.from({ length: 5000 }, (_, i) => [0x400000n + BigInt(i * 4104), (i % 3) as Access, 0]);
+    const plain = tmp(".wmt"), br = tmp(".wmt.br");
+    await writeAll(plain, "wmt", accs);
+    await writeAll(br, "wmt", accs);
+    expect(brotliDecompressSync(readFileSync(br))).toEqual(readFileSync(plain));
+    expect(await drain(await openTrace(br))).toEqual(accs);
+    for (const format of ["lackey", "champsim"] as const) {
+      const p = tmp(format === "lackey" ? ".lackey.br" : ".champsimtrace.br");
+      await writeAll(p, format, accs);
+      expect(await drain(await openTrace(p))).toEqual(accs);
+    }
   });
 
   it("lackey text and ChampSim records keep every access (property)", async () => {

@@ -1,20 +1,22 @@
 // Trace readers against hand-made fixtures (test/fixtures/traces, binary ones
 // generated from docs/TRACE-FORMAT.md by make-fixtures.py) and against
 // reference models, with input cut into chunks at every possible place.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliCompressSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Access } from "../src/abi.js";
 import { accessAt, newAccessBuffer } from "../src/trace/access-buffer.js";
-import { memoryByteSource } from "../src/trace/byte-source.js";
+import { detectCompression, memoryByteSource } from "../src/trace/byte-source.js";
 import { ChampSimReader } from "../src/trace/champsim.js";
 import { TraceFormatError, TraceOpenError, TraceTruncatedError } from "../src/trace/errors.js";
 import { LackeyReader } from "../src/trace/lackey.js";
 import { formatFromContent, formatFromName, openTrace } from "../src/trace/open.js";
 import type { TraceReader } from "../src/trace/reader.js";
 import { WmtReader } from "../src/trace/wmt.js";
+import { BUNDLED_SORT_TRACE, BUNDLED_TRACE, bundledTracePath } from "../src/run/bundled.js";
 
 const FIX = new URL("./fixtures/traces/", import.meta.url);
 const fixture = (name: string): string => new URL(name, FIX).pathname;
@@ -137,6 +139,129 @@ describe("lackey reader", () => {
   });
 });
 
+describe("lackey reader against an independent reference, malformed lines included", () => {
+  // The reference reads the bytes as Latin-1 (one character per byte, as the
+  // reader counts them) and judges each line with regular expressions:
+  // blank, valgrind commentary ("==" …, at least 5 bytes) and "SB " lines
+  // are skipped; an access line is "I  ", " L ", " S " or " M ", 1 to 16 hex
+  // digits, a comma and a decimal size from 1 to 4096, and an optional
+  // carriage return; anything else is malformed; a last line with no newline
+  // is a cut-off copy.
+  interface Expected { accesses: Acc[]; bad: number[]; accessesBefore: (line: number) => Acc[] }
+  const reference = (bytes: Uint8Array): Expected => {
+    const lines = Buffer.from(bytes).toString("latin1").split("\n");
+    const last = lines.pop()!;                     // after the last newline: "" unless cut off
+    const perLine: Acc[][] = [];
+    const bad: number[] = [];
+    lines.forEach((raw, i) => {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const acc: Acc[] = [];
+      perLine.push(acc);
+      if (line === "") return;
+      if (line.length >= 5 && (line.startsWith("==") || line.startsWith("SB "))) return;
+      const m = /^(I  | L | S | M )([0-9a-fA-F]{1,16}),([0-9]+)$/.exec(line);
+      const size = m ? Number(m[3]) : 0;
+      if (!m || size < 1 || size > 4096) { bad.push(i + 1); return; }
+      const va = BigInt("0x" + m[2]!);
+      const kinds = m[1] === "I  " ? [F] : m[1] === " L " ? [R] : m[1] === " S " ? [W] : [R, W];
+      const cross = (va & 0xfffn) + BigInt(size) > 0x1000n;
+      const next = ((va | 0xfffn) + 1n) & 0xffffffffffffffffn;
+      for (const k of kinds) { acc.push([va, k, 0]); if (cross) acc.push([next, k, 0]); }
+    });
+    if (last !== "") bad.push(lines.length + 1);
+    return { accesses: perLine.flat(), bad, accessesBefore: (n) => perLine.slice(0, n - 1).flat() };
+  };
+
+  const hexDigits = (n: number, upper: boolean): fc.Arbitrary<string> =>
+    fc.array(fc.constantFrom(..."0123456789abcdef"), { minLength: n, maxLength: n })
+      .map((d) => (upper ? d.join("").toUpperCase() : d.join("")));
+  const kindArb = fc.constantFrom("I  ", " L ", " S ", " M ");
+  // Addresses of 1 to 16 digits (lackey prints at least 8; other writers
+  // fewer), or ones in the last bytes of a page, so that accesses end exactly
+  // at, or one byte past, a page boundary.
+  const addrArb = fc.oneof(fc.integer({ min: 1, max: 16 }).chain((n) => hexDigits(n, false)),
+    fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 52n - 1n }), fc.integer({ min: 0xff0, max: 0xfff }))
+      .map(([page, off]) => ((page << 12n) | BigInt(off)).toString(16).padStart(8, "0")));
+  const sizeArb = fc.oneof(fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 4096 }));
+  // Well-formed lines, in either case, some with a carriage return.
+  const goodArb = fc.tuple(kindArb, addrArb, fc.boolean(), sizeArb, fc.boolean())
+    .map(([k, a, upper, size, cr]) => `${k}${upper ? a.toUpperCase() : a},${size}${cr ? "\r" : ""}`);
+  // A well-formed line with one thing wrong, in every part of the line.
+  const nearArb = fc.tuple(kindArb, addrArb, sizeArb, fc.integer({ min: 0, max: 6 }),
+    fc.constantFrom("I ", " X ", "i  ", " l ", "  L ", "L  ", "SB", "=", ""),
+    fc.integer({ min: 17, max: 18 }).chain((n) => hexDigits(n, false)),
+    fc.constantFrom(";", "", ", ", ",,"),
+    fc.constantFrom("0", "4097", "", "12a", "99999999999", "-4", " 8", "8 ", "0x8"),
+    fc.constantFrom(" ", "\r\r", "x", "g"))
+    .map(([k, a, size, defect, badKind, wideAddr, badComma, badSize, tail]) => {
+      const part = [k, a, ",", String(size), ""];
+      if (defect === 0) part[0] = badKind;
+      else if (defect === 1) part[1] = wideAddr;
+      else if (defect === 2) part[1] = "";
+      else if (defect === 3) part[2] = badComma;
+      else if (defect === 4) part[3] = badSize;
+      else if (defect === 5) part[4] = tail;
+      else part[1] = a.slice(0, 3) + tail + a.slice(3);                // inside the address
+      return part.join("");
+    });
+  // Anything at all, non-ASCII bytes included (UTF-8 "é" is two bytes).
+  const junkArb = fc.array(fc.constantFrom(..."IL SMB=,0123456789abcdefABCDEFxé\t\r"), { maxLength: 30 }).map((c) => c.join(""));
+  const otherArb = fc.constantFrom("==77== Lackey, an example Valgrind tool", "==1==", "==12=", "SB 0400ff00", "SB ", "");
+  const lineArb = fc.oneof({ weight: 6, arbitrary: goodArb }, { weight: 2, arbitrary: nearArb },
+    { weight: 1, arbitrary: junkArb }, { weight: 1, arbitrary: otherArb });
+  // Mostly well-formed traces (long runs for the fast path) with a few bad lines.
+  // ("max": fast-check would otherwise keep arrays to a few lines, too short for the fast path.)
+  const textArb = fc.tuple(fc.array(goodArb, { maxLength: 300, size: "max" }), fc.array(fc.tuple(fc.nat(), lineArb), { maxLength: 6 }),
+    fc.boolean())
+    .map(([good, inserts, cutOff]) => {
+      const lines = [...good];
+      for (const [at, l] of inserts) lines.splice(at % (lines.length + 1), 0, l);
+      return new TextEncoder().encode(lines.join("\n") + (cutOff && lines.length > 0 ? "" : "\n"));
+    });
+  const chunkArb = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 257, max: 5000 }), fc.constant(1 << 20));
+
+  /** Accesses until the end or the first error (which is returned, not thrown). */
+  async function readAll(r: TraceReader, cap: number): Promise<{ got: Acc[]; error: Error | null }> {
+    const buf = newAccessBuffer(cap);
+    const got: Acc[] = [];
+    try {
+      for (let n; (n = await r.read(buf)) > 0;)
+        for (let i = 0; i < n; i++) { const a = accessAt(buf, i); got.push([a.va, a.kind, 0]); }
+      return { got, error: null };
+    } catch (e) {
+      return { got, error: e as Error };
+    } finally { await r.close(); }
+  }
+
+  it("--lenient: the same accesses, the same malformed lines skipped and named by number (property)", async () => {
+    await fc.assert(fc.asyncProperty(textArb, chunkArb, fc.integer({ min: 4, max: 70 }), async (bytes, chunk, cap) => {
+      const want = reference(bytes);
+      const r = new LackeyReader(memoryByteSource(bytes, "p", chunk), { lenient: true });
+      const { got, error } = await readAll(r, cap);
+      expect(error).toBeNull();
+      expect(got).toEqual(want.accesses);
+      expect(r.skipped).toBe(want.bad.length);
+      expect(r.skippedExamples.map((x) => x.where)).toEqual(want.bad.slice(0, 5).map((n) => `line ${n}`));
+    }), { numRuns: 400 });
+  });
+
+  it("strict: the accesses before the first malformed line, then an error naming that line (property)", async () => {
+    await fc.assert(fc.asyncProperty(textArb, chunkArb, fc.integer({ min: 4, max: 70 }), async (bytes, chunk, cap) => {
+      const want = reference(bytes);
+      const { got, error } = await readAll(new LackeyReader(memoryByteSource(bytes, "p", chunk)), cap);
+      if (want.bad.length === 0) {
+        expect(error).toBeNull();
+        expect(got).toEqual(want.accesses);
+        return;
+      }
+      const first = want.bad[0]!;
+      expect(error?.message).toMatch(new RegExp(`^p: (truncated at )?line ${first}: `));
+      // A read that meets the bad line throws: what came before it in that read is not delivered.
+      expect(want.accessesBefore(first).slice(0, got.length)).toEqual(got);
+    }), { numRuns: 400 });
+  });
+});
+
 const SMALL_CHAMPSIM: Acc[] = [
   [0x401000n, F, 0],
   [0x401004n, F, 0], [0x7ffd1000n, R, 0],
@@ -251,6 +376,76 @@ describe("opening traces", () => {
     expect(formatFromContent(readFileSync(fixture("small.wmt")))).toBe("wmt");
     expect(formatFromContent(readFileSync(fixture("small.lackey")))).toBe("lackey");
     expect(formatFromContent(readFileSync(fixture("small.champsimtrace")))).toBeNull();
+  });
+
+  it("a name ending in .br means Brotli (the format has no magic bytes): read by name, the trace format from the rest of the name", async () => {
+    expect(formatFromName("a/b.wmt.br")).toBe("wmt");
+    expect(formatFromName("gzip.lackey.br")).toBe("lackey");
+    expect(detectCompression(Uint8Array.of(0x1b, 0x4e), "t.wmt.br")).toBe("brotli");
+    expect(detectCompression(Uint8Array.of(0x1b, 0x4e), "t.wmt")).toBe("none");
+    const dir = mkdtempSync(join(tmpdir(), "wasmmu-br-"));
+    try {
+      const br = (name: string, bytes: Uint8Array): string => {
+        const out = join(dir, name);
+        writeFileSync(out, brotliCompressSync(bytes));
+        return out;
+      };
+      expect(await drain(await openTrace(br("small.wmt.br", readFileSync(fixture("small.wmt")))))).toEqual(SMALL_WMT);
+      expect(await drain(await openTrace(br("small.lackey.br", readFileSync(fixture("small.lackey")))))).toEqual(SMALL_LACKEY);
+      expect(await drain(await openTrace(br("small.champsimtrace.br", readFileSync(fixture("small.champsimtrace")))))).toEqual(SMALL_CHAMPSIM);
+      // No format in the name: the decompressed content tells.
+      expect(await drain(await openTrace(br("trace.br", readFileSync(fixture("small.wmt")))))).toEqual(SMALL_WMT);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it("the bundled traces are Brotli-compressed WMT, found and read by their names", async () => {
+    for (const t of [BUNDLED_TRACE, BUNDLED_SORT_TRACE]) {
+      expect(t).toMatch(/\.wmt\.br$/);
+      const r = await openTrace(bundledTracePath(t));
+      expect(r.format).toBe("wmt");
+      await (r as WmtReader).readHeader();
+      expect((r as WmtReader).note).toMatch(/^valgrind-3\.19\.0 --tool=lackey --trace-mem=yes /);
+      const buf = newAccessBuffer(1024);
+      expect(await r.read(buf)).toBe(1024);
+      await r.close();
+    }
+  });
+
+  it("a damaged, cut-off or mislabelled .br file is a one-line error naming the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmmu-br-"));
+    try {
+      // Enough accesses that the compressed stream is several kilobytes.
+      const lines = Array.from({ length: 20000 }, (_, i) => ` L ${(0x400000 + i * 8 * ((i % 7) + 1)).toString(16).padStart(8, "0")},8\n`).join("");
+      const good = brotliCompressSync(new TextEncoder().encode(lines));
+      const flipped = Buffer.from(good);
+      for (let i = flipped.length >> 1; i < (flipped.length >> 1) + 8; i++) flipped[i] = flipped[i]! ^ 0xff;
+      const cases: [string, Uint8Array, RegExp][] = [
+        ["flipped.lackey.br", flipped, /flipped\.lackey\.br: corrupt Brotli data \(not a Brotli stream, or damaged: /],
+        ["cut.lackey.br", good.subarray(0, good.length >> 1), /cut\.lackey\.br: truncated at compressed byte \d+: the Brotli stream ends early/],
+        ["plain.lackey.br", new TextEncoder().encode(lines), /plain\.lackey\.br: corrupt Brotli data .*rename the file/],
+      ];
+      for (const [name, bytes, message] of cases) {
+        writeFileSync(join(dir, name), bytes);
+        const err = await openTrace(join(dir, name)).then((r) => drain(r)).then(() => null, (e: unknown) => e as Error);
+        expect(err, name).toBeInstanceOf(Error);
+        expect(err!.message).toMatch(message);
+        expect(err!.message).not.toContain("\n");
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it("a plain trace read to its end closes its file even if the reader is never closed", async () => {
+    // Descriptors of this process open on `path` (Linux: /proc/self/fd).
+    const openOn = (path: string): number => readdirSync("/proc/self/fd").filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`) === path; } catch { return false; }
+    }).length;
+    for (const f of ["small.wmt", "small.lackey", "small.champsimtrace"]) {
+      const r = await openTrace(fixture(f));
+      expect(openOn(fixture(f)), f).toBe(1);
+      const buf = newAccessBuffer(64);
+      while (await r.read(buf) > 0);
+      expect(openOn(fixture(f)), f).toBe(0);
+    }
   });
 
   it("a missing file and an unknown format say what to do", async () => {

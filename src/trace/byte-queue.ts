@@ -23,6 +23,13 @@ export class ByteQueue {
     while (got < len) {
       if (this.pos >= this.chunk.length) {
         if (this.ended) break;
+        if (this.src.readInto !== undefined) {
+          // A plain file: the rest comes straight from the file into dst.
+          const n = await this.src.readInto(dst, off + got, len - got);
+          got += n;
+          if (got < len) this.ended = true;
+          break;
+        }
         const next = await this.src.next();
         if (next === null) { this.ended = true; break; }
         this.chunk = next;

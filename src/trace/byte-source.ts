@@ -1,17 +1,19 @@
 /**
- * Where a trace's bytes come from: a file, plain or compressed (gzip through
- * node:zlib, xz through the xz-decompress WebAssembly decoder), read in chunks
- * so memory stays bounded whatever the file size; or bytes in memory (tests).
- * Compression is recognised by its magic bytes, not by the file name.
+ * Where a trace's bytes come from: a file, plain or compressed (gzip and
+ * Brotli through node:zlib, xz through the xz-decompress WebAssembly decoder),
+ * read in chunks so memory stays bounded whatever the file size; or bytes in
+ * memory (tests). gzip and xz are recognised by their magic bytes whatever the
+ * file's name; a Brotli stream has no magic bytes, so a name ending in ".br"
+ * is what says a file is Brotli-compressed.
  */
-import { createReadStream, type ReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { createReadStream, readSync, type ReadStream } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createBrotliDecompress, createGunzip } from "node:zlib";
 import xzDecompress from "xz-decompress";
 import { fileErrorMessage, TraceOpenError, TraceTruncatedError } from "./errors.js";
 
-export type Compression = "none" | "gzip" | "xz";
+export type Compression = "none" | "gzip" | "xz" | "brotli";
 
 export interface ByteSource {
   /** Name used in messages (the path as the user gave it). */
@@ -21,8 +23,19 @@ export interface ByteSource {
   readonly fileBytes: number;
   /** File bytes consumed so far: with fileBytes, the progress fraction. */
   readonly fileBytesRead: number;
-  /** The next chunk of (decompressed) bytes, or null at the end. */
+  /**
+   * The next chunk of (decompressed) bytes, or null at the end. A chunk may
+   * be a view of a buffer the source reuses: it is valid until the next call
+   * of next() or readInto() (copy what must outlive that).
+   */
   next(): Promise<Uint8Array | null>;
+  /**
+   * Plain files only: read the next bytes straight into dst[off..off+len),
+   * with no intermediate chunk, and return how many were read — fewer than
+   * `len` only at the end of the file. Binary readers use it to move columns
+   * from the file into the engine's batch buffers with one copy.
+   */
+  readInto?(dst: Uint8Array, off: number, len: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -41,7 +54,15 @@ function startsWith(head: Uint8Array, magic: readonly number[]): boolean {
   return head.length >= magic.length && magic.every((b, i) => head[i] === b);
 }
 
-export function detectCompression(head: Uint8Array): Compression {
+/** A name that says "Brotli" (the format has no magic bytes to tell it by). */
+export const isBrotliName = (path: string): boolean => path.toLowerCase().endsWith(".br");
+
+/**
+ * The compression of a file from its first bytes, and from its name for
+ * Brotli, which has no magic bytes: a ".br" name decides before the content.
+ */
+export function detectCompression(head: Uint8Array, name = ""): Compression {
+  if (isBrotliName(name)) return "brotli";
   if (startsWith(head, XZ_MAGIC)) return "xz";
   if (startsWith(head, GZIP_MAGIC)) return "gzip";
   return "none";
@@ -51,19 +72,23 @@ export function detectCompression(head: Uint8Array): Compression {
 export async function openByteSource(path: string): Promise<ByteSource> {
   let size: number;
   const head = new Uint8Array(8);
+  let fh: FileHandle | null = null;
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new TraceOpenError(`cannot open ${path}: ${st.isDirectory() ? "is a directory" : "not a regular file"}`);
     size = st.size;
-    const fh = await open(path, "r");
-    try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
+    fh = await open(path, "r");
+    await fh.read(head, 0, head.length, 0);
   } catch (e) {
+    await fh?.close();
     if (e instanceof TraceOpenError) throw e;
     const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
     throw new TraceOpenError(fileErrorMessage(path, e) +
       (missing ? " (give the path of a trace file, or use --synthetic KIND for a generated workload)" : ""));
   }
-  const compression = detectCompression(head);
+  const compression = detectCompression(head, path);
+  if (compression === "none") return new FileByteSource(path, size, fh);
+  await fh.close();
   // xz-decompress decodes one stream at a time (XzReadableStream serialises
   // its decoder contexts with a mutex): a second xz stream opened while the
   // first is unfinished would wait, unseen, until the first ends or is closed,
@@ -94,8 +119,8 @@ class StreamByteSource implements ByteSource {
     private readonly raw: ReadStream) {
     const note = (e: unknown): void => { this.failure ??= e; this.releaseXz(); };
     raw.on("error", note);
-    if (compression === "gzip") {
-      this.decoded = raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES }));
+    if (compression === "gzip" || compression === "brotli") {
+      this.decoded = raw.pipe(compression === "gzip" ? createGunzip({ chunkSize: CHUNK_BYTES }) : createBrotliDecompress({ chunkSize: CHUNK_BYTES }));
       raw.on("error", (e) => this.decoded.destroy(e));
     } else if (compression === "xz") {
       const web = Readable.toWeb(raw) as unknown as ReadableStream<Uint8Array>;
@@ -138,6 +163,13 @@ class StreamByteSource implements ByteSource {
         return new TraceTruncatedError(this.name, `compressed byte ${this.raw.bytesRead}`, "the gzip stream ends early (incomplete download or copy?)");
       return new TraceOpenError(`${this.name}: corrupt gzip data (${msg})`);
     }
+    if (this.compression === "brotli") {
+      if (code === "Z_BUF_ERROR" || /unexpected end/i.test(msg))
+        return new TraceTruncatedError(this.name, `compressed byte ${this.raw.bytesRead}`, "the Brotli stream ends early (incomplete download or copy?)");
+      // node:zlib names Brotli's decoder error (BROTLI_DECODER_ERROR_FORMAT_…) in the code.
+      return new TraceOpenError(`${this.name}: corrupt Brotli data (not a Brotli stream, or damaged: ${code ?? msg}); ` +
+        `a name ending in ".br" says Brotli — rename the file if it is not compressed that way`);
+    }
     if (this.compression === "xz") {
       const xzCode = /error code (\d+)/.exec(msg)?.[1];
       // xz-embedded's XZ_BUF_ERROR (8) means "no progress possible": the input ended early.
@@ -153,6 +185,68 @@ class StreamByteSource implements ByteSource {
     this.decoded.destroy();
     this.raw.destroy();
     this.releaseXz();
+  }
+}
+
+/**
+ * A plain file, read with positioned reads into one reused buffer (no
+ * allocation per chunk, so no garbage for the collector whatever the file
+ * size), or straight into the caller's memory through readInto.
+ */
+class FileByteSource implements ByteSource {
+  readonly compression = "none" as const;
+  /** File offset of the next read. */
+  private pos = 0;
+  private buf: Uint8Array | null = null;
+  private closed = false;
+
+  constructor(readonly name: string, readonly fileBytes: number, private readonly fh: FileHandle) {}
+
+  get fileBytesRead(): number { return this.pos; }
+
+  async next(): Promise<Uint8Array | null> {
+    this.buf ??= new Uint8Array(CHUNK_BYTES);
+    const n = await this.readAt(this.buf, 0, this.buf.length);
+    return n === 0 ? null : this.buf.subarray(0, n);
+  }
+
+  async readInto(dst: Uint8Array, off: number, len: number): Promise<number> {
+    let got = 0;
+    while (got < len) {
+      const n = await this.readAt(dst, off + got, len - got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  }
+
+  /**
+   * One positioned read. It is synchronous on purpose: for a file in the page
+   * cache a read is a memory copy, far cheaper than a trip to libuv's thread
+   * pool and back (which cost a WMT run about a sixth of its CPU time), and
+   * nothing else would run meanwhile — the reader waits for these bytes. The
+   * run driver still gives the event loop a turn every few chunks
+   * (src/run/driver.ts), so Ctrl-C and the progress display are unaffected.
+   */
+  private async readAt(dst: Uint8Array, off: number, len: number): Promise<number> {
+    if (this.closed) return 0;
+    let n: number;
+    try {
+      n = readSync(this.fh.fd, dst, off, len, this.pos);
+    } catch (e) {
+      throw new TraceOpenError(`${this.name}: read error (${e instanceof Error ? e.message : String(e)})`);
+    }
+    this.pos += n;
+    // Closed at the end of the file, as a read stream closes itself: a caller
+    // that reads to the end and never calls close() leaves no descriptor open.
+    if (n === 0 && len > 0) await this.close();
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * ChampSim traces: a stream of 64-byte `input_instr` records (ChampSim's
- * inc/trace_instruction.h, written by its Pin tracer), plain or xz/gzip
+ * inc/trace_instruction.h, written by its Pin tracer), plain or xz/gzip/Brotli
  * compressed, little-endian:
  *
  *   offset size

@@ -11,7 +11,7 @@ import { openSource, type SourceOptions } from "./source.js";
 export interface ConvertFileOptions {
   /** Input trace; none with a synthetic workload. */
   input?: string;
-  /** Output file; a name ending in .gz is written gzip-compressed. */
+  /** Output file; a name ending in .gz is written gzip-compressed, in .br Brotli-compressed. */
   out: string;
   /** Output format (default: from `out`'s name, else WMT). */
   to?: OutputFormat;

@@ -29,6 +29,8 @@ const MAX_LINE = 256;
 const MAX_SIZE = 4096;
 /** A line yields at most 4 accesses (modify = load + store, each possibly split). */
 const MAX_PER_LINE = 4;
+/** The fast path's kind for " M" lines (not an Access: emit() turns it into a load and a store). */
+const MODIFY = 3;
 
 /** Hex digit value, or -1. */
 const HEX = new Int8Array(256).fill(-1);
@@ -119,11 +121,12 @@ export class LackeyReader implements TraceReader {
       const b = this.chunk;
       let p = this.pos;
       while (n <= limit) {
-        // Fast path: a well-formed access line, parsed in one pass with no
-        // search for its end; anything else goes through the general path.
+        // Fast path: a run of well-formed access lines, parsed in one loop
+        // with no search for their ends; it stops at the first line that
+        // needs the general path, which parses that line and reports it.
         if (b.length - p > MAX_LINE) {
-          const q = this.fastLine(b, p, dst, n);
-          if (q > 0) { p = q; n = this.fastN; this.line++; continue; }
+          n = this.fastLines(b, p, dst, n, limit);
+          if (this.fastP !== p) { p = this.fastP; continue; }
         }
         const nl = b.indexOf(NL, p);
         if (nl < 0) {
@@ -140,48 +143,69 @@ export class LackeyReader implements TraceReader {
     return n;
   }
 
-  /** Fill level after a successful fastLine. */
-  private fastN = 0;
+  /** Where fastLines stopped: the start of the first line it did not parse. */
+  private fastP = 0;
 
   /**
-   * One plain "K ADDR,SIZE\n" line starting at p (the caller guarantees more
-   * than MAX_LINE bytes follow). Returns the position after its newline and
-   * sets fastN, or 0 when the line needs the general path (commentary,
-   * carriage return, malformed) — which then parses it again and reports it.
+   * Plain "K ADDR,SIZE\n" lines from p on, into dst from index n, while the
+   * buffer has room (n ≤ limit) and more than MAX_LINE bytes follow the line's
+   * start (so no byte read here is past the end of b). Returns the new fill
+   * level and sets fastP; stops at commentary, a carriage return, anything
+   * malformed — the general path (parseLine) then handles that line.
+   * Everything lives in locals: this is the loop a lackey run spends its time in.
    */
-  private fastLine(b: Uint8Array, p: number, dst: AccessBuffer, n: number): number {
-    const c0 = b[p]!, c1 = b[p + 1]!;
-    if (b[p + 2] !== SP) return 0;
-    let kind: number, modify = false;
-    if (c0 === CH_I) { if (c1 !== SP) return 0; kind = Access.Fetch; }
-    else if (c0 !== SP) return 0;
-    else if (c1 === CH_L) kind = Access.Read;
-    else if (c1 === CH_S) kind = Access.Write;
-    else if (c1 === CH_M) { kind = Access.Read; modify = true; }
-    else return 0;
-    let q = p + 3, lo = 0, hi = 0, d = HEX[b[q]!]!;
-    const hexStart = q;
-    while (d >= 0) {
-      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
-      lo = ((lo << 4) | d) >>> 0;
-      d = HEX[b[++q]!]!;
+  private fastLines(b: Uint8Array, p: number, dst: AccessBuffer, n: number, limit: number): number {
+    const va = dst.va32, kd = dst.kind, hex = HEX;
+    const stop = b.length - MAX_LINE;
+    let lines = 0;
+    while (n <= limit && p < stop) {
+      const c0 = b[p]!, c1 = b[p + 1]!;
+      if (b[p + 2] !== SP) break;
+      let kind: number;
+      if (c0 === CH_I) { if (c1 !== SP) break; kind = Access.Fetch; }
+      else if (c0 !== SP) break;
+      else if (c1 === CH_L) kind = Access.Read;
+      else if (c1 === CH_S) kind = Access.Write;
+      else if (c1 === CH_M) kind = MODIFY;
+      else break;
+      // Address: 1..16 hex digits, accumulated as two 32-bit halves. Lackey
+      // prints at least 8 digits (lk_main.c: "%08lx"): those 8 are decoded
+      // side by side (no chain of dependent steps), any further ones one by one.
+      const hexStart = p + 3;
+      let q = hexStart, lo = 0, hi = 0, d: number;
+      const d0 = hex[b[q]!]!, d1 = hex[b[q + 1]!]!, d2 = hex[b[q + 2]!]!, d3 = hex[b[q + 3]!]!;
+      const d4 = hex[b[q + 4]!]!, d5 = hex[b[q + 5]!]!, d6 = hex[b[q + 6]!]!, d7 = hex[b[q + 7]!]!;
+      if ((d0 | d1 | d2 | d3 | d4 | d5 | d6 | d7) >= 0) {
+        lo = ((d0 << 28) | (d1 << 24) | (d2 << 20) | (d3 << 16) | (d4 << 12) | (d5 << 8) | (d6 << 4) | d7) >>> 0;
+        q += 8;
+        d = hex[b[q]!]!;
+      } else {
+        d = d0;
+      }
+      while (d >= 0) {
+        hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+        lo = ((lo << 4) | d) >>> 0;
+        d = hex[b[++q]!]!;
+      }
+      if (b[q] !== COMMA || q === hexStart || q - hexStart > 16) break;
+      // Size: 1..MAX_SIZE in decimal, then the newline (longer digit strings
+      // than 5 take the general path, which reads any number of leading zeros).
+      let size = 0, c = b[++q]! - 0x30;
+      const sizeStart = q;
+      while (c >= 0 && c <= 9 && q - sizeStart < 5) { size = size * 10 + c; c = b[++q]! - 0x30; }
+      if (b[q] !== NL || q === sizeStart || size < 1 || size > MAX_SIZE) break;
+      if (kind === MODIFY || (lo & 0xfff) + size > 0x1000) {
+        // Rare: a modify, or an access split at a page boundary.
+        n += this.emit(lo, hi, kind === MODIFY ? Access.Read : kind, size, kind === MODIFY, dst, n);
+      } else {
+        va[2 * n] = lo; va[2 * n + 1] = hi; kd[n] = kind; n++;
+      }
+      p = q + 1;
+      lines++;
     }
-    if (b[q] !== COMMA || q === hexStart || q - hexStart > 16) return 0;
-    let size = 0, c = b[++q]! - 0x30;
-    const sizeStart = q;
-    while (c >= 0 && c <= 9 && q - sizeStart < 5) { size = size * 10 + c; c = b[++q]! - 0x30; }
-    if (b[q] !== NL || q === sizeStart || size < 1 || size > MAX_SIZE) return 0;
-    const va = dst.va32, kd = dst.kind;
-    va[2 * n] = lo; va[2 * n + 1] = hi; kd[n] = kind; n++;
-    const crosses = (lo & 0xfff) + size > 0x1000;
-    if (crosses || modify) {
-      // Rare: let the general writer handle splits and modify.
-      n--;
-      this.fastN = n + this.emit(lo, hi, kind, size, modify, dst, n);
-      return q + 1;
-    }
-    this.fastN = n;
-    return q + 1;
+    this.line += lines;
+    this.fastP = p;
+    return n;
   }
 
   /** Write the accesses of one parsed line at index n; returns how many. */

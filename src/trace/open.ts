@@ -1,6 +1,6 @@
 /**
  * Open a trace file as a TraceReader: the format comes from --format, else
- * from the file name (ignoring a .gz/.xz suffix), else from the content.
+ * from the file name (ignoring a .gz/.xz/.br suffix), else from the content.
  */
 import { ChampSimReader } from "./champsim.js";
 import { type ByteSource, openByteSource } from "./byte-source.js";
@@ -13,7 +13,7 @@ export type FileFormat = Exclude<TraceFormat, "synthetic">;
 
 /** Format implied by a file name, or null. */
 export function formatFromName(path: string): FileFormat | null {
-  const base = path.toLowerCase().replace(/\.(gz|xz)$/, "");
+  const base = path.toLowerCase().replace(/\.(gz|xz|br)$/, "");
   if (base.endsWith(".wmt")) return "wmt";
   if (/\.(lackey|lk)$/.test(base)) return "lackey";
   if (/\.champsim(trace)?$/.test(base) || base.endsWith(".champsim.trace")) return "champsim";
@@ -40,6 +40,7 @@ export function readerFor(format: FileFormat, src: ByteSource, opts: ReaderOptio
 /** A ByteSource whose first chunk was peeked at and is handed out again. */
 function unread(src: ByteSource, first: Uint8Array | null): ByteSource {
   let pending = first;
+  const readInto = src.readInto?.bind(src);
   return {
     get name() { return src.name; },
     get compression() { return src.compression; },
@@ -49,6 +50,18 @@ function unread(src: ByteSource, first: Uint8Array | null): ByteSource {
       if (pending !== null) { const c = pending; pending = null; return c; }
       return src.next();
     },
+    ...(readInto === undefined ? {} : {
+      async readInto(dst: Uint8Array, off: number, len: number): Promise<number> {
+        let got = 0;
+        if (pending !== null) {
+          // The peeked bytes first, then the file.
+          got = Math.min(len, pending.length);
+          dst.set(pending.subarray(0, got), off);
+          pending = got < pending.length ? pending.subarray(got) : null;
+        }
+        return got < len ? got + await readInto(dst, off + got, len - got) : got;
+      },
+    }),
     close: () => src.close(),
   };
 }

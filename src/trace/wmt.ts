@@ -5,8 +5,8 @@
  * (u64 little-endian) then its access kinds (u8), exactly the layout of the
  * engines' batch buffers, so reading is a copy, and an end block that makes a
  * truncated file detectable. A block carries one context (ASID/PCID).
- * Compressed with gzip or xz as a whole file, it is smaller than the same trace
- * as compressed text (the address column compresses very well).
+ * Compressed with gzip, Brotli or xz as a whole file, it is smaller than the
+ * same trace as compressed text (the address column compresses very well).
  */
 import { Access } from "../abi.js";
 import type { AccessBuffer } from "./access-buffer.js";
@@ -211,8 +211,9 @@ export class WmtReader implements TraceReader {
 }
 
 /**
- * Writes a WMT file (gzip-compressed when the path ends in ".gz"). Accesses
- * are collected into blocks; a change of context starts a new block.
+ * Writes a WMT file (gzip- or Brotli-compressed when the path ends in ".gz"
+ * or ".br"). Accesses are collected into blocks; a change of context starts a
+ * new block.
  */
 export class WmtWriter implements TraceWriter {
   readonly format = "wmt" as const;

@@ -4,12 +4,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES, wasmmu, wasmmuSignalled, type ProcessResult } from "./wasmmu-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-proc-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const BUNDLED = new URL("../../traces/gzip-gpl3.wmt.xz", import.meta.url).pathname;
+const BUNDLED = new URL("../../traces/gzip-gpl3.wmt.br", import.meta.url).pathname;
 
 /** A copy of `src` with `n` bytes in the middle inverted. */
 function damaged(src: string, name: string, n = 8): string {
@@ -18,6 +19,13 @@ function damaged(src: string, name: string, n = 8): string {
   for (let i = mid; i < mid + n; i++) b[i] = b[i]! ^ 0xff;
   const out = join(dir, name);
   writeFileSync(out, b);
+  return out;
+}
+
+/** `src` Brotli-compressed (as the bundled traces are). */
+function brotli(src: string, name: string): string {
+  const out = join(dir, name);
+  writeFileSync(out, brotliCompressSync(readFileSync(src)));
   return out;
 }
 
@@ -46,7 +54,9 @@ describe("damaged compressed traces", () => {
     ["gzip, cut short", () => cut(join(FIXTURES, "small.lackey.gz"), "cut.lackey.gz"), /truncated at compressed byte \d+/],
     ["xz, bytes flipped", () => damaged(join(FIXTURES, "small.lackey.xz"), "flipped.lackey.xz"), /corrupt xz data \(the compressed data is damaged/],
     ["xz, cut short", () => cut(join(FIXTURES, "small.lackey.xz"), "cut.lackey.xz"), /truncated at compressed byte \d+: the xz stream ends early/],
-    ["the bundled xz trace, bytes flipped", () => damaged(BUNDLED, "flipped.wmt.xz", 64), /corrupt xz data/],
+    ["Brotli, bytes flipped", () => damaged(brotli(join(FIXTURES, "small.lackey"), "small.lackey.br"), "flipped.lackey.br"), /corrupt Brotli data/],
+    ["Brotli, cut short", () => cut(brotli(join(FIXTURES, "small.lackey"), "small.lackey.br"), "cut.lackey.br"), /truncated at compressed byte \d+: the Brotli stream ends early/],
+    ["the bundled Brotli trace, bytes flipped", () => damaged(BUNDLED, "flipped.wmt.br", 64), /corrupt Brotli data/],
   ];
   for (const [what, make, message] of cases) {
     for (const premap of [false, true]) {
@@ -58,12 +68,17 @@ describe("damaged compressed traces", () => {
     }
   }
 
-  it("--premap reads an xz trace twice, one pass after the other", () => {
+  it("--premap reads a compressed trace twice, one pass after the other (the bundled Brotli one, an xz one)", () => {
     const r = wasmmu(["run", "--premap", "--limit", "50000", "--mem", "64M"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ {2}total +50,000$/m);
     expect(r.stdout).toMatch(/pre-mapped pages +[1-9]/);
+    // xz-decompress decodes one stream at a time: the second pass opens only after the first is closed.
+    const x = wasmmu(["run", "--premap", "--mem", "64M", join(FIXTURES, "small.lackey.xz")]);
+    expect(x.stderr).toBe("");
+    expect(x.status).toBe(0);
+    expect(x.stdout).toMatch(/pre-mapped pages +[1-9]/);
   });
 });
 

@@ -155,7 +155,7 @@ describe("npm pack --dry-run", () => {
 
   it("contains the library, its declarations, the command, the documents and the bundled trace", () => {
     for (const f of ["dist/index.js", "dist/types/index.d.ts", "dist/cli.js", "dist/sweep-worker.js", "bin/wasmmu.mjs", "README.md", "LICENSE",
-      "CHANGELOG.md", "traces/gzip-gpl3.wmt.xz", "traces/sort-nums.wmt.xz", "examples/e820-qemu-64g.txt", "package.json"]) expect(files).toContain(f);
+      "CHANGELOG.md", "traces/gzip-gpl3.wmt.br", "traces/sort-nums.wmt.br", "examples/e820-qemu-64g.txt", "package.json"]) expect(files).toContain(f);
     const docs = files.filter((f) => /^docs\/[^/]+\.md$/.test(f));
     expect(docs.sort()).toEqual(["docs/API-CONTRACT.md", "docs/ARCHITECTURE.md", "docs/RUN-REPORT.md", "docs/SEMANTICS.md",
       "docs/SWEEP.md", "docs/TLB-ABI.md", "docs/TRACE-FORMAT.md"]);

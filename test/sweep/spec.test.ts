@@ -113,7 +113,7 @@ describe("sweep command line", () => {
 
   it("with nothing given: the two bundled traces × 16 configurations", () => {
     const s = sweepSpec([], flags());
-    expect(s.traces.map(traceLabel)).toEqual(["gzip-gpl3.wmt.xz", "sort-nums.wmt.xz"]);
+    expect(s.traces.map(traceLabel)).toEqual(["gzip-gpl3.wmt.br", "sort-nums.wmt.br"]);
     for (const t of s.traces) expect(existsSync((t as { file: string }).file)).toBe(true);
     const cells = expandCells(s);
     expect(cells).toHaveLength(32);

@@ -11,9 +11,9 @@ interface ConvertFlags extends SourceOptions { to?: OutputFormat; note?: string;
 export function registerConvert(program: Command): void {
   const cmd = program.command("convert")
     .description("convert a trace (or a synthetic workload) to WMT, lackey text or ChampSim records; " +
-      "OUT ending in .gz is gzip-compressed (for xz, write .wmt and run `xz -9` on it)")
+      "OUT ending in .gz is gzip-compressed, in .br Brotli-compressed (slow to write, fast to read; for xz, write .wmt and run `xz -9` on it)")
     .argument("[in]", "input trace (omit with --synthetic)")
-    .argument("[out]", "output file, e.g. trace.wmt or trace.wmt.gz");
+    .argument("[out]", "output file, e.g. trace.wmt, trace.wmt.br or trace.wmt.gz");
   addSourceOptions(cmd)
     .addOption(new Option("--to <format>", "output format (default: from OUT's name, else wmt)").choices(["wmt", "lackey", "champsim"]))
     .option("--note <text>", "provenance note stored in a WMT header (how the trace was recorded)")

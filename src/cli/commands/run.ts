@@ -10,7 +10,7 @@ import { addRunOptions, type RunFlags, runOptions } from "../run-options.js";
  */
 export function registerRun(program: Command): void {
   const cmd = program.command("run", { isDefault: true })
-    .description("run a memory trace (lackey, ChampSim, WMT; plain, gzip or xz) or a synthetic workload through " +
+    .description("run a memory trace (lackey, ChampSim, WMT; plain, gzip, Brotli or xz) or a synthetic workload through " +
       "demand paging and the TLB, and print the statistics (default command; with no TRACE: the bundled gzip trace)");
   addRunOptions(cmd)
     .option("--json", "print the report as JSON (field names: docs/RUN-REPORT.md)")
