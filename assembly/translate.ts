@@ -135,7 +135,9 @@ function setHitMasks(r: u64, w: u64, x: u64): void {
  * structure 0 while they hit; return the index of the first miss (or n).
  *
  * Per element: two loads of the batch, two of the entry, one of the mask
- * table, two branches (the tag, then the deny bits), one store. Everything
+ * table, two branches (the tag, then the deny bits), one store; four
+ * elements per iteration (hitOne), so that the loop's own instructions are
+ * paid once per four (measured 2–16 % faster, `wasmmu bench`). Everything
  * else is kept out:
  *  - no call, not even an untaken one (it costs V8 registers and roughly
  *    doubles a hit, measured with `wasmmu bench`);
@@ -149,29 +151,40 @@ function setHitMasks(r: u64, w: u64, x: u64): void {
  */
 // @ts-ignore: decorator
 @inline function hitLoop(i: u32, n: u32, wide: bool, tagged: bool): u32 {
-  const ents = bEnts, setMask = bSetMask;
-  const pcid: u64 = tagged ? bPcid : 0;
-  const h: usize = tagged ? bHash : 0;
-  // Pointers rather than an index and three bases: fewer live registers.
   const vas = BATCH_VA;
   let v = vas + (<usize>i << 3);
   const vEnd = vas + (<usize>n << 3);
   let k = BATCH_KIND + <usize>i;
-  const outDelta = BATCH_OUT - vas;
-  for (; v < vEnd; v += 8, k++) {
-    let va = load<u64>(v);
-    if (!wide) va &= 0xffff_ffff;
-    const e = ents + ((((<usize>(va >> 12)) ^ h) & setMask) << TlbEnt.SIZE_LOG2);
-    const data = load<u64>(e, TlbEnt.DATA);
-    const tag: u64 = tagged ? (va & ~<u64>0xfff) | pcid : va & ~<u64>0xfff;
-    // The two halves of TLB-ABI.md's hit test as two predictable branches:
-    // fewer dependent ALU operations per element than one combined compare
-    // (measured ≈ 15 % faster).
-    if (load<u64>(e) != tag) break;
-    if (data & load<u64>(HIT_MASKS + (<usize>load<u8>(k) << 3))) break;
-    store<u64>(v + outDelta, va ^ (data & ~<u64>TlbDeny.MASK));
+  let o = BATCH_OUT + (<usize>i << 3);
+  // Four elements per iteration: the loop's own work (V8's interrupt check,
+  // the bound, the pointer steps) once per four.
+  const vEnd4 = vEnd - 24;
+  for (; v < vEnd4; v += 32, k += 4, o += 32) {
+    if (!hitOne(v, k, o, wide, tagged)) return <u32>((v - vas) >> 3);
+    if (!hitOne(v + 8, k + 1, o + 8, wide, tagged)) return <u32>((v + 8 - vas) >> 3);
+    if (!hitOne(v + 16, k + 2, o + 16, wide, tagged)) return <u32>((v + 16 - vas) >> 3);
+    if (!hitOne(v + 24, k + 3, o + 24, wide, tagged)) return <u32>((v + 24 - vas) >> 3);
   }
+  for (; v < vEnd; v += 8, k++, o += 8) if (!hitOne(v, k, o, wide, tagged)) break;
   return <u32>((v - vas) >> 3);
+}
+
+/** One element of hitLoop: the VA at `v`, the kind at `k`, the PA to `o`; false on a miss (nothing written). */
+// @ts-ignore: decorator
+@inline function hitOne(v: usize, k: usize, o: usize, wide: bool, tagged: bool): bool {
+  let va = load<u64>(v);
+  if (!wide) va &= 0xffff_ffff;
+  const h: usize = tagged ? bHash : 0;
+  const e = bEnts + ((((<usize>(va >> 12)) ^ h) & bSetMask) << TlbEnt.SIZE_LOG2);
+  const data = load<u64>(e, TlbEnt.DATA);
+  const tag: u64 = tagged ? (va & ~<u64>0xfff) | bPcid : va & ~<u64>0xfff;
+  // The two halves of TLB-ABI.md's hit test as two predictable branches:
+  // fewer dependent ALU operations per element than one combined compare
+  // (measured ≈ 15 % faster).
+  if (load<u64>(e) != tag) return false;
+  if (data & load<u64>(HIT_MASKS + (<usize>load<u8>(k) << 3))) return false;
+  store<u64>(o, va ^ (data & ~<u64>TlbDeny.MASK));
+  return true;
 }
 
 function hitRun64(i: u32, n: u32): u32 { return hitLoop(i, n, true, false); }
