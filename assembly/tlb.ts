@@ -199,18 +199,22 @@ export function insert(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: 
   touch(s0, ways, <u32>way);
 }
 
+/** Put entry `e` of structure `sd`, not listed yet, on the valid-entry list;
+ *  returns TlbEnt.LISTED (the caller stores it with the entry's LEAF). */
+export function entryList(sd: usize, e: usize): u32 {
+  // Valid-entry list: flushes visit only what was filled (v86 valid_tlb_entries).
+  const n = load<u32>(sd, TlbStruct.LIST_COUNT);
+  const idx = <u32>((e - TLB_BASE - <usize>load<u32>(sd, TlbStruct.ENTRIES)) >> TlbEnt.SIZE_LOG2);
+  store<u32>(TLB_BASE + <usize>load<u32>(sd, TlbStruct.LIST) + (<usize>n << 2), idx);
+  store<u32>(sd, n + 1, TlbStruct.LIST_COUNT);
+  return TlbEnt.LISTED;
+}
+
 /** Write entry `e` of structure `sd`, putting it on the valid-entry list if it is not. */
 // @ts-ignore: decorator
 @inline function entryStore(sd: usize, e: usize, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
   let listed = load<u32>(e, TlbEnt.LEAF) & TlbEnt.LISTED;
-  if (!listed) {
-    // Valid-entry list: flushes visit only what was filled (v86 valid_tlb_entries).
-    const n = load<u32>(sd, TlbStruct.LIST_COUNT);
-    const idx = <u32>((e - TLB_BASE - <usize>load<u32>(sd, TlbStruct.ENTRIES)) >> TlbEnt.SIZE_LOG2);
-    store<u32>(TLB_BASE + <usize>load<u32>(sd, TlbStruct.LIST) + (<usize>n << 2), idx);
-    store<u32>(sd, n + 1, TlbStruct.LIST_COUNT);
-    listed = TlbEnt.LISTED;
-  }
+  if (!listed) listed = entryList(sd, e);
   store<u64>(e, key);
   store<u64>(e, data, TlbEnt.DATA);
   store<u64>(e, ptePa, TlbEnt.PTE_PA);
@@ -362,17 +366,6 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
 // @ts-ignore: decorator
 @inline export function denyBitsTabled(leaf: u32): u64 {
   return load<u64>(DENY_TAB + (<usize>(leaf & (Leaf.W | Leaf.U | Leaf.X | Leaf.D)) << 3));
-}
-
-/** tlbFill of the walk's 4 KiB translation of `va` in the fast organisation
- *  whose structure 0 holds 4 KiB pages (translate.ts missRun checks that),
- *  with the deny table current (denyBitsTabled). */
-// @ts-ignore: decorator
-@inline export function tlbFill4k(va: u64, pcid: u64, pge: bool): void {
-  const vbase = va & ~<u64>0xfff;
-  const data = ((walkPa & ~<u64>0xfff) ^ vbase) | denyBitsTabled(walkLeaf);
-  const leafWord = walkLeaf | (12 << TlbEnt.SHIFT_SHIFT) | ((walkLeaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0);
-  fillDirect(structAt(0), 12, va, vbase | pcid, data, walkPtePa, leafWord);
 }
 
 /** insert() into a direct-mapped structure (one way): the slot of the set,

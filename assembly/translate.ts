@@ -1,9 +1,9 @@
 // Single and batch translation: TLB probe → walk → fill. The TLB (tlb.ts)
 // plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
-import { Access, BatchOut, Cr, Ctl, FaultKind, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, Vector, X86Mode } from "../src/abi";
+import { Access, BatchOut, Cr, Ctl, FaultKind, Leaf, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE } from "./layout";
-import { accessMask, currentPcid, denyBitsCached, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbFill4k, tlbLookup } from "./tlb";
+import { accessMask, currentPcid, denyBitsCached, denyBitsTabled, entryList, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
 import { pscCountWalk } from "./psc";
 import { fastWalkOn, fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
@@ -254,16 +254,20 @@ function walkRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, 
 @inline function walkRunOf(i: u32, end: u32, vaMask: u64, tlb: bool): u32 {
   const ents = bEnts, setMask = bSetMask;
   const pge = ((load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1) != 0;
-  if (tlb) denyBitsCached(0);               // the deny table for these controls (tlbFill4k)
-  let mr: u32 = 0, mw: u32 = 0, mx: u32 = 0, refs: u32 = 0, hits: u32 = 0;
+  if (tlb) denyBitsCached(0);               // the deny table for these controls (denyBitsTabled)
+  const sd0 = TLB_BASE + TlbHdr.STRUCTS;
+  let mr: u32 = 0, mw: u32 = 0, mx: u32 = 0, refs: u32 = 0, hits: u32 = 0, evicted: u32 = 0;
   mrHits = false;
   for (; i < end; i++) {
     const va = load<u64>(BATCH_VA + (<usize>i << 3)) & vaMask;
     const k = load<u8>(BATCH_KIND + <usize>i);
+    // Structure 0's slot of va: with no PCID every entry hashes to its VA's slot.
+    let e: usize = 0, key: u64 = 0, data: u64 = 0;
     if (tlb) {
-      const e = ents + (((<usize>(va >> 12)) & setMask) << TlbEnt.SIZE_LOG2);
-      const data = load<u64>(e, TlbEnt.DATA);
-      if (load<u64>(e) == (va & ~<u64>0xfff) && !(data & load<u64>(HIT_MASKS + (<usize>k << 3)))) {
+      e = ents + (((<usize>(va >> 12)) & setMask) << TlbEnt.SIZE_LOG2);
+      key = load<u64>(e);
+      data = load<u64>(e, TlbEnt.DATA);
+      if (key == (va & ~<u64>0xfff) && !(data & load<u64>(HIT_MASKS + (<usize>k << 3)))) {
         store<u64>(BATCH_OUT + (<usize>i << 3), va ^ (data & ~<u64>TlbDeny.MASK));
         if (++hits == 8) { i++; mrHits = true; break; }   // a run of hits: back to the hit loop
         continue;
@@ -275,12 +279,27 @@ function walkRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, 
     // Every 4 KiB walk of one paging mode reads as many entries.
     if (refs == 0) refs = walkRefs; else if (walkRefs != refs) break;
     if (kind == Access.Read) mr++; else if (kind == Access.Write) mw++; else mx++;
-    if (tlb) tlbFill4k(va, 0, pge);
+    if (tlb) {
+      // tlbFill into that slot (insert's direct-mapped case): an eviction if
+      // it held another valid translation (entryMaps), then the entry.
+      const vbase = va & ~<u64>0xfff;
+      const leafWord = load<u32>(e, TlbEnt.LEAF);
+      if (!(data & TlbDeny.INVALID) && ((key & ~<u64>TlbDeny.MASK) != vbase
+        || ((leafWord >> TlbEnt.SHIFT_SHIFT) & 0xff) != 12
+        || ((key & TlbEnt.PCID_MASK) != 0 && !(leafWord & TlbEnt.GLOBAL)))) evicted++;
+      const listed = leafWord & TlbEnt.LISTED ? TlbEnt.LISTED : entryList(sd0, e);
+      const leaf = walkLeaf;
+      store<u64>(e, vbase);
+      store<u64>(e, ((walkPa & ~<u64>0xfff) ^ vbase) | denyBitsTabled(leaf), TlbEnt.DATA);
+      store<u64>(e, walkPtePa, TlbEnt.PTE_PA);
+      store<u32>(e, leaf | (12 << TlbEnt.SHIFT_SHIFT) | ((leaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0) | listed, TlbEnt.LEAF);
+    }
     store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
   }
   const walks = mr + mw + mx;
   if (walks != 0) {
     if (tlb) {
+      if (evicted) statAdd(Stat.EVICTIONS, evicted);
       statAdd(statAccess(1, Access.Read, 1), mr);
       statAdd(statAccess(1, Access.Write, 1), mw);
       statAdd(statAccess(1, Access.Fetch, 1), mx);

@@ -26,6 +26,7 @@ const CHANGES: [number, number][] = [
   [0x01, 0],        // not present: #PF
   [0x02, 0],        // read-only
   [0x04, 0],        // supervisor
+  [0, 0x100],       // global (kept across flushes of non-global entries with CR4.PGE)
   [0, 0],           // unchanged (rewritten as it was)
 ];
 
@@ -36,6 +37,9 @@ const caseArb = fc.record({
   large: fc.array(fc.integer({ min: 0, max: PAGES - 1 }), { maxLength: 2 }),
   cpl: fc.constantFrom(0, 3),
   wp: fc.boolean(),
+  pge: fc.boolean(),
+  /** Drop global entries too at the start of the case (else they stay, filled and listed, from the last one). */
+  flushGlobal: fc.boolean(),
   batches: fc.array(fc.record({
     n: fc.integer({ min: 1, max: 512 }),
     seed: fc.integer({ min: 1, max: 0x7fff_ffff }),
@@ -90,7 +94,7 @@ describe("batch steady state (missRun) ≡ the general miss path (TS engine)", (
       fc.assert(fc.property(caseArb, (c) => {
         for (const e of [w, t]) {
           e.resetStats();
-          e.flushTlb(true);
+          e.flushTlb(c.flushGlobal);
           for (let p = 0; p < PAGES; p++) e.phys.writeEntry(ptePa[p]!, original[p]!, size);
           pdes.forEach((pa, i) => e.phys.writeEntry(pa, pdeOriginal[i]!, size));
           // A large leaf (PS; CR4.PSE is set in 32-bit paging) over RAM at 16 MiB: P RW US A D.
@@ -103,7 +107,8 @@ describe("batch steady state (missRun) ≡ the general miss path (TS engine)", (
           }
           const s = e.x86();
           const cr0 = c.wp ? s.cr0 | 0x1_0000n : s.cr0 & ~0x1_0000n;
-          const r = e.setX86({ ...s, cpl: c.cpl, cr0 });
+          const cr4 = c.pge ? s.cr4 | 0x80n : s.cr4 & ~0x80n;
+          const r = e.setX86({ ...s, cpl: c.cpl, cr0, cr4 });
           if (r.fault) throw new Error(`setX86: ${JSON.stringify(r)}`);
         }
         for (const b of c.batches) {
