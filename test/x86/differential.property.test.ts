@@ -273,9 +273,10 @@ describe("the steady-state walk agrees with the general walk (fast-check)", () =
         }
         if (diffs.length) throw new Error(diffs.join("\n"));
       }), fuzzParams({ numRuns: 20_000, seed: 0xfa57 }));
-      // Not vacuous: many accesses in every mode translated.
+      // Not vacuous: many accesses translated, some in every mode (5-level
+      // paths are the longest and the rarest to succeed: about 100 of 20,000).
       expect(ok).toBeGreaterThan(2000);
-      for (const n of ok32) expect(n).toBeGreaterThan(100);
+      for (const n of ok32) expect(n).toBeGreaterThan(25);
       expect(dense.stats()).toEqual(sparse.stats());
     });
   }
