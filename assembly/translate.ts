@@ -151,6 +151,10 @@ function setHitMasks(r: u64, w: u64, x: u64): void {
  */
 // @ts-ignore: decorator
 @inline function hitLoop(i: u32, n: u32, wide: bool, tagged: bool): u32 {
+  // The context in locals: globals are reloaded from memory at every use.
+  const ents = bEnts, setMask = bSetMask;
+  const pcid: u64 = tagged ? bPcid : 0;
+  const h: usize = tagged ? bHash : 0;
   const vas = BATCH_VA;
   let v = vas + (<usize>i << 3);
   const vEnd = vas + (<usize>n << 3);
@@ -160,24 +164,23 @@ function setHitMasks(r: u64, w: u64, x: u64): void {
   // the bound, the pointer steps) once per four.
   const vEnd4 = vEnd - 24;
   for (; v < vEnd4; v += 32, k += 4, o += 32) {
-    if (!hitOne(v, k, o, wide, tagged)) return <u32>((v - vas) >> 3);
-    if (!hitOne(v + 8, k + 1, o + 8, wide, tagged)) return <u32>((v + 8 - vas) >> 3);
-    if (!hitOne(v + 16, k + 2, o + 16, wide, tagged)) return <u32>((v + 16 - vas) >> 3);
-    if (!hitOne(v + 24, k + 3, o + 24, wide, tagged)) return <u32>((v + 24 - vas) >> 3);
+    if (!hitOne(v, k, o, ents, setMask, h, pcid, wide, tagged)) return <u32>((v - vas) >> 3);
+    if (!hitOne(v + 8, k + 1, o + 8, ents, setMask, h, pcid, wide, tagged)) return <u32>((v + 8 - vas) >> 3);
+    if (!hitOne(v + 16, k + 2, o + 16, ents, setMask, h, pcid, wide, tagged)) return <u32>((v + 16 - vas) >> 3);
+    if (!hitOne(v + 24, k + 3, o + 24, ents, setMask, h, pcid, wide, tagged)) return <u32>((v + 24 - vas) >> 3);
   }
-  for (; v < vEnd; v += 8, k++, o += 8) if (!hitOne(v, k, o, wide, tagged)) break;
+  for (; v < vEnd; v += 8, k++, o += 8) if (!hitOne(v, k, o, ents, setMask, h, pcid, wide, tagged)) break;
   return <u32>((v - vas) >> 3);
 }
 
 /** One element of hitLoop: the VA at `v`, the kind at `k`, the PA to `o`; false on a miss (nothing written). */
 // @ts-ignore: decorator
-@inline function hitOne(v: usize, k: usize, o: usize, wide: bool, tagged: bool): bool {
+@inline function hitOne(v: usize, k: usize, o: usize, ents: usize, setMask: usize, h: usize, pcid: u64, wide: bool, tagged: bool): bool {
   let va = load<u64>(v);
   if (!wide) va &= 0xffff_ffff;
-  const h: usize = tagged ? bHash : 0;
-  const e = bEnts + ((((<usize>(va >> 12)) ^ h) & bSetMask) << TlbEnt.SIZE_LOG2);
+  const e = ents + ((((<usize>(va >> 12)) ^ h) & setMask) << TlbEnt.SIZE_LOG2);
   const data = load<u64>(e, TlbEnt.DATA);
-  const tag: u64 = tagged ? (va & ~<u64>0xfff) | bPcid : va & ~<u64>0xfff;
+  const tag: u64 = tagged ? (va & ~<u64>0xfff) | pcid : va & ~<u64>0xfff;
   // The two halves of TLB-ABI.md's hit test as two predictable branches:
   // fewer dependent ALU operations per element than one combined compare
   // (measured ≈ 15 % faster).
