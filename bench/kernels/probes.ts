@@ -79,18 +79,22 @@ export function inlineReplay(src: usize, dst: usize, n: u32, mask: u64): u32 {
   const pcid: u64 = (load<u64>(ctl + 144) >> 17) & 1 ? load<u64>(ctl + 136) & 0xfff : 0;   // CR4.PCIDE, CR3
   const h = <usize>(<u32>pcid * 0x045d9f3b);        // tlbEnt.PCID_HASH
   let misses: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const va = load<u64>(src + (<usize>i << 3));
-    const e = ents + ((((<usize>(va >> 12)) ^ h) & setMask) << 5);
-    const data = load<u64>(e, 8);
-    let pa: u64;
-    if (((load<u64>(e) ^ ((va & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) pa = va ^ (data & ~<u64>0xfff);
-    else {
-      misses++;
-      const r = mmuTranslatePa(<f64><i64>va, 0);
-      pa = r < 0 ? <u64>-1 : <u64>r;
+  let i: u32 = 0;
+  while (i < n) {
+    // Hits in a loop with no call in it (an untaken call still costs the
+    // loop registers), the miss after it.
+    for (; i < n; i++) {
+      const va = load<u64>(src + (<usize>i << 3));
+      const e = ents + ((((<usize>(va >> 12)) ^ h) & setMask) << 5);
+      const data = load<u64>(e, 8);
+      if (((load<u64>(e) ^ ((va & ~<u64>0xfff) | pcid)) | (data & mask)) != 0) break;
+      store<u64>(dst + (<usize>i << 3), va ^ (data & ~<u64>0xfff));
     }
-    store<u64>(dst + (<usize>i << 3), pa);
+    if (i >= n) break;
+    misses++;
+    const r = mmuTranslatePa(<f64><i64>load<u64>(src + (<usize>i << 3)), 0);
+    store<u64>(dst + (<usize>i << 3), r < 0 ? <u64>-1 : <u64>r);
+    i++;
   }
   return misses;
 }
