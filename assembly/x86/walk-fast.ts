@@ -30,6 +30,23 @@ import { walkSetFast } from "./walk";
 // @ts-ignore: decorator
 @inline export const SLOW: u32 = 0xffff_ffff;
 
+/**
+ * The Leaf bits of a walk that ended at leaf entry `e`, with R/W and U/S
+ * ANDed over the levels into `acc` and XD ORed into `anyXd`; or SLOW when the
+ * access must set D or is not allowed by the TLB's own permission test
+ * (fwAllow): the general walk then decides. Leaf bits are never SLOW.
+ */
+// @ts-ignore: decorator
+@inline function leafOf(e: u64, acc: u64, anyXd: u64, access: u32): u32 {
+  const d = (e & Pte.D) != 0;
+  if (access == Access.Write && !d) return SLOW;                           // D to set
+  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
+    | ((anyXd >> Pte.XD_BIT) ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0)
+    | ((<u32>(e >> Pte.PKEY_BIT) & 15) << Leaf.PKEY_SHIFT);
+  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  return leaf;
+}
+
 // @ts-ignore: decorator
 @inline const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
@@ -138,12 +155,8 @@ function x86WalkFast4(va: u64, access: u32): u32 {
   e = load<u64>(ram + <usize>epa);
   if ((e & need) != need || (e & fwRsvd) != 0) return SLOW;             // #PF or A to set
   acc &= e; anyXd |= e;
-  const d = (e & Pte.D) != 0;
-  if (access == Access.Write && !d) return SLOW;                           // D to set
-  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
-    | ((anyXd >> Pte.XD_BIT) ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0)
-    | ((<u32>(e >> Pte.PKEY_BIT) & 15) << Leaf.PKEY_SHIFT);
-  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  const leaf = leafOf(e, acc, anyXd, access);
+  if (leaf == SLOW) return SLOW;
   walkSetFast((e & ADDR_MASK) | (va & 0xfff), leaf, 12, epa, 4);
   return FaultKind.None;
 }
@@ -175,12 +188,8 @@ function x86WalkFast64(va: u64, access: u32): u32 {
     table = e & ADDR_MASK;
     shift -= 9;
   }
-  const d = (e & Pte.D) != 0;
-  if (access == Access.Write && !d) return SLOW;                           // D to set
-  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
-    | ((anyXd >> Pte.XD_BIT) ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((e & Pte.G) ? Leaf.G : 0)
-    | ((<u32>(e >> Pte.PKEY_BIT) & 15) << Leaf.PKEY_SHIFT);
-  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  const leaf = leafOf(e, acc, anyXd, access);
+  if (leaf == SLOW) return SLOW;
   const pageMask: u64 = (<u64>1 << shift) - 1;
   walkSetFast((e & ADDR_MASK & ~pageMask) | (va & pageMask), leaf, <u32>shift, epa, refs);
   return FaultKind.None;
@@ -204,7 +213,6 @@ let fwPdpteOk: u64 = 0;
 function x86WalkFast32(va: u64, access: u32): u32 {
   const limit = fwLimit, ram = fwRam;
   const need: u64 = Pte.P | Pte.A;
-  let acc: u64 = Pte.RW | Pte.US;
   let pde: u64, pte: u64, epa: u64;
   if (fwPae) {
     const pdpte = load<u64>(CTL + <usize>Ctl.PDPTE0 + (<usize>(va >> 30) << 3));
@@ -230,13 +238,9 @@ function x86WalkFast32(va: u64, access: u32): u32 {
     pte = <u64>load<u32>(ram + <usize>epa);
     if ((pte & need) != need) return SLOW;
   }
-  acc = pde & pte;
-  const d = (pte & Pte.D) != 0;
-  if (access == Access.Write && !d) return SLOW;                           // D to set
-  const xd = ((pde | pte) >> Pte.XD_BIT) != 0;                             // 0 in 32-bit entries
-  const leaf: u32 = ((acc & Pte.RW) ? Leaf.W : 0) | ((acc & Pte.US) ? Leaf.U : 0)
-    | (xd ? 0 : Leaf.X) | (d ? Leaf.D : 0) | ((pte & Pte.G) ? Leaf.G : 0);
-  if (!((fwAllow >> (access * 8 + (leaf & (Leaf.W | Leaf.U | Leaf.X)))) & 1)) return SLOW;
+  // XD and the protection key are 0 in 32-bit entries, reserved (checked) in PAE ones.
+  const leaf = leafOf(pte, pde & pte, pde | pte, access);
+  if (leaf == SLOW) return SLOW;
   walkSetFast((pte & (fwPae ? ADDR_MASK : ADDR_MASK_32)) | (va & 0xfff), leaf, 12, epa, 2);
   return FaultKind.None;
 }
