@@ -225,7 +225,7 @@ describe("Xen hypervisor: random hypercall sequences (wasm engine)", () => {
         }
       }
     }), fuzzParams({ numRuns: 20, seed: 0xc0ffee }));
-    // Every op is counted: 20 runs of at least 10 (fresh fuzz seeds draw fewer than the fixed seed's 400-odd).
+    // Every op is counted: 20 runs of at least 10 (npm run fuzz may draw fewer than the 400-odd of the fixed inputs).
     expect(tried).toBeGreaterThanOrEqual(200);
     expect(rejected).toBeGreaterThan(50);
     console.log(`random hypercalls: ${tried} tried, ${rejected} rejected (each verified to change nothing)`);
