@@ -57,8 +57,8 @@ export function s390PgsteStatus(): u32 { return pgsteStatus; }
 export function s390NotifyBits(): u64 { return pgsteNotifyBits; }
 
 // ── translation (translate.ts, x86/walk.ts) ──
-import { Access, FaultKind, TlbDeny, TlbEnt, TlbHdr, TlbStruct } from "../src/abi";
-import { TLB_BASE } from "./layout";
+import { Access, FaultKind, TlbDeny, TlbEnt } from "../src/abi";
+import { TLB_ENTS0, TLB_SETMASK0 } from "./layout";
 import { accessMask, currentPcid, statAccess, statAdd } from "./tlb";
 import { fastTlb, linearOf, translateOne, writeResult } from "./translate";
 import { walkPa, x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
@@ -89,10 +89,8 @@ export function translatePa(va: f64, access: u32): f64 {
   if (access <= <u32>Access.Fetch && fastTlb()) {
     const lva = linearOf(v);
     const pcid = currentPcid();
-    const sd = TLB_BASE + TlbHdr.STRUCTS;
-    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH))
-      & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
-    const e = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + (set << TlbEnt.SIZE_LOG2);
+    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH)) & TLB_SETMASK0;
+    const e = TLB_ENTS0 + (set << TlbEnt.SIZE_LOG2);
     const data = load<u64>(e, TlbEnt.DATA);
     if (((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (data & accessMask(access))) == 0) {
       statAdd(statAccess(1, access, 0), 1);

@@ -1,7 +1,7 @@
 // Region table of linear memory, read once from the control block at init().
 // The host owns the layout (src/layout.ts); the core only caches it in globals
 // so that hot paths use them as plain wasm globals.
-import { Abi, Ctl, Mem } from "../src/abi";
+import { Abi, Ctl, Mem, TlbFlag, TlbHdr, TlbStruct } from "../src/abi";
 
 export let RAM_BASE: usize = 0;
 export let BACKING: u32 = 0;
@@ -18,6 +18,14 @@ export let BATCH_KIND: usize = 0;
 export let BATCH_OUT: usize = 0;
 export let BATCH_CAP: u32 = 0;
 export let MAXPHYADDR: u32 = 52;
+/** The TLB's structure 0 when it is the direct-mapped 4 KiB array of the fast
+ *  organisation (TLB_FAST): its first entry and set mask. The TLB header is
+ *  written with the layout and never changes after (src/layout.ts), so these
+ *  are read once here: a single translation then starts its probe one
+ *  dependent load sooner. */
+export let TLB_FAST: bool = false;
+export let TLB_ENTS0: usize = 0;
+export let TLB_SETMASK0: usize = 0;
 
 // @ts-ignore: decorator
 @inline export const CTL: usize = <usize>Mem.CTL_BASE;
@@ -50,5 +58,9 @@ export function loadLayout(): u32 {
   BATCH_OUT = <usize>load<u32>(CTL, Ctl.BATCH_OUT);
   BATCH_CAP = load<u32>(CTL, Ctl.BATCH_CAP);
   MAXPHYADDR = load<u32>(CTL, Ctl.MAXPHYADDR);
+  const sd = TLB_BASE + TlbHdr.STRUCTS;
+  TLB_FAST = (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) != 0 && load<u32>(TLB_BASE, TlbHdr.COUNT) != 0;
+  TLB_ENTS0 = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
+  TLB_SETMASK0 = TLB_FAST ? (<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1 : 0;
   return Abi.OK;
 }

@@ -2,7 +2,7 @@
 // plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
 import { Access, BatchOut, Cr, Ctl, FaultKind, Leaf, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, Vector, X86Mode } from "../src/abi";
-import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE } from "./layout";
+import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE, TLB_ENTS0, TLB_FAST, TLB_SETMASK0 } from "./layout";
 import { accessMask, currentPcid, denyBitsCached, denyBitsTabled, entryList, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
 import { pscCountWalk } from "./psc";
 import { fastWalkOn, fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
@@ -16,9 +16,7 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
 
 /** Is the TLB's structure 0 the direct-mapped 4 KiB L1 the inline probe expects? */
 // @ts-ignore: decorator
-@inline export function fastTlb(): bool {
-  return (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) != 0 && load<u32>(TLB_BASE, TlbHdr.COUNT) != 0;
-}
+@inline export function fastTlb(): bool { return TLB_FAST; }
 
 /**
  * One access with side effects: TLB probe → walk → fill (A/D bits, CR2 on
@@ -43,10 +41,8 @@ let walkPrepared = false;
 function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool): u32 {
   if (!probed && fastTlb()) {
     // The inline probe of structure 0 (TLB-ABI.md), as in the batch loop.
-    const sd = TLB_BASE + TlbHdr.STRUCTS;
-    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH))
-      & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
-    const e = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + (set << TlbEnt.SIZE_LOG2);
+    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH)) & TLB_SETMASK0;
+    const e = TLB_ENTS0 + (set << TlbEnt.SIZE_LOG2);
     const data = load<u64>(e, TlbEnt.DATA);
     if (((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) {
       walkSetHit(lva ^ (data & ~<u64>TlbDeny.MASK), load<u32>(e, TlbEnt.LEAF) & TlbEnt.LEAF_BITS, 12, load<u64>(e, TlbEnt.PTE_PA));
@@ -375,10 +371,9 @@ export function translateBatch(n: u32): u32 {
   const pcid = currentPcid();
   const fast = fastTlb();
   const tagged = (load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PCIDE) & 1;
-  const sd = TLB_BASE + TlbHdr.STRUCTS;
   bPcid = pcid;
-  bEnts = TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES);
-  bSetMask = fast ? (<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1 : 0;
+  bEnts = TLB_ENTS0;
+  bSetMask = TLB_SETMASK0;
   bHash = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
   const mr = accessMask(Access.Read), mw = accessMask(Access.Write), mx = accessMask(Access.Fetch);
   if (fast) setHitMasks(mr, mw, mx);
