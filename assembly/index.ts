@@ -58,9 +58,9 @@ export function s390NotifyBits(): u64 { return pgsteNotifyBits; }
 
 // ── translation (translate.ts, x86/walk.ts) ──
 import { Access, FaultKind, TlbDeny, TlbEnt } from "../src/abi";
-import { TLB_ENTS0, TLB_SETMASK0 } from "./layout";
+import { TLB_FAST } from "./layout";
 import { accessMask, currentPcid, statAccess, statAdd } from "./tlb";
-import { fastTlb, linearOf, translateOne, writeResult } from "./translate";
+import { hits0, linearOf, slot0, translateOne, writeResult } from "./translate";
 import { walkPa, x86LoadPdptes as loadPdptes, x86Walk } from "./x86/walk";
 export { translateBatch, translateRange } from "./translate";
 export { tlbFlushAll, tlbFlushPage, tlbFlushPcid, tlbLoadCr3 } from "./tlb";
@@ -86,15 +86,14 @@ export function translate(va: u64, access: u32): u32 {
  */
 export function translatePa(va: f64, access: u32): f64 {
   const v = <u64><i64>va;
-  if (access <= <u32>Access.Fetch && fastTlb()) {
+  if (access <= <u32>Access.Fetch && TLB_FAST) {
     const lva = linearOf(v);
     const pcid = currentPcid();
-    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH)) & TLB_SETMASK0;
-    const e = TLB_ENTS0 + (set << TlbEnt.SIZE_LOG2);
-    const data = load<u64>(e, TlbEnt.DATA);
-    if (((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (data & accessMask(access))) == 0) {
+    const e = slot0(lva, pcid);
+    if (hits0(e, lva, pcid, accessMask(access))) {
+      const pa = lva ^ (load<u64>(e, TlbEnt.DATA) & ~<u64>TlbDeny.MASK);
       statAdd(statAccess(1, access, 0), 1);
-      return <f64><i64>(lva ^ (data & ~<u64>TlbDeny.MASK));
+      return <f64><i64>pa;
     }
   }
   const f = translateOne(v, access);

@@ -80,7 +80,7 @@ export function denyBitsCached(leaf: u32): u64 {
     for (let c: u32 = 0; c < 16; c++) store<u64>(DENY_TAB + (<usize>c << 3), denyBits(c));
     denyKey0 = k0; denyKey1 = k1;
   }
-  return load<u64>(DENY_TAB + (<usize>(leaf & (Leaf.W | Leaf.U | Leaf.X | Leaf.D)) << 3));
+  return denyBitsTabled(leaf);
 }
 
 // ── structures ──
@@ -111,16 +111,18 @@ export function denyBitsCached(leaf: u32): u64 {
   return TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + ((set * load<u32>(sd, TlbStruct.WAYS)) << TlbEnt.SIZE_LOG2);
 }
 
-// @ts-ignore: decorator
-@inline function entryShift(e: usize): u32 { return (load<u32>(e, TlbEnt.LEAF) >> TlbEnt.SHIFT_SHIFT) & 0xff; }
-
 /** Does valid entry `e` map `va` at shift `sh` for `pcid` (own tag or global)? */
 // @ts-ignore: decorator
 @inline function entryMaps(e: usize, va: u64, sh: u32, pcid: u64): bool {
-  const k = load<u64>(e);
-  return !(load<u64>(e, TlbEnt.DATA) & TlbDeny.INVALID) && entryShift(e) == sh
-    && (k & ~<u64>TlbDeny.MASK) == (va & ~((<u64>1 << <u64>sh) - 1))
-    && ((k & TlbEnt.PCID_MASK) == pcid || (load<u32>(e, TlbEnt.LEAF) & TlbEnt.GLOBAL) != 0);
+  return wordsMap(load<u64>(e), load<u64>(e, TlbEnt.DATA), load<u32>(e, TlbEnt.LEAF), va, sh, pcid);
+}
+
+/** entryMaps for an entry whose KEY, DATA and LEAF words are already loaded. */
+// @ts-ignore: decorator
+@inline export function wordsMap(key: u64, data: u64, leafWord: u32, va: u64, sh: u32, pcid: u64): bool {
+  return !(data & TlbDeny.INVALID) && ((leafWord >> TlbEnt.SHIFT_SHIFT) & 0xff) == sh
+    && (key & ~<u64>TlbDeny.MASK) == (va & ~((<u64>1 << <u64>sh) - 1))
+    && ((key & TlbEnt.PCID_MASK) == pcid || (leafWord & TlbEnt.GLOBAL) != 0);
 }
 
 /** Empty a slot; it stays on the valid-entry list (LISTED) until a list flush. */
@@ -201,7 +203,7 @@ export function insert(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: 
 
 /** Put entry `e` of structure `sd`, not listed yet, on the valid-entry list;
  *  returns TlbEnt.LISTED (the caller stores it with the entry's LEAF). */
-export function entryList(sd: usize, e: usize): u32 {
+function entryList(sd: usize, e: usize): u32 {
   // Valid-entry list: flushes visit only what was filled (v86 valid_tlb_entries).
   const n = load<u32>(sd, TlbStruct.LIST_COUNT);
   const idx = <u32>((e - TLB_BASE - <usize>load<u32>(sd, TlbStruct.ENTRIES)) >> TlbEnt.SIZE_LOG2);
@@ -213,7 +215,13 @@ export function entryList(sd: usize, e: usize): u32 {
 /** Write entry `e` of structure `sd`, putting it on the valid-entry list if it is not. */
 // @ts-ignore: decorator
 @inline function entryStore(sd: usize, e: usize, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
-  let listed = load<u32>(e, TlbEnt.LEAF) & TlbEnt.LISTED;
+  entryStoreOver(sd, e, load<u32>(e, TlbEnt.LEAF), key, data, ptePa, leafWord);
+}
+
+/** entryStore for an entry whose LEAF word, `oldLeaf`, is already loaded. */
+// @ts-ignore: decorator
+@inline export function entryStoreOver(sd: usize, e: usize, oldLeaf: u32, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
+  let listed = oldLeaf & TlbEnt.LISTED;
   if (!listed) listed = entryList(sd, e);
   store<u64>(e, key);
   store<u64>(e, data, TlbEnt.DATA);
@@ -343,15 +351,6 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
   const data = ((walkPa & ~pageMask) ^ vbase) | denyBitsCached(walkLeaf);
   const pge = (load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1;
   const leafWord = walkLeaf | (sh << TlbEnt.SHIFT_SHIFT) | ((walkLeaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0);
-  if (load<u32>(TLB_BASE, TlbHdr.FLAGS) & TlbFlag.FAST) {
-    // The fast organisation: one direct-mapped structure per size class,
-    // serving every access kind — the one that holds this size takes it.
-    for (let i: u32 = 0; i < n; i++) {
-      const sd = structAt(i);
-      if (load<u32>(sd, TlbStruct.SIZES) & c) { fillDirect(sd, sh, va, key, data, walkPtePa, leafWord); return; }
-    }
-    return;
-  }
   const kind: u32 = 1 << access;
   for (let i: u32 = 0; i < n; i++) {
     const sd = structAt(i);
@@ -366,23 +365,6 @@ export function tlbFill(va: u64, access: u32, pcid: u64): void {
 // @ts-ignore: decorator
 @inline export function denyBitsTabled(leaf: u32): u64 {
   return load<u64>(DENY_TAB + (<usize>(leaf & (Leaf.W | Leaf.U | Leaf.X | Leaf.D)) << 3));
-}
-
-/** insert() into a direct-mapped structure (one way): the slot of the set,
- *  an eviction if it held another valid translation. */
-// @ts-ignore: decorator
-@inline function fillDirect(sd: usize, sh: u32, va: u64, key: u64, data: u64, ptePa: u64, leafWord: u32): void {
-  const pcid = key & TlbEnt.PCID_MASK;
-  const s0 = setBase1(sd, va, sh, leafWord & TlbEnt.GLOBAL ? 0 : <u32>pcid * <u32>TlbEnt.PCID_HASH);
-  if (!(load<u64>(s0, TlbEnt.DATA) & TlbDeny.INVALID) && !entryMaps(s0, va, sh, pcid)) statAdd(Stat.EVICTIONS, 1);
-  entryStore(sd, s0, key, data, ptePa, leafWord);
-}
-
-/** setBase for a structure of one way. */
-// @ts-ignore: decorator
-@inline function setBase1(sd: usize, va: u64, sh: u32, h: u32): usize {
-  const set = (<usize>(va >> <u64>sh) ^ <usize>h) & ((<usize>1 << load<u32>(sd, TlbStruct.SETS_LOG2)) - 1);
-  return TLB_BASE + <usize>load<u32>(sd, TlbStruct.ENTRIES) + (set << TlbEnt.SIZE_LOG2);
 }
 
 // ── invalidation ──

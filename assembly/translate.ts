@@ -1,9 +1,9 @@
 // Single and batch translation: TLB probe → walk → fill. The TLB (tlb.ts)
 // plugs into tlbLookup/tlbFill; the walker leaves its
 // result in the walk globals either way, so the callers below do not change.
-import { Access, BatchOut, Cr, Ctl, FaultKind, Leaf, Opt, Stat, TlbDeny, TlbEnt, TlbFlag, TlbHdr, TlbSize, TlbStruct, Vector, X86Mode } from "../src/abi";
+import { Access, BatchOut, Cr, Ctl, FaultKind, Leaf, Opt, Stat, TlbDeny, TlbEnt, TlbHdr, TlbStruct, Vector, X86Mode } from "../src/abi";
 import { BATCH_CAP, BATCH_KIND, BATCH_OUT, BATCH_REFUSED, BATCH_VA, CTL, TLB_BASE, TLB_ENTS0, TLB_FAST, TLB_SETMASK0 } from "./layout";
-import { accessMask, currentPcid, denyBitsCached, denyBitsTabled, entryList, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup } from "./tlb";
+import { accessMask, currentPcid, denyBitsCached, denyBitsTabled, entryStoreOver, statAccess, statAdd, structAt, structCount, tlbDropFaulting, tlbFill, tlbLookup, wordsMap } from "./tlb";
 import { pscCountWalk } from "./psc";
 import { fastWalkOn, fastWalkPrepare, SLOW, x86WalkFast, x86WalkTouch } from "./x86/walk-fast";
 import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit, walkShift, walkVector, x86Walk } from "./x86/walk";
@@ -14,9 +14,18 @@ import { walkError, walkFault, walkLeaf, walkPa, walkPtePa, walkRefs, walkSetHit
   return load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4 ? va : va & 0xffff_ffff;
 }
 
-/** Is the TLB's structure 0 the direct-mapped 4 KiB L1 the inline probe expects? */
+/** The slot of linear `lva` for `pcid` in structure 0 (with TLB_FAST: the
+ *  direct-mapped 4 KiB array of the fast organisation, TLB-ABI.md). */
 // @ts-ignore: decorator
-@inline export function fastTlb(): bool { return TLB_FAST; }
+@inline export function slot0(lva: u64, pcid: u64): usize {
+  return TLB_ENTS0 + ((((<usize>(lva >> 12)) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH)) & TLB_SETMASK0) << TlbEnt.SIZE_LOG2);
+}
+
+/** TLB-ABI.md's inline hit test of slot `e` for `lva`, `pcid` and access mask `mask`. */
+// @ts-ignore: decorator
+@inline export function hits0(e: usize, lva: u64, pcid: u64, mask: u64): bool {
+  return ((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (load<u64>(e, TlbEnt.DATA) & mask)) == 0;
+}
 
 /**
  * One access with side effects: TLB probe → walk → fill (A/D bits, CR2 on
@@ -39,13 +48,11 @@ let walkPrepared = false;
  * already missed (the batch's hit loop).
  */
 function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool): u32 {
-  if (!probed && fastTlb()) {
-    // The inline probe of structure 0 (TLB-ABI.md), as in the batch loop.
-    const set = (<usize>(lva >> 12) ^ <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH)) & TLB_SETMASK0;
-    const e = TLB_ENTS0 + (set << TlbEnt.SIZE_LOG2);
-    const data = load<u64>(e, TlbEnt.DATA);
-    if (((load<u64>(e) ^ ((lva & ~<u64>0xfff) | pcid)) | (data & mask)) == 0) {
-      walkSetHit(lva ^ (data & ~<u64>TlbDeny.MASK), load<u32>(e, TlbEnt.LEAF) & TlbEnt.LEAF_BITS, 12, load<u64>(e, TlbEnt.PTE_PA));
+  if (!probed && TLB_FAST) {
+    // The inline probe of structure 0, as in the batch loop.
+    const e = slot0(lva, pcid);
+    if (hits0(e, lva, pcid, mask)) {
+      walkSetHit(lva ^ (load<u64>(e, TlbEnt.DATA) & ~<u64>TlbDeny.MASK), load<u32>(e, TlbEnt.LEAF) & TlbEnt.LEAF_BITS, 12, load<u64>(e, TlbEnt.PTE_PA));
       statAdd(statAccess(1, access, 0), 1);
       return FaultKind.None;
     }
@@ -54,11 +61,10 @@ function translateElem(lva: u64, access: u32, pcid: u64, mask: u64, probed: bool
   return translateMiss(lva, access, pcid);
 }
 
-/** Is structure 0 the 4 KiB one, and do the structures after it hold nothing
- *  (their valid-entry lists are empty)? */
+/** Do the structures after structure 0 hold nothing (their valid-entry lists
+ *  are empty)? In the fast organisation structure 0 is the 4 KiB array. */
 // @ts-ignore: decorator
 @inline function onlyStruct0(): bool {
-  if (load<u32>(TLB_BASE + TlbHdr.STRUCTS, TlbStruct.SIZES) != TlbSize.S4K) return false;
   const n = structCount();
   for (let i: u32 = 1; i < n; i++) if (load<u32>(structAt(i), TlbStruct.LIST_COUNT) != 0) return false;
   return true;
@@ -108,7 +114,7 @@ export function writeResult(f: u32, addr: u64): void {
 }
 
 // The batch context, set once per batch by batchLoop for the hit loops.
-let bPcid: u64 = 0, bEnts: usize = 0, bSetMask: usize = 0, bHash: usize = 0;
+let bPcid: u64 = 0, bHash: usize = 0;
 
 /** Deny masks for the hit loops, indexed by the kind byte itself: [read,
  *  write, fetch, then 253 × read (translateOne treats unknown kinds as
@@ -148,7 +154,7 @@ function setHitMasks(r: u64, w: u64, x: u64): void {
 // @ts-ignore: decorator
 @inline function hitLoop(i: u32, n: u32, wide: bool, tagged: bool): u32 {
   // The context in locals: globals are reloaded from memory at every use.
-  const ents = bEnts, setMask = bSetMask;
+  const ents = TLB_ENTS0, setMask = TLB_SETMASK0;
   const pcid: u64 = tagged ? bPcid : 0;
   const h: usize = tagged ? bHash : 0;
   const vas = BATCH_VA;
@@ -251,7 +257,7 @@ function walkRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, 
 
 // @ts-ignore: decorator
 @inline function walkRunOf(i: u32, end: u32, vaMask: u64, tlb: bool): u32 {
-  const ents = bEnts, setMask = bSetMask;
+  const ents = TLB_ENTS0, setMask = TLB_SETMASK0;
   const pge = ((load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PGE) & 1) != 0;
   if (tlb) denyBitsCached(0);               // the deny table for these controls (denyBitsTabled)
   const sd0 = TLB_BASE + TlbHdr.STRUCTS;
@@ -279,19 +285,13 @@ function walkRun(i: u32, end: u32, vaMask: u64): u32 { return walkRunOf(i, end, 
     if (refs == 0) refs = walkRefs; else if (walkRefs != refs) break;
     if (kind == Access.Read) mr++; else if (kind == Access.Write) mw++; else mx++;
     if (tlb) {
-      // tlbFill into that slot (insert's direct-mapped case): an eviction if
-      // it held another valid translation (entryMaps), then the entry.
-      const vbase = va & ~<u64>0xfff;
-      const leafWord = load<u32>(e, TlbEnt.LEAF);
-      if (!(data & TlbDeny.INVALID) && ((key & ~<u64>TlbDeny.MASK) != vbase
-        || ((leafWord >> TlbEnt.SHIFT_SHIFT) & 0xff) != 12
-        || ((key & TlbEnt.PCID_MASK) != 0 && !(leafWord & TlbEnt.GLOBAL)))) evicted++;
-      const listed = leafWord & TlbEnt.LISTED ? TlbEnt.LISTED : entryList(sd0, e);
-      const leaf = walkLeaf;
-      store<u64>(e, vbase);
-      store<u64>(e, ((walkPa & ~<u64>0xfff) ^ vbase) | denyBitsTabled(leaf), TlbEnt.DATA);
-      store<u64>(e, walkPtePa, TlbEnt.PTE_PA);
-      store<u32>(e, leaf | (12 << TlbEnt.SHIFT_SHIFT) | ((leaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0) | listed, TlbEnt.LEAF);
+      // tlbFill into that slot, as insert() fills a direct-mapped structure:
+      // an eviction if it held another valid translation, then the entry.
+      const old = load<u32>(e, TlbEnt.LEAF);
+      if (!(data & TlbDeny.INVALID) && !wordsMap(key, data, old, va, 12, 0)) evicted++;
+      const vbase = va & ~<u64>0xfff, leaf = walkLeaf;
+      entryStoreOver(sd0, e, old, vbase, ((walkPa & ~<u64>0xfff) ^ vbase) | denyBitsTabled(leaf), walkPtePa,
+        leaf | (12 << TlbEnt.SHIFT_SHIFT) | ((leaf & Leaf.G) && pge ? TlbEnt.GLOBAL : 0));
     }
     store<u64>(BATCH_OUT + (<usize>i << 3), walkPa);
   }
@@ -327,7 +327,7 @@ let prefetchSink: u64 = 0;
  */
 function prefetchAhead(from: u32, end: u32, vaMask: u64): u32 {
   const to = from + AHEAD < end ? from + AHEAD : end;
-  const ents = bEnts, setMask = bSetMask, h = bHash;
+  const ents = TLB_ENTS0, setMask = TLB_SETMASK0, h = bHash;
   let sink: u64 = 0;
   for (let j = from; j < to; j++) {
     const va = load<u64>(BATCH_VA + (<usize>j << 3)) & vaMask;
@@ -369,11 +369,10 @@ export function translateBatch(n: u32): u32 {
   const wide = load<u32>(CTL, Ctl.MODE) >= <u32>X86Mode.Ia32e4;
   const vaMask: u64 = wide ? <u64>-1 : 0xffff_ffff;
   const pcid = currentPcid();
-  const fast = fastTlb();
+  const fast = TLB_FAST;
   const tagged = (load<u64>(CTL, Ctl.CR4) >> Cr.CR4_PCIDE) & 1;
+  const none = structCount() == 0;          // no TLB at all (fixed with the layout)
   bPcid = pcid;
-  bEnts = TLB_ENTS0;
-  bSetMask = TLB_SETMASK0;
   bHash = <usize>(<u32>pcid * <u32>TlbEnt.PCID_HASH);
   const mr = accessMask(Access.Read), mw = accessMask(Access.Write), mx = accessMask(Access.Fetch);
   if (fast) setHitMasks(mr, mw, mx);
@@ -389,8 +388,8 @@ export function translateBatch(n: u32): u32 {
     }
     // A miss. In the steady state missRun takes it and the misses after it;
     // what it leaves (a fault, an A or D bit to set, a large page, …) goes on here.
-    const none = structCount() == 0;
-    if (none || (fast && !tagged && onlyStruct0())) {
+    const steady = fast && !tagged && onlyStruct0();
+    if (none || steady) {
       if (!walkPrepared) { fastWalkPrepare(); walkPrepared = true; }
       if (fastWalkOn()) {
         i = none ? walkRun(i, end, vaMask) : missRun(i, end, vaMask);
@@ -410,9 +409,8 @@ export function translateBatch(n: u32): u32 {
     // holding anything and entries carry no PCID, directLookup could only
     // count that miss, so count it here and walk.
     // With no TLB at all there is nothing to look up either.
-    const f = fast && !tagged && onlyStruct0()
-      ? missWalk(va, kind)
-      : structCount() == 0 ? translateMiss(va, kind, pcid)
+    const f = steady ? missWalk(va, kind)
+      : none ? translateMiss(va, kind, pcid)
       : translateElem(va, kind, pcid, kind == Access.Read ? mr : kind == Access.Write ? mw : mx, fast);
     let out: u64;
     if (f == FaultKind.None) out = walkPa;
