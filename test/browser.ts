@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 
 export const CHROMIUM = process.env.WASMMU_CHROMIUM ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -19,6 +19,19 @@ export function notRunMessage(what: string): string {
 /** Say it loudly, once, when the file loads. */
 export function warnIfNoBrowser(what: string): void {
   if (!hasChromium) console.warn(`\n${"!".repeat(100)}\n${notRunMessage(what)}\n${"!".repeat(100)}\n`);
+}
+
+/**
+ * For a browser test file: say it loudly when the file loads, and add a test
+ * that always runs and reports which way the file went (`what`: which tests).
+ */
+export function reportBrowserTests(what: string): void {
+  warnIfNoBrowser(what);
+  it(`${what.toLowerCase()} run only with Chromium installed (this says whether they ran)`, () => {
+    // Nothing about the browser here: this test only reports which way the file went.
+    if (!hasChromium) console.warn(notRunMessage(what));
+    expect(typeof hasChromium).toBe("boolean");
+  });
 }
 
 /** Headless Chromium with the flags a closed network needs. */

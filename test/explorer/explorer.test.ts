@@ -7,16 +7,9 @@
 import { mkdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { hasChromium, notRunMessage, warnIfNoBrowser, withExplorerPage } from "../browser.js";
+import { hasChromium, reportBrowserTests, withExplorerPage } from "../browser.js";
 
-const NOT_RUN = notRunMessage("THE BROWSER TESTS");
-warnIfNoBrowser("THE BROWSER TESTS");
-
-it("the browser tests run only with Chromium installed (this says whether they ran)", () => {
-  // Nothing about the browser here: this test only reports which way the file went.
-  if (!hasChromium) console.warn(NOT_RUN);
-  expect(typeof hasChromium).toBe("boolean");
-});
+reportBrowserTests("THE BROWSER TESTS");
 
 describe.runIf(hasChromium)("explorer in Chromium", () => {
   let page: Page;

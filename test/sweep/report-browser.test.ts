@@ -11,17 +11,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { hasChromium, launchChromium, notRunMessage, warnIfNoBrowser } from "../browser.js";
+import { hasChromium, launchChromium, reportBrowserTests } from "../browser.js";
 import type { CellFile } from "../../src/sweep/cell.js";
 import { wasmmu } from "../cli/wasmmu-process.js";
 
-const NOT_RUN = notRunMessage("THE SWEEP REPORT BROWSER TESTS");
-warnIfNoBrowser("THE SWEEP REPORT BROWSER TESTS");
-
-it("the sweep report's browser tests run only with Chromium installed (this says whether they ran)", () => {
-  if (!hasChromium) console.warn(NOT_RUN);
-  expect(typeof hasChromium).toBe("boolean");
-});
+reportBrowserTests("THE SWEEP REPORT BROWSER TESTS");
 
 /** What the browser made of one SVG element: its data-* attributes and its laid-out box. */
 interface Drawn { tag: string; data: Record<string, string>; box: { x: number; y: number; width: number; height: number } }
