@@ -99,7 +99,7 @@ export function registerSweep(program: Command): void {
           throw new Error(`--summary-only: ${missing.length} of ${cells.length} cells are not in ${resolve(o.out)}/cells ` +
             `(--cell ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""})`);
         writeSummary(o.out, cells, done);
-        console.log(`sweep: ${cells.length} cells (0 run, ${cells.length} reused) → ${resolve(o.out)}/summary.txt, summary.csv, report.html`);
+        sweepEnded({ total: cells.length, ran: 0, reused: cells.length, interrupted: false }, resolve(o.out));
         return;
       }
       const ctl = new AbortController();
@@ -122,28 +122,27 @@ export function registerSweep(program: Command): void {
           throw new Error(`cell ${f.cell.id} (${f.cell.traceLabel}, ${describeConfig(f.cell.config)}): ${f.error}` +
             ` (${q.failed.length} of ${q.total} cells failed; the ${q.reused + q.ran} done are kept in ${out}/cells)`);
         }
-        if (q.interrupted) {
-          process.exitCode = 130;
-          console.error(`sweep: interrupted: ${q.reused + q.ran} of ${q.total} cells done (kept in ${out}/cells); ` +
-            "run the same command again to finish the rest");
-          return;
-        }
-        console.log(`sweep: ${q.total} cells (${q.ran} run, ${q.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
+        sweepEnded(q, out);
         return;
       }
       const r = await runSweep(cells, {
         out: o.out, workers: o.workers, workerFile: new URL("./sweep-worker.js", import.meta.url),
         progress: style === "none" ? "none" : style, signal: ctl.signal,
       }).finally(() => process.off("SIGINT", onSigint));
-      const out = resolve(o.out);
-      if (r.interrupted) {
-        process.exitCode = 130;
-        console.error(`sweep: interrupted: ${r.reused + r.ran} of ${r.total} cells done (kept in ${out}/cells); ` +
-          "run the same command again to finish the rest");
-        return;
-      }
-      console.log(`sweep: ${r.total} cells (${r.ran} run, ${r.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
+      sweepEnded(r, resolve(o.out));
     });
+}
+
+/** The last line of a sweep, local or queued: where the results are, or (exit
+ *  status 130) how far an interrupted one got and how to finish it. */
+function sweepEnded(r: { total: number; ran: number; reused: number; interrupted: boolean }, out: string): void {
+  if (r.interrupted) {
+    process.exitCode = 130;
+    console.error(`sweep: interrupted: ${r.reused + r.ran} of ${r.total} cells done (kept in ${out}/cells); ` +
+      "run the same command again to finish the rest");
+    return;
+  }
+  console.log(`sweep: ${r.total} cells (${r.ran} run, ${r.reused} reused) → ${out}/summary.txt, summary.csv, report.html`);
 }
 
 /**
