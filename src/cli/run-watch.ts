@@ -6,23 +6,19 @@
  */
 import type { RunWatch } from "../run/run-trace.js";
 import { progressBar, progressStyle } from "../run/progress.js";
+import { interruptible } from "./interrupt.js";
 
 /** `progress`: --progress (true), --no-progress (false), or neither. */
 export function terminalWatch(progress: boolean | undefined): () => RunWatch {
   return () => {
-    const ac = new AbortController();
-    const onSigint = (): void => {
-      if (ac.signal.aborted) process.exit(130);
-      ac.abort();
-    };
-    process.on("SIGINT", onSigint);
+    const ctl = interruptible(["SIGINT"]);
     const bar = progressBar(progressStyle(progress));
     return {
-      signal: ac.signal,
+      signal: ctl.signal,
       onChunk: (p) => bar.update(p),
       stop: () => {
         bar.stop();
-        process.off("SIGINT", onSigint);
+        ctl.release();
       },
     };
   };

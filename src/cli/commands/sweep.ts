@@ -8,6 +8,7 @@ import { readCell, runCell } from "../../sweep/cell.js";
 import { defaultWorkers, runSweep, writeSummary } from "../../sweep/run.js";
 import { type Axis, type CellConfig, describeConfig, expandCells, parseAxisValue, parseConfigArg, parseGridArg, parseSpecFile, parseTrace,
   type SweepSpec, type TraceSpec } from "../../sweep/spec.js";
+import { interruptible } from "../interrupt.js";
 import { parseCountIn, parseSizeIn, parseUintIn } from "../parse.js";
 
 /** The default sweep's traces: the two bundled real ones, gzip compressing a text and GNU sort sorting numbers. */
@@ -102,18 +103,12 @@ export function registerSweep(program: Command): void {
         sweepEnded({ total: cells.length, ran: 0, reused: cells.length, interrupted: false }, resolve(o.out));
         return;
       }
-      const ctl = new AbortController();
-      const onSigint = (): void => {
-        if (ctl.signal.aborted) process.exit(130);
-        process.stderr.write("\nsweep: interrupted; stopping the workers (Ctrl-C again to quit at once)\n");
-        ctl.abort();
-      };
-      process.on("SIGINT", onSigint);
+      const ctl = interruptible(["SIGINT"], "\nsweep: interrupted; stopping the workers (Ctrl-C again to quit at once)\n");
       const style = progressStyle(o.progress);
       if (o.queue) {
         if (o.workers !== undefined) throw new Error("--workers: not with --queue (each `wasmmu worker` sets its own --concurrency)");
         const q = await runQueueSweep(cells, { url: o.queue, out: o.out, progress: style === "none" ? "none" : "lines", signal: ctl.signal })
-          .finally(() => process.off("SIGINT", onSigint));
+          .finally(ctl.release);
         const out = resolve(o.out);
         if (q.failed.length > 0) {
           for (const f of q.failed.slice(1))
@@ -128,7 +123,7 @@ export function registerSweep(program: Command): void {
       const r = await runSweep(cells, {
         out: o.out, workers: o.workers, workerFile: new URL("./sweep-worker.js", import.meta.url),
         progress: style === "none" ? "none" : style, signal: ctl.signal,
-      }).finally(() => process.off("SIGINT", onSigint));
+      }).finally(ctl.release);
       sweepEnded(r, resolve(o.out));
     });
 }
@@ -155,14 +150,7 @@ export function registerWorker(program: Command): void {
     .requiredOption("--queue <url>", "the Redis server of the queue, redis://HOST:PORT", parseQueueUrl)
     .option("--concurrency <n>", `cells at a time (default: one per core, here ${defaultWorkers()})`, parseCountIn(1, 1024))
     .action(async (o: { queue: string; concurrency?: number }) => {
-      const ctl = new AbortController();
-      const stop = (): void => {
-        if (ctl.signal.aborted) process.exit(130);
-        process.stderr.write("worker: stopping once the cells in hand are done (again to quit at once)\n");
-        ctl.abort();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
+      const ctl = interruptible(["SIGINT", "SIGTERM"], "worker: stopping once the cells in hand are done (again to quit at once)\n");
       await runQueueWorker({ url: o.queue, concurrency: o.concurrency ?? defaultWorkers(),
         workerFile: new URL("./sweep-worker.js", import.meta.url), signal: ctl.signal, log: (s) => process.stderr.write(s + "\n") });
     });
